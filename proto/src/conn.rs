@@ -1,0 +1,211 @@
+//! One connection's protocol state: what has arrived, what is ready to echo, what has been sent.
+//!
+//! All bytes live in one buffer, so a message is copied once (from the driver's read buffer) and
+//! never again:
+//!
+//! ```text
+//!   buf:  [ already written | ready to write       | incomplete message ]
+//!         0               sent                   ready              buf.len()
+//! ```
+//!
+//! `raw` makes every byte ready at once. `line` and `framed` advance `ready` only past complete
+//! messages, so an echo is never a fragment of a message.
+
+use crate::{Limits, Protocol, ProtocolError, FRAME_HEADER_LEN};
+
+/// Once `sent` passes this, the written prefix is dropped even if output is still pending, so a
+/// slow reader cannot make the buffer grow by its already-written bytes.
+const COMPACT_AFTER: usize = 64 * 1024;
+
+/// A buffer emptied with more capacity than this is released, so an idle connection holds no
+/// memory after a burst of large messages, while small-message workloads reuse their allocation.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Per-connection totals the driver folds into the server's counters when the connection ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnCounters {
+    /// Bytes handed to [`Conn::receive`].
+    pub bytes_in: u64,
+    /// Bytes the driver reported written with [`Conn::consume_output`].
+    pub bytes_out: u64,
+    /// Complete `line` or `framed` messages made ready to echo (always 0 for `raw`).
+    pub messages: u64,
+    /// Bytes of an incomplete message thrown away because the peer closed mid-message.
+    pub truncated_at_eof: u64,
+}
+
+/// The protocol state of one connection, independent of any socket.
+#[derive(Debug)]
+pub struct Conn {
+    protocol: Protocol,
+    limits: Limits,
+    buf: Vec<u8>,
+    sent: usize,
+    ready: usize,
+    /// In `line` mode: how many bytes of the incomplete line were already scanned for `\n`.
+    scanned: usize,
+    error: Option<ProtocolError>,
+    counters: ConnCounters,
+}
+
+impl Conn {
+    /// A fresh connection. Allocates nothing until bytes arrive.
+    pub fn new(protocol: Protocol, limits: Limits) -> Self {
+        Conn {
+            protocol,
+            limits,
+            buf: Vec::new(),
+            sent: 0,
+            ready: 0,
+            scanned: 0,
+            error: None,
+            counters: ConnCounters::default(),
+        }
+    }
+
+    /// The protocol this connection speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// Feeds bytes read from the peer, in any split. Complete messages become pending output.
+    ///
+    /// After an error the connection must be closed; further input is ignored.
+    pub fn receive(&mut self, data: &[u8]) -> Result<(), ProtocolError> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        self.counters.bytes_in += data.len() as u64;
+        if self.buf.capacity() == 0 && !data.is_empty() {
+            self.buf.reserve_exact(data.len().max(4096));
+        }
+        self.buf.extend_from_slice(data);
+        let result = match self.protocol {
+            Protocol::Raw => {
+                self.ready = self.buf.len();
+                Ok(())
+            }
+            Protocol::Line => self.advance_lines(),
+            Protocol::Framed => self.advance_frames(),
+        };
+        if let Err(err) = result {
+            self.error = Some(err);
+        }
+        result
+    }
+
+    /// The peer closed its writing half. An incomplete message can never complete: it is dropped
+    /// and counted. Returns how many bytes were dropped.
+    pub fn receive_eof(&mut self) -> usize {
+        let dropped = self.buf.len() - self.ready;
+        self.buf.truncate(self.ready);
+        self.scanned = 0;
+        self.counters.truncated_at_eof += dropped as u64;
+        self.release_if_empty();
+        dropped
+    }
+
+    /// Bytes ready to be written to the peer, oldest first.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.buf[self.sent..self.ready]
+    }
+
+    /// Whether any output is waiting to be written.
+    pub fn has_pending_output(&self) -> bool {
+        self.ready > self.sent
+    }
+
+    /// Records that the first `n` bytes of [`Conn::pending_output`] were written.
+    ///
+    /// # Panics
+    /// If `n` exceeds the pending output: that is a bug in the driver, not a peer's doing.
+    pub fn consume_output(&mut self, n: usize) {
+        assert!(
+            n <= self.ready - self.sent,
+            "consumed more output than was pending"
+        );
+        self.sent += n;
+        self.counters.bytes_out += n as u64;
+        if self.sent == self.ready || self.sent >= COMPACT_AFTER {
+            self.buf.drain(..self.sent);
+            self.ready -= self.sent;
+            self.sent = 0;
+            self.release_if_empty();
+        }
+    }
+
+    /// Whether the driver should read more. False while output is backed up past the limit
+    /// (backpressure) and after a protocol error.
+    pub fn wants_read(&self) -> bool {
+        self.error.is_none() && self.ready - self.sent < self.limits.max_pending_output
+    }
+
+    /// The protocol error that ended this connection, if any.
+    pub fn error(&self) -> Option<ProtocolError> {
+        self.error
+    }
+
+    /// Totals so far.
+    pub fn counters(&self) -> ConnCounters {
+        self.counters
+    }
+
+    /// Bytes of buffer memory this connection holds now (capacity, not length).
+    pub fn buffered_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    fn release_if_empty(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
+            self.buf = Vec::new();
+        }
+    }
+
+    fn advance_lines(&mut self) -> Result<(), ProtocolError> {
+        let max = self.limits.max_line;
+        loop {
+            let start = self.ready + self.scanned;
+            match memchr::memchr(b'\n', &self.buf[start..]) {
+                Some(i) => {
+                    let line_len = self.scanned + i + 1;
+                    if line_len > max {
+                        return Err(ProtocolError::LineTooLong { max });
+                    }
+                    self.ready += line_len;
+                    self.scanned = 0;
+                    self.counters.messages += 1;
+                }
+                None => {
+                    self.scanned = self.buf.len() - self.ready;
+                    // Even a newline in the next byte would make the line longer than `max`.
+                    if self.scanned >= max {
+                        return Err(ProtocolError::LineTooLong { max });
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn advance_frames(&mut self) -> Result<(), ProtocolError> {
+        loop {
+            let rest = &self.buf[self.ready..];
+            let Some(header) = rest.first_chunk::<FRAME_HEADER_LEN>() else {
+                return Ok(());
+            };
+            let len = u32::from_be_bytes(*header);
+            if len > self.limits.max_frame {
+                return Err(ProtocolError::FrameTooLarge {
+                    len,
+                    max: self.limits.max_frame,
+                });
+            }
+            let frame_len = FRAME_HEADER_LEN + len as usize;
+            if rest.len() < frame_len {
+                return Ok(());
+            }
+            self.ready += frame_len;
+            self.counters.messages += 1;
+        }
+    }
+}

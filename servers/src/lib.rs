@@ -1,0 +1,68 @@
+//! One echo protocol ([`echo_proto`]) served by many concurrency models.
+//!
+//! Each model in [`models`] is only an I/O driver: it accepts connections, moves bytes between
+//! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`run`] starts one on a listener
+//! made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
+
+pub mod config;
+pub mod listener;
+pub mod models;
+pub mod session;
+pub mod shutdown;
+pub mod stats;
+
+pub use config::{Model, ServerConfig};
+pub use shutdown::Shutdown;
+pub use stats::{Stats, StatsSnapshot};
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+/// A bound server, ready to run: the address is known before any client is served.
+pub struct Server {
+    model: Model,
+    config: ServerConfig,
+    listener: TcpListener,
+    stats: Arc<Stats>,
+}
+
+impl Server {
+    /// Binds the listening socket for `model` (SO_REUSEPORT where the model needs it).
+    pub fn bind(model: Model, config: ServerConfig) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let listener = listener::bind(config.addr, config.backlog, model.uses_reuse_port())
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let workers = if model.uses_workers() {
+            config.workers
+        } else {
+            1
+        };
+        Ok(Server {
+            model,
+            config,
+            listener,
+            stats: Arc::new(Stats::new(workers)),
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Serves until `shutdown` fires, then closes every connection and returns the counters.
+    pub fn run(self, shutdown: Shutdown) -> anyhow::Result<StatsSnapshot> {
+        let ctx = models::Context {
+            config: self.config,
+            stats: Arc::clone(&self.stats),
+            shutdown,
+        };
+        models::run(self.model, self.listener, ctx)?;
+        Ok(self.stats.snapshot(self.model.name()))
+    }
+}

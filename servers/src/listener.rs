@@ -1,0 +1,81 @@
+//! The seed's server pattern, written once: socket → options → bind → listen. Every model gets its
+//! listening socket here, and classifies `accept` failures here.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol as SockProtocol, SockRef, Socket, Type};
+
+/// How long an accept loop pauses after EMFILE/ENFILE before trying again. Long enough not to
+/// spin, short enough that clients queued in the backlog are served soon after fds free up.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The listening socket: steps 1–4 of the seed's pattern.
+///
+/// 1. create a TCP socket for the address family; 2. set options (SO_REUSEADDR so a restarted
+/// server can rebind at once, SO_REUSEPORT when several listeners share the port); 3. bind;
+/// 4. listen with `backlog` pending connections (capped by the kernel's `somaxconn`).
+pub fn bind(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(SockProtocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Step 5's per-connection options, applied to every accepted socket: TCP_NODELAY, because an
+/// echo is latency-bound and Nagle would hold small echoes back waiting for an ACK.
+pub fn configure_accepted(stream: &TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)
+}
+
+/// Same as [`configure_accepted`] for any socket-like value (mio and tokio streams).
+pub fn configure_fd(fd: &impl std::os::fd::AsFd) -> io::Result<()> {
+    SockRef::from(fd).set_tcp_nodelay(true)
+}
+
+/// What an accept loop should do after `accept` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptError {
+    /// Nothing more to accept now (non-blocking listeners).
+    WouldBlock,
+    /// A transient, per-connection failure (the client gave up, a signal): try again at once.
+    Retry,
+    /// Out of fds or memory: stop accepting for [`ACCEPT_BACKOFF`], keep serving open clients.
+    Backoff,
+    /// The listener itself is broken.
+    Fatal,
+}
+
+/// Classifies an `accept` error so every model reacts the same way.
+pub fn classify_accept_error(err: &io::Error) -> AcceptError {
+    if err.kind() == io::ErrorKind::WouldBlock {
+        return AcceptError::WouldBlock;
+    }
+    match err.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => AcceptError::Backoff,
+        Some(
+            libc::ECONNABORTED
+            | libc::EINTR
+            | libc::EPROTO
+            | libc::EPERM
+            | libc::ENETDOWN
+            | libc::ENOPROTOOPT
+            | libc::EHOSTDOWN
+            | libc::ENONET
+            | libc::EHOSTUNREACH
+            | libc::EOPNOTSUPP
+            | libc::ENETUNREACH
+            | libc::ETIMEDOUT,
+        ) => AcceptError::Retry,
+        _ => AcceptError::Fatal,
+    }
+}

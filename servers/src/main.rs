@@ -1,0 +1,112 @@
+//! `echo-server --model M`: serve the echo protocol with one concurrency model.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use echo_proto::{Limits, Protocol};
+use echo_servers::{Model, Server, ServerConfig, Shutdown};
+
+/// An echo server (RFC 862 raw, newline-delimited, or length-framed) in the concurrency model of
+/// your choice. Prints `listening on <ip:port>` first, and one JSON line of counters to stderr on
+/// SIGINT/SIGTERM.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Concurrency model.
+    #[arg(long, value_enum, default_value_t = Model::Threads)]
+    model: Model,
+    /// Address to listen on; port 0 lets the kernel pick (the real one is printed).
+    #[arg(long, default_value = "127.0.0.1:7007")]
+    addr: SocketAddr,
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Raw)]
+    protocol: ProtocolArg,
+    /// Longest line in `line` mode, newline included, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_line)]
+    max_line: usize,
+    /// Largest frame payload in `framed` mode, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame)]
+    max_frame: u32,
+    /// Unwritten echo bytes per connection past which the server stops reading it.
+    #[arg(long, default_value_t = Limits::default().max_pending_output)]
+    max_pending: usize,
+    /// listen(2) backlog.
+    #[arg(long, default_value_t = 4096)]
+    backlog: i32,
+    /// Refuse (close and count) connections past this many open at once.
+    #[arg(long)]
+    max_conns: Option<usize>,
+    /// Close connections idle for this long (e.g. 30s, 500ms). Off by default.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Worker threads for tokio, thread-per-core and reactor-pool (default: number of cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Stack size in bytes of each client thread in the `threads` model.
+    #[arg(long, default_value_t = 64 * 1024)]
+    thread_stack: usize,
+}
+
+/// The wire protocol, as a command-line value.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ProtocolArg {
+    /// RFC 862: every byte echoed as it arrives.
+    Raw,
+    /// Newline-delimited messages, echoed once complete.
+    Line,
+    /// 4-byte big-endian length + payload, echoed once complete.
+    Framed,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Raw => Protocol::Raw,
+            ProtocolArg::Line => Protocol::Line,
+            ProtocolArg::Framed => Protocol::Framed,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("echo-server: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: Args) -> anyhow::Result<()> {
+    let defaults = ServerConfig::default();
+    let config = ServerConfig {
+        addr: args.addr,
+        protocol: args.protocol.into(),
+        limits: Limits {
+            max_line: args.max_line,
+            max_frame: args.max_frame,
+            max_pending_output: args.max_pending,
+        },
+        backlog: args.backlog,
+        max_conns: args.max_conns,
+        idle_timeout: args.idle_timeout,
+        workers: args.workers.unwrap_or(defaults.workers).max(1),
+        thread_stack: args.thread_stack,
+    };
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals()?;
+    let server = Server::bind(args.model, config)?;
+    // Harnesses bind port 0 and read this line to learn the port: it must come first, flushed.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", server.local_addr()?)?;
+    stdout.flush()?;
+    drop(stdout);
+    let stats = server.run(shutdown)?;
+    eprintln!("{}", serde_json::to_string(&stats)?);
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! The concurrency models, one file each. A model is an I/O driver around [`echo_proto::Conn`]:
+//! it decides how to wait for sockets and never parses a message itself.
+
+pub mod mio;
+pub mod poll;
+pub mod reactor_pool;
+pub mod select;
+pub mod thread_per_core;
+pub mod threads;
+pub mod tokio;
+pub mod uring;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::{Model, ServerConfig, Shutdown, Stats};
+
+/// What every model is given besides its listener.
+#[derive(Clone)]
+pub struct Context {
+    /// Protocol, limits and tuning.
+    pub config: ServerConfig,
+    /// Counters shared with the caller.
+    pub stats: Arc<Stats>,
+    /// Fires when the server must stop.
+    pub shutdown: Shutdown,
+}
+
+/// Runs `model` on `listener` until `ctx.shutdown` fires and every connection is closed.
+pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
+    match model {
+        Model::Threads => threads::run(listener, ctx),
+        Model::Select => select::run(listener, ctx),
+        Model::Poll => poll::run(listener, ctx),
+        Model::Mio => mio::run(listener, ctx),
+        Model::Tokio => tokio::run(listener, ctx, tokio::Flavor::MultiThread),
+        Model::TokioCurrentThread => tokio::run(listener, ctx, tokio::Flavor::CurrentThread),
+        Model::ThreadPerCore => thread_per_core::run(listener, ctx),
+        Model::ReactorPool => reactor_pool::run(listener, ctx),
+        Model::Uring => uring::run(listener, ctx),
+    }
+}

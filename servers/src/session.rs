@@ -1,0 +1,121 @@
+//! Moves bytes between a non-blocking socket and a [`Conn`]: the part every readiness-based model
+//! (select, poll, mio, thread-per-core) shares. The model only says *when* to call [`Session::pump`].
+
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use echo_proto::{Conn, Limits, Protocol};
+
+use crate::stats::CloseReason;
+
+/// Bytes read per `read` call. One buffer per event-loop thread, not per connection, so 10,000
+/// idle connections cost no read buffers.
+pub const SCRATCH_LEN: usize = 64 * 1024;
+
+/// Most bytes one connection may read in one pump before yielding to the others. Without it an
+/// edge-triggered loop would serve one fast client until it paused.
+pub const READ_BUDGET: usize = 256 * 1024;
+
+/// What the loop should do with a connection after a pump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpResult {
+    /// Still open. Wait for what [`Session::wants_read`] and [`Session::wants_write`] say.
+    Open {
+        /// The read budget ran out with data possibly still queued: pump again soon even if no
+        /// new readiness event arrives (edge-triggered loops must not wait for one).
+        more: bool,
+    },
+    /// Done: close the socket and count the reason.
+    Close(CloseReason),
+}
+
+/// One connection's protocol state plus what the socket has told us.
+#[derive(Debug)]
+pub struct Session {
+    /// The protocol state.
+    pub conn: Conn,
+    read_closed: bool,
+    /// Last time bytes moved, for `--idle-timeout`.
+    pub last_active: Instant,
+}
+
+impl Session {
+    /// A new session for a just-accepted connection.
+    pub fn new(protocol: Protocol, limits: Limits, now: Instant) -> Self {
+        Session {
+            conn: Conn::new(protocol, limits),
+            read_closed: false,
+            last_active: now,
+        }
+    }
+
+    /// Whether the loop should watch for readability: not after EOF, not under backpressure.
+    pub fn wants_read(&self) -> bool {
+        !self.read_closed && self.conn.wants_read()
+    }
+
+    /// Whether the loop should watch for writability: only while output is pending.
+    pub fn wants_write(&self) -> bool {
+        self.conn.has_pending_output()
+    }
+
+    /// Writes what is pending, reads what is there (within the budget), writes again; stops at
+    /// `WouldBlock`. Safe to call on any readiness, spurious or not.
+    pub fn pump<S: Read + Write>(&mut self, sock: &mut S, scratch: &mut [u8]) -> PumpResult {
+        let mut budget = READ_BUDGET;
+        loop {
+            if let Err(e) = self.flush(sock) {
+                return PumpResult::Close(CloseReason::from_io(&e));
+            }
+            if let Some(err) = self.conn.error() {
+                return PumpResult::Close(CloseReason::Protocol(err));
+            }
+            if self.read_closed && !self.conn.has_pending_output() {
+                return PumpResult::Close(CloseReason::Eof);
+            }
+            if !self.wants_read() {
+                // Backpressure (or EOF with output still pending): wait for writability.
+                return PumpResult::Open { more: false };
+            }
+            if budget == 0 {
+                return PumpResult::Open { more: true };
+            }
+            let want = scratch.len().min(budget);
+            match sock.read(&mut scratch[..want]) {
+                Ok(0) => {
+                    self.read_closed = true;
+                    self.conn.receive_eof();
+                }
+                Ok(n) => {
+                    budget -= n;
+                    self.last_active = Instant::now();
+                    // A protocol error is picked up at the top of the loop, after flushing the
+                    // echoes of the complete messages that came before it.
+                    let _ = self.conn.receive(&scratch[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return PumpResult::Open { more: false };
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return PumpResult::Close(CloseReason::from_io(&e)),
+            }
+        }
+    }
+
+    /// Writes pending output until it is all written or the socket would block.
+    fn flush<S: Write>(&mut self, sock: &mut S) -> io::Result<()> {
+        while self.conn.has_pending_output() {
+            match sock.write(self.conn.pending_output()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.conn.consume_output(n);
+                    self.last_active = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
