@@ -1,0 +1,324 @@
+//! Each conformance case, written once. `main.rs` instantiates them per model and protocol.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use echo_proto::Protocol;
+
+use crate::support::*;
+
+/// The smallest message each protocol has (one payload byte).
+pub fn one_byte(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let mut c = server.connect();
+    let msg = encode(protocol, b"x");
+    c.write_all(&msg).unwrap();
+    assert_eq!(read_exact(&mut c, msg.len()), msg);
+    drop(c);
+    server.stop();
+}
+
+/// A 1 MiB payload, written while the echo is read back.
+pub fn one_mib(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let c = server.connect();
+    let data: Vec<u8> = match protocol {
+        Protocol::Raw => payload(1, 1 << 20),
+        Protocol::Framed => encode(protocol, &payload(1, 1 << 20)),
+        // A line is capped at 64 KiB by default: 1 MiB as 17 long lines.
+        Protocol::Line => (0..17u64)
+            .flat_map(|i| encode(protocol, &payload(i, 62_000)))
+            .collect(),
+    };
+    let echo = round_trip_concurrently(&c, &data);
+    assert!(echo == data, "1 MiB echo differs");
+    drop(c);
+    let stats = server.stop();
+    assert_eq!(stats["bytes_in"], stats["bytes_out"]);
+}
+
+/// One message written in two parts, split at every byte boundary, on one connection.
+pub fn split_at_every_boundary(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let mut c = server.connect();
+    let msg = encode(protocol, b"split me anywhere, 32 bytes");
+    for cut in 0..=msg.len() {
+        c.write_all(&msg[..cut]).unwrap();
+        // Give the first part time to arrive as its own segment, so the server reads it alone.
+        std::thread::sleep(Duration::from_millis(2));
+        c.write_all(&msg[cut..]).unwrap();
+        assert_eq!(read_exact(&mut c, msg.len()), msg, "split at {cut}");
+    }
+    drop(c);
+    server.stop();
+}
+
+/// Three messages dribbled one byte per write.
+pub fn one_byte_dribble(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let c = server.connect();
+    let data: Vec<u8> = (0..3)
+        .flat_map(|i| encode(protocol, &payload(i, 7)))
+        .collect();
+    let mut writer = c.try_clone().unwrap();
+    let mut reader = c.try_clone().unwrap();
+    let echo = std::thread::scope(|s| {
+        let r = s.spawn(|| read_exact(&mut reader, data.len()));
+        for (i, byte) in data.iter().enumerate() {
+            writer.write_all(std::slice::from_ref(byte)).unwrap();
+            if i % 4 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        r.join().unwrap()
+    });
+    assert_eq!(echo, data);
+    drop(c);
+    server.stop();
+}
+
+/// 100 messages coalesced into one write.
+pub fn hundred_coalesced(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let mut c = server.connect();
+    let data: Vec<u8> = (0..100u64)
+        .flat_map(|i| encode(protocol, &payload(i, (i as usize * 7) % 50 + 1)))
+        .collect();
+    c.write_all(&data).unwrap();
+    assert_eq!(read_exact(&mut c, data.len()), data);
+    drop(c);
+    let stats = server.stop();
+    if protocol != Protocol::Raw {
+        assert_eq!(stats["messages"], 100);
+    }
+}
+
+/// The client half-closes; it still gets every echo, then EOF.
+pub fn half_close(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let mut c = server.connect();
+    let data: Vec<u8> = (0..20u64)
+        .flat_map(|i| encode(protocol, &payload(i, 300)))
+        .collect();
+    c.write_all(&data).unwrap();
+    shutdown_write(&c);
+    assert_eq!(read_to_eof(&mut c), data);
+    let stats = server.stop();
+    assert_eq!(stats["closed_by"]["eof"], 1);
+}
+
+/// A client reset mid-message does not disturb another client.
+pub fn reset_mid_message(model: &str, protocol: Protocol) {
+    let server = ServerProcess::start(model, protocol, &[]);
+    let mut good = server.connect();
+    let msg = encode(protocol, b"still here");
+    good.write_all(&msg).unwrap();
+    assert_eq!(read_exact(&mut good, msg.len()), msg);
+
+    let bad = server.connect();
+    let half = encode(protocol, &payload(9, 1000));
+    (&bad).write_all(&half[..500]).unwrap();
+    socket2::SockRef::from(&bad)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(bad); // SO_LINGER 0: close sends RST
+
+    for _ in 0..10 {
+        good.write_all(&msg).unwrap();
+        assert_eq!(read_exact(&mut good, msg.len()), msg);
+    }
+    drop(good);
+    server.stop();
+}
+
+/// Zero-length frames are valid and echoed as a bare header.
+pub fn zero_length_frame(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Framed, &[]);
+    let mut c = server.connect();
+    let data = [
+        encode(Protocol::Framed, b""),
+        encode(Protocol::Framed, b"after"),
+    ]
+    .concat();
+    c.write_all(&data).unwrap();
+    assert_eq!(read_exact(&mut c, data.len()), data);
+    drop(c);
+    server.stop();
+}
+
+/// A garbage length prefix closes that connection only; the counters show it.
+pub fn oversized_frame_closes_only_that_connection(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Framed, &["--max-frame", "1024"]);
+    let mut good = server.connect();
+    let msg = encode(Protocol::Framed, b"hello");
+    good.write_all(&msg).unwrap();
+    assert_eq!(read_exact(&mut good, msg.len()), msg);
+
+    let mut bad = server.connect();
+    bad.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]).unwrap();
+    assert!(is_closed_by_server(&mut bad), "bad client not closed");
+
+    good.write_all(&msg).unwrap();
+    assert_eq!(read_exact(&mut good, msg.len()), msg);
+    drop(good);
+    let stats = server.stop();
+    assert_eq!(stats["protocol_errors"]["frame_too_large"], 1);
+}
+
+/// A line past --max-line closes that connection only; the counters show it.
+pub fn over_long_line_closes_only_that_connection(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Line, &["--max-line", "1000"]);
+    let mut good = server.connect();
+    good.write_all(b"fine\n").unwrap();
+    assert_eq!(read_exact(&mut good, 5), b"fine\n");
+
+    let mut bad = server.connect();
+    bad.write_all(&payload(3, 1500)).unwrap();
+    assert!(is_closed_by_server(&mut bad), "bad client not closed");
+
+    good.write_all(b"still fine\n").unwrap();
+    assert_eq!(read_exact(&mut good, 11), b"still fine\n");
+    drop(good);
+    let stats = server.stop();
+    assert_eq!(stats["protocol_errors"]["line_too_long"], 1);
+}
+
+/// 1,000 clients connected at once, each verifying its own random payload.
+///
+/// `select` cannot hold fds ≥ FD_SETSIZE: it must serve what fits and refuse the rest cleanly.
+pub fn thousand_concurrent_clients(model: &str) {
+    const CLIENTS: usize = 1000;
+    let protocol = Protocol::Framed;
+    let server = ServerProcess::start(model, protocol, &[]);
+    // Connect everyone first so all 1,000 are open at the same time.
+    let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
+    let messages: Vec<Vec<u8>> = (0..CLIENTS)
+        .map(|i| encode(protocol, &payload(i as u64, 64 + i % 200)))
+        .collect();
+    let mut served = 0;
+    let mut refused = 0;
+    for (c, msg) in clients.iter_mut().zip(&messages) {
+        if c.write_all(msg).is_err() {
+            refused += 1;
+        }
+    }
+    for (c, msg) in clients.iter_mut().zip(&messages) {
+        let mut buf = vec![0u8; msg.len()];
+        match std::io::Read::read_exact(c, &mut buf) {
+            Ok(()) => {
+                assert!(
+                    buf == *msg,
+                    "a client got someone else's or a corrupted echo"
+                );
+                served += 1;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                panic!("a client timed out waiting for its echo")
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                panic!("a client timed out waiting for its echo")
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    // Held concurrently: every served client is still open here.
+    drop(clients);
+    let stats = server.stop();
+    if model == "select" {
+        assert!(served >= 900, "select served only {served}");
+        assert_eq!(served + refused, CLIENTS);
+        assert_eq!(stats["refused"]["fd_setsize"], refused as u64);
+    } else {
+        assert_eq!(served, CLIENTS, "{refused} clients were not served");
+        assert_eq!(stats["peak_active"], CLIENTS as u64);
+    }
+}
+
+/// A client that sends 64 MiB and never reads cannot make the server hold it all, and does not
+/// stop another client from being served.
+pub fn never_reading_client_is_bounded(model: &str) {
+    const TOTAL: usize = 64 << 20;
+    let server = ServerProcess::start(model, Protocol::Raw, &[]);
+    let mut probe = server.connect();
+    probe.write_all(b"warm").unwrap();
+    assert_eq!(read_exact(&mut probe, 4), b"warm");
+    let rss_before = server.rss_kib();
+
+    let hog = server.connect();
+    hog.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let chunk = payload(5, 64 * 1024);
+    let mut sent = 0;
+    // Stops when 64 MiB are written or the server stopped reading (the write blocks 2 s).
+    while sent < TOTAL {
+        match (&hog).write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let rss_after = server.rss_kib();
+    let growth_mib = rss_after.saturating_sub(rss_before) as f64 / 1024.0;
+    assert!(
+        growth_mib < 64.0,
+        "server RSS grew by {growth_mib:.1} MiB for a client that never reads ({sent} bytes sent)"
+    );
+    for _ in 0..5 {
+        probe.write_all(b"ping").unwrap();
+        assert_eq!(read_exact(&mut probe, 4), b"ping");
+    }
+    drop(hog);
+    drop(probe);
+    server.stop();
+}
+
+/// Past --max-conns, a connection is closed at once and counted; the others are served.
+pub fn max_conns_refuses_the_excess(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Raw, &["--max-conns", "2"]);
+    let mut a = server.connect();
+    let mut b = server.connect();
+    for c in [&mut a, &mut b] {
+        c.write_all(b"ok").unwrap();
+        assert_eq!(read_exact(c, 2), b"ok");
+    }
+    let mut extra = server.connect();
+    let _ = extra.write_all(b"no");
+    assert!(
+        is_closed_by_server(&mut extra),
+        "third connection was not refused"
+    );
+    a.write_all(b"ok").unwrap();
+    assert_eq!(read_exact(&mut a, 2), b"ok");
+    drop((a, b));
+    let stats = server.stop();
+    assert_eq!(stats["refused"]["max_conns"], 1);
+}
+
+/// --idle-timeout closes a silent connection and counts it.
+pub fn idle_timeout_closes_silent_clients(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Raw, &["--idle-timeout", "300ms"]);
+    let mut c = server.connect();
+    c.write_all(b"hi").unwrap();
+    assert_eq!(read_exact(&mut c, 2), b"hi");
+    assert!(
+        is_closed_by_server(&mut c),
+        "idle connection was not closed"
+    );
+    let stats = server.stop();
+    assert_eq!(stats["closed_by"]["idle_timeout"], 1);
+}
+
+/// SIGTERM with clients connected: exit 0, every open connection counted as closed at shutdown.
+pub fn sigterm_closes_open_connections(model: &str) {
+    let server = ServerProcess::start(model, Protocol::Raw, &[]);
+    let mut clients: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+    for c in &mut clients {
+        c.write_all(b"x").unwrap();
+        assert_eq!(read_exact(c, 1), b"x");
+    }
+    let stats = server.stop();
+    assert_eq!(stats["closed_by"]["shutdown"], 3);
+    assert_eq!(stats["accepted"], 3);
+    for c in &mut clients {
+        assert!(is_closed_by_server(c), "client still open after shutdown");
+    }
+}

@@ -1,0 +1,104 @@
+//! The conformance suite: every case, for every model, for every protocol it applies to, against
+//! the real `echo-server` binary on port 0. A model that is fast because it is wrong fails here.
+
+mod cases;
+mod support;
+
+use echo_proto::Protocol;
+
+/// Instantiates every case for one model as `#[test]`s in a module named after it, so
+/// `cargo test --test conformance -- tokio::` runs one model and `-- half_close` one case.
+macro_rules! conformance_suite {
+    ($($module:ident => $model:literal),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+
+            per_protocol!($model;
+                one_byte, one_mib, split_at_every_boundary, one_byte_dribble,
+                hundred_coalesced, half_close, reset_mid_message);
+
+            #[test]
+            fn framed_zero_length_frame() {
+                cases::zero_length_frame($model);
+            }
+            #[test]
+            fn framed_oversized_frame_closes_only_that_connection() {
+                cases::oversized_frame_closes_only_that_connection($model);
+            }
+            #[test]
+            fn line_over_long_line_closes_only_that_connection() {
+                cases::over_long_line_closes_only_that_connection($model);
+            }
+            #[test]
+            fn thousand_concurrent_clients() {
+                cases::thousand_concurrent_clients($model);
+            }
+            #[test]
+            fn never_reading_client_is_bounded() {
+                cases::never_reading_client_is_bounded($model);
+            }
+            #[test]
+            fn max_conns_refuses_the_excess() {
+                cases::max_conns_refuses_the_excess($model);
+            }
+            #[test]
+            fn idle_timeout_closes_silent_clients() {
+                cases::idle_timeout_closes_silent_clients($model);
+            }
+            #[test]
+            fn sigterm_closes_open_connections() {
+                cases::sigterm_closes_open_connections($model);
+            }
+        }
+    )*};
+}
+
+/// One `#[test]` per case and protocol: `raw_one_byte`, `line_one_byte`, `framed_one_byte`, ...
+macro_rules! per_protocol {
+    ($model:literal; $($case:ident),* $(,)?) => {
+        mod raw {
+            use super::*;
+            $( #[test] fn $case() { cases::$case($model, Protocol::Raw); } )*
+        }
+        mod line {
+            use super::*;
+            $( #[test] fn $case() { cases::$case($model, Protocol::Line); } )*
+        }
+        mod framed {
+            use super::*;
+            $( #[test] fn $case() { cases::$case($model, Protocol::Framed); } )*
+        }
+    };
+}
+
+conformance_suite! {
+    threads => "threads",
+    select => "select",
+    poll => "poll",
+    mio => "mio",
+    tokio => "tokio",
+    tokio_current_thread => "tokio-current-thread",
+    thread_per_core => "thread-per-core",
+    reactor_pool => "reactor-pool",
+    uring => "uring",
+}
+
+#[test]
+fn every_model_is_in_the_suite() {
+    let listed = [
+        "threads",
+        "select",
+        "poll",
+        "mio",
+        "tokio",
+        "tokio-current-thread",
+        "thread-per-core",
+        "reactor-pool",
+        "uring",
+    ];
+    let all: Vec<&str> = echo_servers::Model::ALL.iter().map(|m| m.name()).collect();
+    assert_eq!(
+        all, listed,
+        "a model was added without adding it to the conformance suite"
+    );
+}
