@@ -134,6 +134,33 @@ impl Conn {
         }
     }
 
+    /// Removes the bytes ready to echo (whole messages, oldest first) and returns them, for a
+    /// driver that builds replies somewhere else (`reactor-pool` hands them to a worker pool).
+    ///
+    /// They stop being pending output, so [`Conn::wants_read`] no longer counts them: such a
+    /// driver must cap its own in-flight bytes. Report them written with [`Conn::record_output`].
+    pub fn take_ready(&mut self) -> Vec<u8> {
+        let taken = if self.sent == 0 && self.ready == self.buf.len() {
+            // Only whole messages are buffered (the common case): hand over the allocation
+            // instead of copying it.
+            std::mem::take(&mut self.buf)
+        } else {
+            let taken = self.buf[self.sent..self.ready].to_vec();
+            self.buf.drain(..self.ready);
+            self.release_if_empty();
+            taken
+        };
+        // `scanned` counts bytes past `ready`, which did not move relative to the incomplete tail.
+        self.sent = 0;
+        self.ready = 0;
+        taken
+    }
+
+    /// Counts `n` bytes taken with [`Conn::take_ready`] as written to the peer (`bytes_out`).
+    pub fn record_output(&mut self, n: usize) {
+        self.counters.bytes_out += n as u64;
+    }
+
     /// Whether the driver should read more. False while output is backed up past the limit
     /// (backpressure) and after a protocol error.
     pub fn wants_read(&self) -> bool {

@@ -276,3 +276,93 @@ proptest! {
         prop_assert_eq!(&out[..], &input[..out.len()]);
     }
 }
+
+#[test]
+fn take_ready_returns_whole_messages_and_keeps_the_incomplete_tail() {
+    let mut conn = Conn::new(Protocol::Framed, Limits::default());
+    let mut input = frame(b"one");
+    input.extend(frame(b"two"));
+    let tail = frame(b"three");
+    input.extend_from_slice(&tail[..5]);
+    conn.receive(&input).unwrap();
+    assert_eq!(conn.take_ready(), [frame(b"one"), frame(b"two")].concat());
+    assert!(!conn.has_pending_output());
+    assert!(conn.take_ready().is_empty());
+    conn.receive(&tail[5..]).unwrap();
+    assert_eq!(conn.take_ready(), tail);
+    assert_eq!(conn.counters().messages, 3);
+}
+
+#[test]
+fn take_ready_in_line_mode_keeps_the_scan_position() {
+    let limits = Limits {
+        max_line: 8,
+        ..Limits::default()
+    };
+    let mut conn = Conn::new(Protocol::Line, limits);
+    conn.receive(b"ab\ncdef").unwrap();
+    assert_eq!(conn.take_ready(), b"ab\n");
+    // "cdef" + "ghi" + "\n" is 8 bytes: exactly the limit, so still accepted.
+    conn.receive(b"ghi\n").unwrap();
+    assert_eq!(conn.take_ready(), b"cdefghi\n");
+    // And the limit still counts bytes buffered before a take.
+    conn.receive(b"1234").unwrap();
+    assert!(conn.take_ready().is_empty());
+    assert_eq!(
+        conn.receive(b"5678"),
+        Err(ProtocolError::LineTooLong { max: 8 })
+    );
+}
+
+#[test]
+fn take_ready_after_a_partial_write_returns_only_the_unsent_rest() {
+    let mut conn = Conn::new(Protocol::Raw, Limits::default());
+    conn.receive(b"hello").unwrap();
+    conn.consume_output(2);
+    assert_eq!(conn.take_ready(), b"llo");
+    assert_eq!(conn.counters().bytes_out, 2);
+    conn.record_output(3);
+    assert_eq!(conn.counters().bytes_out, 5);
+    assert_eq!(conn.counters().bytes_in, 5);
+}
+
+#[test]
+fn take_ready_lifts_the_core_backpressure_to_the_driver() {
+    let limits = Limits {
+        max_pending_output: 10,
+        ..Limits::default()
+    };
+    let mut conn = Conn::new(Protocol::Raw, limits);
+    conn.receive(b"0123456789").unwrap();
+    assert!(!conn.wants_read());
+    assert_eq!(conn.take_ready().len(), 10);
+    assert!(conn.wants_read());
+    assert_eq!(conn.buffered_capacity(), 0);
+}
+
+proptest! {
+    #[test]
+    fn taking_after_any_chunk_yields_exactly_the_input(
+        protocol in prop::sample::select(Protocol::ALL.to_vec()),
+        messages in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..40),
+        cuts in prop::collection::vec(any::<usize>(), 0..30),
+        drain in 0usize..64,
+    ) {
+        let input = encode(protocol, &messages);
+        let chunks = split(&input, cuts);
+        let mut conn = Conn::new(protocol, Limits::default());
+        let mut out = Vec::new();
+        for chunk in chunks {
+            conn.receive(chunk).expect("valid input");
+            // Mix the two ways out: some bytes written in place, the rest taken.
+            let n = conn.pending_output().len().min(drain);
+            out.extend_from_slice(&conn.pending_output()[..n]);
+            conn.consume_output(n);
+            let taken = conn.take_ready();
+            conn.record_output(taken.len());
+            out.extend(taken);
+        }
+        prop_assert_eq!(conn.counters().bytes_out, out.len() as u64);
+        prop_assert_eq!(out, input);
+    }
+}
