@@ -1,1 +1,2 @@
+//! `loadgen`: see the library crate.
 fn main() {}
