@@ -8,8 +8,8 @@
 //! until the client drains its echoes. `--idle-timeout` is `SO_RCVTIMEO`/`SO_SNDTIMEO`.
 //!
 //! **What it costs.** Per connection: a thread (a kernel task, a stack of which only the touched
-//! pages are resident, a guard page), a 16 KiB read buffer, and a context switch whenever that
-//! client has data. The scheduler does the multiplexing, so code stays sequential and one slow
+//! pages are resident, a guard page), a read buffer (2 KiB, growing to 16 KiB for bulk
+//! clients), and a context switch whenever that client has data. The scheduler does the multiplexing, so code stays sequential and one slow
 //! client never delays another.
 //!
 //! **Where it breaks.** Thousands of runnable threads thrash the scheduler and the caches; the
@@ -33,9 +33,13 @@ use crate::listener::{classify_accept_error, configure_accepted, AcceptError, AC
 use crate::shutdown::TICK;
 use crate::stats::{CloseReason, RefuseReason};
 
-/// Read buffer per client thread. On the heap, so the stack can stay small; modest, because a
-/// blocking thread needs its own buffer for as long as it lives, idle or not.
-const READ_BUF_LEN: usize = 16 * 1024;
+/// Read buffer per client thread, on the heap so the stack can stay small. A blocking thread
+/// holds its buffer for as long as it lives, idle or not, so it starts small and doubles (up to
+/// [`READ_BUF_MAX`]) only when a read fills it: small-message clients never pay for bulk ones.
+const READ_BUF_MIN: usize = 2 * 1024;
+
+/// Largest read buffer per client thread: enough to amortise syscalls on bulk transfers.
+const READ_BUF_MAX: usize = 16 * 1024;
 
 /// How long shutdown waits for client threads to fold in their counters. They only have to
 /// notice a `shutdown(2)` on their socket, so this is a safety net, not an expected wait.
@@ -172,7 +176,7 @@ fn prepare(stream: &TcpStream, ctx: &Context) -> io::Result<()> {
 fn serve_client(stream: &TcpStream, ctx: &Context) -> (Conn, CloseReason) {
     let config = &ctx.config;
     let mut conn = Conn::new(config.protocol, config.limits);
-    let mut buf = vec![0u8; READ_BUF_LEN];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     let mut sock = stream;
     let reason = loop {
         match sock.read(&mut buf) {
@@ -186,6 +190,9 @@ fn serve_client(stream: &TcpStream, ctx: &Context) -> (Conn, CloseReason) {
             Ok(n) => {
                 // Echoes of the complete messages before a protocol error are still sent.
                 let received = conn.receive(&buf[..n]);
+                if n == buf.len() && buf.len() < READ_BUF_MAX {
+                    buf.resize(buf.len() * 2, 0);
+                }
                 if let Err(e) = write_pending(&mut sock, &mut conn) {
                     break io_reason(&e);
                 }
