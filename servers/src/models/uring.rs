@@ -1,10 +1,737 @@
-//! TODO(foundation): model `uring` is being written.
+//! `uring`: one thread, io_uring completions: multishot accept, multishot receive into a ring of
+//! provided buffers, one send in flight per connection.
+//!
+//! **How it works.** Instead of asking "which sockets are ready?" (epoll) and then calling `read`,
+//! the loop queues the operations themselves and the kernel reports them done. One multishot
+//! accept yields every new connection; one multishot receive per connection yields every chunk of
+//! bytes, each written by the kernel into a buffer it picked from a shared ring of provided buffers
+//! (so 10,000 idle connections own no receive buffer). The bytes are copied into the
+//! connection's [`Conn`] and the buffer goes straight back to the ring. Complete messages are
+//! taken out of the core ([`Conn::take_ready`]) into an owned buffer that is sent with one `send`
+//! at a time per connection (partial sends are resumed). Backpressure: when unsent output reaches
+//! `--max-pending`, the multishot receive is cancelled, and re-armed once the output drains; the
+//! chunks the kernel delivered before the cancel took effect are still accepted (bounded by the
+//! buffer ring). Closing a connection cancels its operations and frees it only when the kernel
+//! has reported every one of them, because until then the kernel may still use its memory.
+//!
+//! **What it costs.** Per connection: a slab slot and its protocol buffer (none while idle), no
+//! per-connection receive buffer. Per chunk received: one completion entry and one copy; many
+//! completions are reaped per `io_uring_enter`, and a busy loop makes few system calls. Fixed: the
+//! rings (a few hundred KiB) and the buffer pool (4 MiB, touched only as used).
+//!
+//! **Where it breaks.** One thread, one core, like `mio`. It needs Linux 5.19+ (multishot accept,
+//! buffer rings; multishot receive 6.0) and io_uring not disabled by policy; otherwise the server
+//! refuses to start with a clear error. Every operation points into user memory the kernel uses
+//! later, which is why the buffer lifetimes below are spelled out in `SAFETY` comments.
 
+use std::alloc::{self, Layout};
+use std::collections::VecDeque;
+use std::io;
 use std::net::TcpListener;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use echo_proto::Conn;
+use io_uring::types::{BufRingEntry, CancelBuilder, Fd, SubmitArgs, Timespec};
+use io_uring::{cqueue, opcode, squeue, IoUring};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use slab::Slab;
 
 use super::Context;
+use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
+use crate::shutdown::TICK;
+use crate::stats::CloseReason;
 
-/// Serves until shutdown.
-pub fn run(_listener: TcpListener, _ctx: Context) -> anyhow::Result<()> {
-    anyhow::bail!("model uring is not built yet")
+/// Submission queue size; the completion queue is larger because multishot operations post many
+/// completions per submission.
+const SQ_ENTRIES: u32 = 1024;
+const CQ_ENTRIES: u32 = 16 * 1024;
+/// Provided buffers: 256 × 16 KiB. Buffers are returned as soon as their bytes are copied, so the
+/// pool only has to cover what arrives between two reaps.
+const BUF_COUNT: u16 = 256;
+const BUF_LEN: usize = 16 * 1024;
+const BUF_GROUP: u16 = 0;
+/// How long shutdown waits for the kernel to report cancelled operations.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// `user_data` layout: the slab key above, the operation in the low bits.
+const OP_BITS: u32 = 3;
+const OP_ACCEPT: u64 = 0;
+const OP_RECV: u64 = 1;
+const OP_SEND: u64 = 2;
+const OP_CANCEL: u64 = 3;
+const OP_WAKE: u64 = 4;
+
+fn user_data(key: usize, op: u64) -> u64 {
+    ((key as u64) << OP_BITS) | op
+}
+
+/// Serves on one thread until shutdown.
+pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
+    let ring = build_ring()?;
+    if !ring.params().is_feature_ext_arg() {
+        bail!("io_uring on this kernel lacks EXT_ARG waits (needs Linux 5.11+); use another model");
+    }
+    let mut bufs = BufRing::new().context("cannot allocate the io_uring buffer pool")?;
+    // SAFETY: the ring of entries stays allocated and in place until it is unregistered or the
+    // io_uring is dropped: `Server` declares `ring` before `bufs`, so the io_uring is dropped
+    // first, and `shut_down` unregisters the buffer ring before either is dropped.
+    unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(bufs.ring_addr(), BUF_COUNT, BUF_GROUP, 0)
+    }
+    .map_err(|e| {
+        anyhow!("io_uring provided-buffer rings are not available (needs Linux 5.19+): {e}")
+    })?;
+    bufs.fill();
+    let wake = Arc::new(
+        EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+            .context("cannot create the shutdown eventfd")?,
+    );
+    let shutdown_wake = Arc::clone(&wake);
+    ctx.shutdown.on_trigger(move || {
+        let _ = shutdown_wake.write(1);
+    });
+    let mut server = Server {
+        ring,
+        bufs,
+        ctx: &ctx,
+        listener,
+        wake,
+        conns: Slab::new(),
+        queued: VecDeque::new(),
+        completions: Vec::new(),
+        accept_armed: false,
+        wake_armed: false,
+        accept_paused_until: None,
+        stopping: false,
+    };
+    let result = server.serve();
+    server.shut_down();
+    result
+}
+
+/// A ring with the flags that suit one thread that submits and reaps itself, or a plain ring on
+/// kernels that reject them; a clear error when io_uring is missing or forbidden.
+fn build_ring() -> anyhow::Result<IoUring> {
+    let tuned = IoUring::builder()
+        .setup_cqsize(CQ_ENTRIES)
+        .setup_coop_taskrun()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(SQ_ENTRIES);
+    let err = match tuned {
+        Ok(ring) => return Ok(ring),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            match IoUring::builder()
+                .setup_cqsize(CQ_ENTRIES)
+                .build(SQ_ENTRIES)
+            {
+                Ok(ring) => return Ok(ring),
+                Err(e) => e,
+            }
+        }
+        Err(e) => e,
+    };
+    let why = match err.raw_os_error() {
+        Some(libc::ENOSYS) => "this kernel has no io_uring",
+        Some(libc::EPERM) => "io_uring is forbidden here (kernel.io_uring_disabled or seccomp)",
+        Some(libc::ENOMEM) => "not enough locked memory for the rings (RLIMIT_MEMLOCK)",
+        _ => "io_uring_setup failed",
+    };
+    Err(anyhow!("{why}: {err}; use another --model"))
+}
+
+/// Where a connection's multishot receive stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recv {
+    /// Not armed: read closed, backpressure, or waiting to be re-armed.
+    Idle,
+    Armed,
+    /// A cancel is on its way; the final completion has not arrived yet.
+    Cancelling,
+}
+
+struct Connection {
+    fd: OwnedFd,
+    conn: Conn,
+    recv: Recv,
+    /// Bytes being sent, taken from `conn`. The kernel reads them until the send completes, so
+    /// this buffer is neither changed nor dropped while `send_armed`.
+    sending: Vec<u8>,
+    send_off: usize,
+    send_armed: bool,
+    /// The one send allowed after a protocol error was issued.
+    final_flush_sent: bool,
+    read_closed: bool,
+    /// Set when the connection must go; it is freed once no operation is in flight.
+    closing: Option<CloseReason>,
+    last_active: Instant,
+}
+
+impl Connection {
+    fn has_ops(&self) -> bool {
+        self.recv != Recv::Idle || self.send_armed
+    }
+
+    fn unsent(&self) -> usize {
+        self.conn.pending_output().len() + (self.sending.len() - self.send_off)
+    }
+}
+
+struct Server<'a> {
+    /// Declared first so it is dropped first: the kernel stops using `bufs` before it is freed.
+    ring: IoUring,
+    bufs: BufRing,
+    ctx: &'a Context,
+    listener: TcpListener,
+    wake: Arc<EventFd>,
+    conns: Slab<Connection>,
+    /// Entries waiting for room in the submission queue.
+    queued: VecDeque<squeue::Entry>,
+    /// (user_data, result, flags) of one reap, handled after the completion queue is released.
+    completions: Vec<(u64, i32, u32)>,
+    accept_armed: bool,
+    wake_armed: bool,
+    accept_paused_until: Option<Instant>,
+    stopping: bool,
+}
+
+impl Server<'_> {
+    fn serve(&mut self) -> anyhow::Result<()> {
+        self.queue(
+            opcode::PollAdd::new(Fd(self.wake.as_raw_fd()), libc::POLLIN as u32)
+                .build()
+                .user_data(user_data(0, OP_WAKE)),
+        );
+        self.wake_armed = true;
+        let mut last_idle_check = Instant::now();
+        while !self.ctx.shutdown.is_triggered() {
+            if self
+                .accept_paused_until
+                .is_some_and(|t| Instant::now() >= t)
+            {
+                self.accept_paused_until = None;
+            }
+            if !self.accept_armed && self.accept_paused_until.is_none() {
+                self.queue(
+                    opcode::AcceptMulti::new(Fd(self.listener.as_raw_fd()))
+                        .flags(libc::SOCK_CLOEXEC)
+                        .build()
+                        .user_data(user_data(0, OP_ACCEPT)),
+                );
+                self.accept_armed = true;
+            }
+            self.submit_queued()?;
+            self.wait(self.wait_timeout())?;
+            self.handle_completions()?;
+            if let Some(idle) = self.ctx.config.idle_timeout {
+                if last_idle_check.elapsed() >= TICK {
+                    last_idle_check = Instant::now();
+                    self.close_idle(idle);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn wait_timeout(&self) -> Option<Duration> {
+        let backoff = self
+            .accept_paused_until
+            .map(|t| t.saturating_duration_since(Instant::now()));
+        let idle = self.ctx.config.idle_timeout.map(|_| TICK);
+        match (backoff, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn queue(&mut self, entry: squeue::Entry) {
+        self.queued.push_back(entry);
+    }
+
+    /// Moves queued entries into the submission queue, submitting whenever it fills.
+    fn submit_queued(&mut self) -> anyhow::Result<()> {
+        while let Some(entry) = self.queued.front() {
+            // SAFETY: every entry points only at memory that outlives the operation: receives use
+            // buffers of `self.bufs` (freed after the ring, see `Server`), a send points into its
+            // connection's `sending`, which is left alone until the send's completion, and a
+            // connection (with its fd) is freed only after all its operations completed.
+            let pushed = unsafe { self.ring.submission().push(entry) };
+            if pushed.is_ok() {
+                self.queued.pop_front();
+                continue;
+            }
+            match self.ring.submit() {
+                Ok(_) => {}
+                // The completion queue is overflowing: reap first, the rest waits in `queued`.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN)) => {
+                    return Ok(())
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) => return Err(anyhow!("io_uring submit failed: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits and waits for at least one completion, or the timeout.
+    fn wait(&mut self, timeout: Option<Duration>) -> anyhow::Result<()> {
+        let result = match timeout {
+            Some(d) => {
+                let ts = Timespec::from(d);
+                let args = SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
+            }
+            None => self.ring.submit_and_wait(1),
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(anyhow!("io_uring_enter failed: {e}")),
+        }
+    }
+
+    fn handle_completions(&mut self) -> anyhow::Result<()> {
+        let mut batch = std::mem::take(&mut self.completions);
+        batch.extend(
+            self.ring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        let mut result = Ok(());
+        for &(data, res, flags) in &batch {
+            let key = (data >> OP_BITS) as usize;
+            match data & ((1 << OP_BITS) - 1) {
+                OP_ACCEPT => {
+                    if let Err(e) = self.on_accept(res, flags) {
+                        result = Err(e);
+                    }
+                }
+                OP_RECV => self.on_recv(key, res, flags),
+                OP_SEND => self.on_send(key, res),
+                OP_WAKE => self.wake_armed = false,
+                _ => {} // OP_CANCEL: the cancelled operation reports for itself
+            }
+        }
+        batch.clear();
+        self.completions = batch;
+        result
+    }
+
+    fn on_accept(&mut self, res: i32, flags: u32) -> anyhow::Result<()> {
+        if !cqueue::more(flags) {
+            self.accept_armed = false;
+        }
+        if res >= 0 {
+            // SAFETY: a non-negative accept result is a new fd that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(res) };
+            self.add(fd);
+            return Ok(());
+        }
+        if res == -libc::ECANCELED {
+            return Ok(());
+        }
+        if res == -libc::EINVAL {
+            bail!("io_uring multishot accept was rejected (EINVAL): it needs Linux 5.19+");
+        }
+        let err = io::Error::from_raw_os_error(-res);
+        match classify_accept_error(&err) {
+            AcceptError::WouldBlock | AcceptError::Retry => {}
+            kind => {
+                // Out of fds (or worse): pause accepting, keep serving the open connections.
+                self.ctx.stats.accept_error(kind == AcceptError::Backoff);
+                if kind == AcceptError::Fatal {
+                    eprintln!("echo-server: accept failed: {err}");
+                }
+                self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                if self.accept_armed {
+                    self.queue(
+                        opcode::AsyncCancel::new(user_data(0, OP_ACCEPT))
+                            .build()
+                            .user_data(user_data(0, OP_CANCEL)),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, fd: OwnedFd) {
+        let stats = &self.ctx.stats;
+        stats.worker_accepted(0);
+        if !stats.admit(self.ctx.config.max_conns) {
+            return; // dropping the fd closes it
+        }
+        let config = &self.ctx.config;
+        let conn = Conn::new(config.protocol, config.limits);
+        if self.stopping {
+            stats.closed(&conn, CloseReason::Shutdown);
+            return;
+        }
+        let _ = configure_fd(&fd);
+        let key = self.conns.insert(Connection {
+            fd,
+            conn,
+            recv: Recv::Idle,
+            sending: Vec::new(),
+            send_off: 0,
+            send_armed: false,
+            final_flush_sent: false,
+            read_closed: false,
+            closing: None,
+            last_active: Instant::now(),
+        });
+        self.drive(key);
+    }
+
+    fn on_recv(&mut self, key: usize, res: i32, flags: u32) {
+        let bid = cqueue::buffer_select(flags);
+        let Some(c) = self.conns.get_mut(key) else {
+            // Cannot happen (slots are freed only with no operation in flight), but a buffer
+            // must never be lost from the pool.
+            if let Some(bid) = bid {
+                self.bufs.recycle(bid);
+            }
+            return;
+        };
+        if !cqueue::more(flags) {
+            c.recv = Recv::Idle;
+        }
+        let mut failure = None;
+        if let Some(bid) = bid {
+            if res > 0 && c.closing.is_none() {
+                match self.bufs.data(bid, res as usize) {
+                    Some(data) => {
+                        c.last_active = Instant::now();
+                        // A protocol error is picked up by `drive`, after the complete messages
+                        // before it were taken for sending.
+                        let _ = c.conn.receive(data);
+                    }
+                    None => failure = Some(CloseReason::IoError),
+                }
+            }
+            self.bufs.recycle(bid);
+        }
+        match res {
+            0 if c.closing.is_none() && !c.read_closed => {
+                c.read_closed = true;
+                c.conn.receive_eof();
+            }
+            // Out of provided buffers, or our own cancel: nothing lost, `drive` re-arms.
+            r if r >= 0 || r == -libc::ENOBUFS || r == -libc::ECANCELED => {}
+            r => failure = Some(CloseReason::from_io(&io::Error::from_raw_os_error(-r))),
+        }
+        if let Some(reason) = failure {
+            self.begin_close(key, reason);
+        }
+        self.drive(key);
+    }
+
+    fn on_send(&mut self, key: usize, res: i32) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        c.send_armed = false;
+        let failure = match res {
+            n if n > 0 => {
+                let n = n as usize;
+                c.conn.record_output(n);
+                c.last_active = Instant::now();
+                c.send_off += n;
+                if c.send_off >= c.sending.len() {
+                    c.sending = Vec::new();
+                    c.send_off = 0;
+                }
+                None
+            }
+            0 => Some(CloseReason::IoError), // a send of a non-empty buffer wrote nothing
+            e if e == -libc::EAGAIN || e == -libc::ECANCELED => None,
+            e => Some(CloseReason::from_io(&io::Error::from_raw_os_error(-e))),
+        };
+        if let Some(reason) = failure {
+            self.begin_close(key, reason);
+        }
+        self.drive(key);
+    }
+
+    /// Decides what a connection needs next: a send, a receive armed or cancelled, or closing.
+    /// Called after every event that concerns it.
+    fn drive(&mut self, key: usize) {
+        let cap = self.ctx.config.limits.max_pending_output;
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if let Some(reason) = c.closing {
+            if !c.has_ops() {
+                self.finalize(key, reason);
+            }
+            return;
+        }
+        let error = c.conn.error();
+        if !c.send_armed && !c.final_flush_sent {
+            if c.conn.has_pending_output() {
+                let more = c.conn.take_ready();
+                if c.send_off == c.sending.len() {
+                    c.sending = more;
+                } else {
+                    // Not armed, so the kernel is done with `sending`: merge to send in one go.
+                    c.sending.drain(..c.send_off);
+                    c.sending.extend_from_slice(&more);
+                }
+                c.send_off = 0;
+            }
+            if c.send_off < c.sending.len() {
+                // After a protocol error the echoes still owed get one non-blocking attempt, as
+                // in `mio`: a peer that stopped reading cannot hold the connection open.
+                c.final_flush_sent = error.is_some();
+                let dontwait = if error.is_some() {
+                    libc::MSG_DONTWAIT
+                } else {
+                    0
+                };
+                let rest = &c.sending[c.send_off..];
+                let len = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+                let entry = opcode::Send::new(Fd(c.fd.as_raw_fd()), rest.as_ptr(), len)
+                    .flags(libc::MSG_NOSIGNAL | dontwait)
+                    .build()
+                    .user_data(user_data(key, OP_SEND));
+                c.send_armed = true;
+                self.queued.push_back(entry);
+            }
+        }
+        if !c.send_armed {
+            if let Some(err) = error {
+                self.begin_close(key, CloseReason::Protocol(err));
+                return;
+            }
+            if c.read_closed && c.unsent() == 0 {
+                self.begin_close(key, CloseReason::Eof);
+                return;
+            }
+        }
+        self.drive_reads(key, cap);
+    }
+
+    /// Arms the multishot receive when the connection may read, cancels it when it may not.
+    fn drive_reads(&mut self, key: usize, cap: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let wants = !c.read_closed && c.conn.wants_read() && c.unsent() < cap;
+        let entry = match (wants, c.recv) {
+            (true, Recv::Idle) => {
+                c.recv = Recv::Armed;
+                opcode::RecvMulti::new(Fd(c.fd.as_raw_fd()), BUF_GROUP)
+                    .build()
+                    .user_data(user_data(key, OP_RECV))
+            }
+            (false, Recv::Armed) => {
+                c.recv = Recv::Cancelling;
+                opcode::AsyncCancel::new(user_data(key, OP_RECV))
+                    .build()
+                    .user_data(user_data(key, OP_CANCEL))
+            }
+            _ => return,
+        };
+        self.queue(entry);
+    }
+
+    /// Marks a connection for closing and cancels whatever it has in flight; it is freed (and
+    /// counted) when the last operation reports.
+    fn begin_close(&mut self, key: usize, reason: CloseReason) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if c.closing.is_some() {
+            return;
+        }
+        c.closing = Some(reason);
+        if c.has_ops() {
+            let fd: RawFd = c.fd.as_raw_fd();
+            self.queue(
+                opcode::AsyncCancel2::new(CancelBuilder::fd(Fd(fd)).all())
+                    .build()
+                    .user_data(user_data(key, OP_CANCEL)),
+            );
+        } else {
+            self.finalize(key, reason);
+        }
+    }
+
+    fn finalize(&mut self, key: usize, reason: CloseReason) {
+        let c = self.conns.remove(key);
+        self.ctx.stats.closed(&c.conn, reason);
+        // Dropping `c` closes the fd; the kernel holds no reference to it any more.
+    }
+
+    fn close_idle(&mut self, idle: Duration) {
+        let now = Instant::now();
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.closing.is_none() && now.duration_since(c.last_active) >= idle)
+            .map(|(k, _)| k)
+            .collect();
+        for key in expired {
+            self.begin_close(key, CloseReason::IdleTimeout);
+        }
+    }
+
+    /// Closes every connection and waits for the kernel to report every operation, so no memory
+    /// it may write to is freed under it. If it does not report in time the memory is leaked.
+    fn shut_down(&mut self) {
+        self.stopping = true;
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.begin_close(key, CloseReason::Shutdown);
+        }
+        self.queue(
+            opcode::AsyncCancel2::new(CancelBuilder::any())
+                .build()
+                .user_data(user_data(0, OP_CANCEL)),
+        );
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        while (!self.conns.is_empty() || self.accept_armed || self.wake_armed)
+            && Instant::now() < deadline
+        {
+            let drained = self
+                .submit_queued()
+                .and_then(|()| self.wait(Some(TICK)))
+                .and_then(|()| self.handle_completions());
+            if let Err(e) = drained {
+                eprintln!("echo-server: io_uring shutdown: {e}");
+                break;
+            }
+        }
+        if self.conns.is_empty() && !self.accept_armed && !self.wake_armed {
+            let _ = self.ring.submitter().unregister_buf_ring(BUF_GROUP);
+            return;
+        }
+        eprintln!("echo-server: io_uring operations still in flight at exit; leaking their memory");
+        for (_, c) in self.conns.iter() {
+            self.ctx.stats.closed(&c.conn, CloseReason::Shutdown);
+        }
+        std::mem::forget(std::mem::take(&mut self.conns));
+        self.bufs.leak();
+    }
+}
+
+/// The provided-buffer ring: `BUF_COUNT` entries the kernel picks receive buffers from, and the
+/// buffers themselves, both in fixed allocations that never move.
+struct BufRing {
+    entries: NonNull<BufRingEntry>,
+    entries_layout: Layout,
+    memory: NonNull<u8>,
+    memory_layout: Layout,
+    /// Our copy of the ring's tail: entries published so far (wrapping).
+    tail: u16,
+    leaked: bool,
+}
+
+impl BufRing {
+    fn new() -> io::Result<Self> {
+        let page = 4096;
+        let too_big = |_| io::Error::from(io::ErrorKind::InvalidInput);
+        let entries_layout = Layout::from_size_align(
+            usize::from(BUF_COUNT) * std::mem::size_of::<BufRingEntry>(),
+            page,
+        )
+        .map_err(too_big)?;
+        let memory_layout =
+            Layout::from_size_align(usize::from(BUF_COUNT) * BUF_LEN, page).map_err(too_big)?;
+        // SAFETY: both layouts have a non-zero size. Zeroed memory is a valid empty ring (tail 0).
+        let (entries, memory) = unsafe {
+            (
+                alloc::alloc_zeroed(entries_layout),
+                alloc::alloc_zeroed(memory_layout),
+            )
+        };
+        match (NonNull::new(entries.cast()), NonNull::new(memory)) {
+            (Some(entries), Some(memory)) => Ok(BufRing {
+                entries,
+                entries_layout,
+                memory,
+                memory_layout,
+                tail: 0,
+                leaked: false,
+            }),
+            _ => Err(io::ErrorKind::OutOfMemory.into()),
+        }
+    }
+
+    fn ring_addr(&self) -> u64 {
+        self.entries.as_ptr() as u64
+    }
+
+    /// Publishes every buffer (once, after registration).
+    fn fill(&mut self) {
+        for bid in 0..BUF_COUNT {
+            self.recycle(bid);
+        }
+    }
+
+    /// The `len` bytes the kernel wrote into buffer `bid`, or `None` if the completion does not
+    /// describe a buffer of ours.
+    fn data(&self, bid: u16, len: usize) -> Option<&[u8]> {
+        if bid >= BUF_COUNT || len > BUF_LEN {
+            return None;
+        }
+        // SAFETY: the range lies inside `memory`. The kernel wrote these bytes before posting the
+        // completion that named `bid`, and it cannot write to the buffer again until `recycle`
+        // puts it back in the ring, which happens only after the caller is done with the slice.
+        Some(unsafe {
+            std::slice::from_raw_parts(self.memory.as_ptr().add(usize::from(bid) * BUF_LEN), len)
+        })
+    }
+
+    /// Hands buffer `bid` back to the kernel.
+    fn recycle(&mut self, bid: u16) {
+        let index = usize::from(self.tail & (BUF_COUNT - 1));
+        // SAFETY: `index < BUF_COUNT`, inside the entries allocation. The slot at the tail is not
+        // visible to the kernel until the tail moves past it below; the kernel reads only the
+        // `resv` field of entry 0 (the tail), which the setters do not touch.
+        let entry = unsafe { &mut *self.entries.as_ptr().add(index) };
+        entry.set_addr(self.memory.as_ptr() as u64 + u64::from(bid) * BUF_LEN as u64);
+        entry.set_len(BUF_LEN as u32);
+        entry.set_bid(bid);
+        self.tail = self.tail.wrapping_add(1);
+        // SAFETY: `tail` points at the u16 tail field of the ring's first entry, which is valid,
+        // 2-byte aligned and shared with the kernel only through atomic accesses. The release
+        // store makes the entry written above visible before the kernel can see the new tail.
+        unsafe {
+            let tail = BufRingEntry::tail(self.entries.as_ptr()).cast_mut();
+            AtomicU16::from_ptr(tail).store(self.tail, Ordering::Release);
+        }
+    }
+
+    /// Gives up the memory rather than free it while the kernel may still use it.
+    fn leak(&mut self) {
+        self.leaked = true;
+    }
+}
+
+impl Drop for BufRing {
+    fn drop(&mut self) {
+        if self.leaked {
+            return;
+        }
+        // SAFETY: allocated in `new` with these layouts, freed once. The io_uring (dropped
+        // before this, see `Server`) has no operation in flight and the ring was unregistered.
+        unsafe {
+            alloc::dealloc(self.entries.as_ptr().cast(), self.entries_layout);
+            alloc::dealloc(self.memory.as_ptr(), self.memory_layout);
+        }
+    }
 }
