@@ -13,8 +13,10 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The listening socket: steps 1–4 of the seed's pattern.
 ///
-/// 1. create a TCP socket for the address family; 2. set options (SO_REUSEADDR so a restarted
-/// server can rebind at once, SO_REUSEPORT when several listeners share the port); 3. bind;
+/// 1. create a TCP socket for the address family;
+/// 2. set options (SO_REUSEADDR so a restarted server can rebind at once, SO_REUSEPORT when
+///    several listeners share the port);
+/// 3. bind;
 /// 4. listen with `backlog` pending connections (capped by the kernel's `somaxconn`).
 pub fn bind(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(
