@@ -1,8 +1,8 @@
 //! One echo protocol ([`echo_proto`]) served by many concurrency models.
 //!
 //! Each model in [`models`] is only an I/O driver: it accepts connections, moves bytes between
-//! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`run`] starts one on a listener
-//! made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
+//! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
+//! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
 
 pub mod config;
 pub mod listener;
