@@ -1,2 +1,5 @@
-//! `loadgen`: see the library crate.
-fn main() {}
+//! `loadgen`: the command line of the loadgen library (see `loadgen --help`).
+
+fn main() -> std::process::ExitCode {
+    loadgen::cli::main()
+}

@@ -67,7 +67,7 @@ pub struct RunResult {
 pub struct LoadgenInfo {
     /// Crate version.
     pub version: String,
-    /// Git commit loadgen was built from (`-dirty` if the tree had changes), or `unknown`.
+    /// Git commit loadgen was built from (short hash), or `unknown` outside a git checkout.
     pub git_commit: String,
 }
 

@@ -1,0 +1,293 @@
+//! The command line: `loadgen [RUN OPTIONS]` runs a benchmark; subcommands do the rest.
+//!
+//! Adding a subcommand (issue 5: `sweep`, `compare`, `report`): a variant in [`Command`] with
+//! its own `Args` struct in its own module, and one arm in [`main`]. `RunArgs` is reusable
+//! (`#[command(flatten)]`) for anything that runs benchmarks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use echo_proto::Protocol;
+use echo_servers::Model;
+
+use crate::config::{RunConfig, Target};
+use crate::progress::Progress;
+use crate::result::RunResult;
+
+/// Exit code when the run finished but echoes were lost or corrupted, or connections failed.
+pub const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code for bad arguments, limits, or a server that would not start.
+pub const EXIT_SETUP: u8 = 2;
+
+/// A load generator for echo servers whose numbers can be trusted: thousands of verified
+/// clients on a few threads, closed and open loop, HdrHistogram latency, full JSON results.
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadgen",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+#[command(subcommand_negates_reqs = true)]
+pub struct Cli {
+    /// A subcommand; none means run a benchmark with the options below.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of a benchmark run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What loadgen can do besides a plain run.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one benchmark (the same as giving no subcommand).
+    Run(Box<RunArgs>),
+    /// Combine results of runs made side by side (several processes or hosts) exactly.
+    Merge(MergeArgs),
+    /// Print the JSON Schema of result files (what results/schema.json holds).
+    Schema,
+}
+
+/// Options of one benchmark run.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Start `echo-server --model M` as a child and drive it.
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "addr",
+        conflicts_with = "addr"
+    )]
+    pub model: Option<Model>,
+    /// Drive an echo server already listening here instead (raw works with any RFC 862 server).
+    #[arg(long)]
+    pub addr: Option<std::net::SocketAddr>,
+    /// The echo-server binary (default: next to loadgen's own executable).
+    #[arg(long, value_name = "PATH")]
+    pub server_bin: Option<PathBuf>,
+    /// Extra argument for the child server, repeatable (e.g. --server-arg=--workers --server-arg=1).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub server_arg: Vec<String>,
+    /// CPUs for the child server, e.g. `0` or `0,1` or `0-1`.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
+    pub server_pin: Option<Vec<usize>>,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Measured time (e.g. 10s, 500ms, 1m).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Time before measuring; its messages are not recorded.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Payload bytes per message (`line` includes the newline; `framed` adds a 4-byte header).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Wire protocol: raw, line or framed.
+    #[arg(long, default_value_t = Protocol::Raw)]
+    pub protocol: Protocol,
+    /// Messages outstanding per client (closed loop); in open loop, the most unanswered.
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
+    /// Open loop: total messages per second, sent on schedule whatever the replies do.
+    #[arg(long, value_name = "MSGS_PER_SEC")]
+    pub rate: Option<f64>,
+    /// New connections per second over all clients (default: as fast as the backlog allows).
+    #[arg(long, value_name = "CONNS_PER_SEC")]
+    pub connect_rate: Option<f64>,
+    /// A connect that takes longer is counted as a connect timeout.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// An echo that takes longer is counted as a reply timeout (and ends its connection).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub reply_timeout: Duration,
+    /// After the window, how long outstanding echoes may still arrive.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub drain: Duration,
+    /// loadgen worker threads (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// CPUs for loadgen's worker threads, e.g. `1` or `2-3`.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
+    pub pin: Option<Vec<usize>>,
+    /// Seed of the payloads.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the JSON goes (`-` for stdout); default results/<model>-<clients>c-<size>B-<time>.json.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// No progress and no summary (errors only).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The run these options describe.
+    pub fn to_config(&self) -> RunConfig {
+        let target = match (self.model, self.addr) {
+            (_, Some(addr)) => Target::External { addr },
+            (model, None) => Target::Spawn {
+                model: model.unwrap_or(Model::Threads).name().to_string(),
+                server_bin: self.server_bin.clone(),
+                server_args: self.server_arg.clone(),
+                server_pin: self.server_pin.clone(),
+            },
+        };
+        RunConfig {
+            target,
+            protocol: self.protocol,
+            clients: self.clients,
+            duration: self.duration,
+            warmup: self.warmup,
+            size: self.size,
+            pipeline: self.pipeline,
+            rate: self.rate,
+            connect_rate: self.connect_rate,
+            connect_timeout: self.connect_timeout,
+            reply_timeout: self.reply_timeout,
+            drain: self.drain,
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            pin: self.pin.clone(),
+            seed: self.seed,
+        }
+    }
+}
+
+/// Options of `loadgen merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Result files to combine.
+    #[arg(required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+    /// Where the merged JSON goes (`-` for stdout).
+    #[arg(long, short, default_value = "-")]
+    pub output: PathBuf,
+}
+
+/// Parses a CPU list: `0`, `0,2`, `1-3`, `0,2-3`.
+fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("bad CPU list {s:?}: expected e.g. 0,2-3");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    if cpus.is_empty() {
+        return Err(format!("empty CPU list {s:?}"));
+    }
+    Ok(cpus)
+}
+
+/// Runs the command line; the binary's `main` is just this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => run_command(&cli.run),
+        Some(Command::Run(args)) => run_command(&args),
+        Some(Command::Merge(args)) => merge_command(&args),
+        Some(Command::Schema) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&RunResult::json_schema())
+                    .expect("a schema serializes")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    outcome.unwrap_or_else(|err| {
+        eprintln!("loadgen: error: {err:#}");
+        ExitCode::from(EXIT_SETUP)
+    })
+}
+
+fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let config = args.to_config();
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        Progress::Auto
+    };
+    let result = crate::run(&config, progress)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| crate::export::json::default_path(&result));
+    let written = crate::export::json::write(&result, &path)?;
+    if !args.quiet {
+        eprint!("{}", crate::summary::render(&result, Some(&written)));
+    }
+    Ok(exit_code(&result))
+}
+
+fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|p| Ok((p.display().to_string(), RunResult::load(p)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = crate::merge::merge(&inputs)?;
+    crate::export::json::write(&merged, &args.output)?;
+    Ok(exit_code(&merged))
+}
+
+/// 0 when the run passed, [`EXIT_RUN_FAILED`] otherwise.
+pub fn exit_code(result: &RunResult) -> ExitCode {
+    if result.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RUN_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpus("0"), Ok(vec![0]));
+        assert_eq!(parse_cpus("0,2-3"), Ok(vec![0, 2, 3]));
+        assert!(parse_cpus("3-1").is_err());
+        assert!(parse_cpus("x").is_err());
+    }
+
+    #[test]
+    fn no_subcommand_means_run() {
+        let cli =
+            Cli::try_parse_from(["loadgen", "--model", "threads", "--clients", "1000"]).unwrap();
+        assert!(cli.command.is_none());
+        let config = cli.run.to_config();
+        assert_eq!(config.clients, 1000);
+        assert_eq!(config.target.label(), "threads");
+        let cli =
+            Cli::try_parse_from(["loadgen", "merge", "a.json", "b.json", "-o", "c.json"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Merge(_))));
+        assert!(
+            Cli::try_parse_from(["loadgen", "--clients", "5"]).is_err(),
+            "needs a target"
+        );
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "--addr",
+            "127.0.0.1:7",
+            "--server-arg=--workers",
+            "--server-arg=1",
+        ])
+        .unwrap();
+        assert_eq!(cli.run.server_arg, vec!["--workers", "1"]);
+    }
+}

@@ -1,0 +1,513 @@
+//! Worker threads: each multiplexes its share of the clients on one mio (epoll) instance.
+//!
+//! **How it works.** A worker owns a slice of clients, each a socket plus a [`Client`] state.
+//! Sockets are registered once for read and write, edge-triggered; on each event the client is
+//! pumped: write what it may send, read and verify what came back, and write again if echoes
+//! completed. Connects are non-blocking and paced (`--connect-rate`, and at most
+//! [`MAX_PENDING_CONNECTS`] in progress, so a burst never overflows the server's SYN backlog).
+//! In open loop a timerfd wakes the worker at the next intended send time with sub-millisecond
+//! precision (epoll's own timeout is in milliseconds).
+//!
+//! **What it costs.** Per client: a socket, a [`Client`] (~100 bytes plus one timestamp per
+//! pipelined message). Per worker: one 64 KiB scratch buffer shared by every client (payloads
+//! are regenerated, never stored), and a few histograms. No allocation per message, no thread
+//! per client, no lock on the hot path: timeline figures go to the coordinator once a second.
+//!
+//! **When it ends.** Always at warm-up + duration + drain: at the end of the window no new
+//! message is started, outstanding echoes get until the drain deadline, and whatever is still
+//! unanswered then is counted as lost.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+
+use crate::client::{Client, ErrorKind, SendPolicy};
+use crate::connect::{self, SourceAddrs};
+use crate::payload::Payload;
+use crate::schedule::OpenLoopSchedule;
+use crate::stats::{Recorder, Tick, Window, WorkerStats};
+
+/// Connects in progress per worker at most: keeps bursts under the server's accept backlog.
+pub const MAX_PENDING_CONNECTS: usize = 256;
+/// How often timeouts are checked (and, while draining, whether everything was answered).
+const SCAN_EVERY: Duration = Duration::from_millis(20);
+/// Read/write buffer shared by every client of a worker.
+const SCRATCH_LEN: usize = 64 * 1024;
+const TIMER: Token = Token(usize::MAX);
+
+/// What every worker shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// Where to connect.
+    pub target: SocketAddr,
+    /// Message generator.
+    pub payload: Payload,
+    /// Most messages in flight per client.
+    pub pipeline: usize,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Reply timeout.
+    pub reply_timeout: Duration,
+    /// The run started here; timeline intervals are offsets from it.
+    pub t0: Instant,
+    /// The measured window.
+    pub window: Window,
+    /// Hard end: window end + drain.
+    pub deadline: Instant,
+    /// Ends of the timeline intervals (offsets from `t0`).
+    pub interval_ends: Vec<Duration>,
+    /// Source address plan.
+    pub sources: SourceAddrs,
+}
+
+/// One worker's part of the run.
+#[derive(Clone, Debug)]
+pub struct WorkerPlan {
+    /// Worker number.
+    pub index: usize,
+    /// Global number of its first client.
+    pub first_client: u64,
+    /// How many clients it drives.
+    pub clients: usize,
+    /// Its share of the open-loop rate (messages/s), `None` in closed loop.
+    pub rate: Option<f64>,
+    /// Its share of the connect rate (connections/s), `None` = unpaced.
+    pub connect_rate: Option<f64>,
+    /// CPU to pin the thread to.
+    pub cpu: Option<usize>,
+}
+
+enum Conn {
+    NotStarted,
+    Connecting { stream: TcpStream, since: Instant },
+    Open { stream: TcpStream },
+    Closed,
+}
+
+struct Slot {
+    client: Client,
+    conn: Conn,
+    /// Open loop: messages due so far.
+    due: u64,
+}
+
+struct Worker<'a> {
+    shared: &'a Shared,
+    plan: &'a WorkerPlan,
+    poll: Poll,
+    slots: Vec<Slot>,
+    scratch: Vec<u8>,
+    stats: WorkerStats,
+    schedule: Option<OpenLoopSchedule>,
+    timer: Option<TimerFd>,
+    timer_armed_for: Option<Instant>,
+    next_connect: usize,
+    pending_connects: usize,
+    open: u64,
+    next_interval: usize,
+    ticks: Sender<Tick>,
+}
+
+/// Runs one worker to the end and returns its figures.
+pub fn run_worker(
+    shared: Arc<Shared>,
+    plan: WorkerPlan,
+    ticks: Sender<Tick>,
+) -> io::Result<WorkerStats> {
+    if let Some(cpu) = plan.cpu {
+        let mut set = nix::sched::CpuSet::new();
+        if set.set(cpu).is_ok() {
+            // Pinning is a request: a CPU outside the allowed set is reported, not fatal.
+            if let Err(e) = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set) {
+                eprintln!(
+                    "loadgen: cannot pin worker {} to CPU {cpu}: {e}",
+                    plan.index
+                );
+            }
+        }
+    }
+    let poll = Poll::new()?;
+    let (schedule, timer) = match plan.rate {
+        Some(rate) if plan.clients > 0 => {
+            let timer = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK)
+                .map_err(io::Error::from)?;
+            let fd = timer.as_fd().as_raw_fd();
+            poll.registry()
+                .register(&mut mio::unix::SourceFd(&fd), TIMER, Interest::READABLE)?;
+            (
+                Some(OpenLoopSchedule::new(shared.t0, plan.clients, rate)),
+                Some(timer),
+            )
+        }
+        _ => (None, None),
+    };
+    let slots = (0..plan.clients)
+        .map(|i| Slot {
+            client: Client::new(plan.first_client + i as u64, shared.pipeline),
+            conn: Conn::NotStarted,
+            due: 0,
+        })
+        .collect();
+    let mut worker = Worker {
+        shared: &shared,
+        plan: &plan,
+        poll,
+        slots,
+        scratch: vec![0; SCRATCH_LEN],
+        stats: WorkerStats::default(),
+        schedule,
+        timer,
+        timer_armed_for: None,
+        next_connect: 0,
+        pending_connects: 0,
+        open: 0,
+        next_interval: 0,
+        ticks,
+    };
+    worker.event_loop()?;
+    worker.finish();
+    Ok(worker.stats)
+}
+
+impl Worker<'_> {
+    fn event_loop(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut next_scan = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= self.shared.deadline {
+                return Ok(());
+            }
+            let in_window = now < self.shared.window.end;
+            if in_window {
+                self.start_connects(now);
+                self.release_due(now);
+            }
+            self.send_ticks(now);
+            if now >= next_scan {
+                self.check_timeouts(now);
+                next_scan = now + SCAN_EVERY;
+                if !in_window && self.all_answered() {
+                    return Ok(());
+                }
+            }
+            let wake = self.next_wake(next_scan);
+            self.poll
+                .poll(&mut events, Some(wake.saturating_duration_since(now)))?;
+            for event in events.iter() {
+                if event.token() != TIMER {
+                    self.on_event(event.token().0);
+                }
+            }
+        }
+    }
+
+    /// The earliest moment the loop must act without a socket event.
+    fn next_wake(&mut self, next_scan: Instant) -> Instant {
+        let s = self.shared;
+        let mut wake = next_scan.min(s.deadline);
+        if let Some(end) = s.interval_ends.get(self.next_interval) {
+            wake = wake.min(s.t0 + *end);
+        }
+        if let Some(at) = self
+            .next_connect_at()
+            .filter(|_| Instant::now() < s.window.end)
+        {
+            wake = wake.min(at);
+        }
+        if let (Some(schedule), Some(timer)) = (&self.schedule, &self.timer) {
+            let due = schedule.next_due();
+            if due < s.window.end && self.timer_armed_for != Some(due) {
+                // Relative to now; a zero expiration would disarm the timer, hence the floor.
+                let wait = due
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_micros(1));
+                let _ = timer.set(
+                    Expiration::OneShot(TimeSpec::from_duration(wait)),
+                    TimerSetTimeFlags::empty(),
+                );
+                self.timer_armed_for = Some(due);
+            }
+        }
+        wake
+    }
+
+    fn next_connect_at(&self) -> Option<Instant> {
+        if self.next_connect >= self.slots.len() || self.pending_connects >= MAX_PENDING_CONNECTS {
+            return None;
+        }
+        Some(match self.plan.connect_rate {
+            Some(rate) => self.shared.t0 + Duration::from_secs_f64(self.next_connect as f64 / rate),
+            None => self.shared.t0,
+        })
+    }
+
+    fn start_connects(&mut self, now: Instant) {
+        while self.next_connect_at().is_some_and(|at| at <= now) {
+            let idx = self.next_connect;
+            self.next_connect += 1;
+            self.connect(idx, now);
+        }
+    }
+
+    fn connect(&mut self, idx: usize, now: Instant) {
+        self.stats.totals.connections.attempted += 1;
+        let id = self.slots[idx].client.id();
+        let sources = &self.shared.sources;
+        let mut result = connect::start(self.shared.target, sources.for_client(id));
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL))
+            && sources.start_spreading()
+        {
+            // Out of ephemeral ports towards this address: from now on every new client binds
+            // one of 127.0.0.2.. as its source, and this one retries that way.
+            result = connect::start(self.shared.target, sources.for_client(id));
+        }
+        let mut stream = match result {
+            Ok(stream) => stream,
+            Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
+        };
+        if let Err(_e) = self.poll.registry().register(
+            &mut stream,
+            Token(idx),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            return self.fail(idx, ErrorKind::ConnectFailed);
+        }
+        self.pending_connects += 1;
+        self.slots[idx].conn = Conn::Connecting { stream, since: now };
+    }
+
+    fn on_event(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if let Conn::Connecting { stream, since } = &slot.conn {
+            let since = *since;
+            match connect_outcome(stream) {
+                Ok(false) => return,
+                Ok(true) => {
+                    let now = Instant::now();
+                    self.pending_connects -= 1;
+                    self.open += 1;
+                    self.stats.totals.connections.established += 1;
+                    self.stats.connect.record(now - since);
+                    let Conn::Connecting { stream, .. } =
+                        std::mem::replace(&mut slot.conn, Conn::Closed)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    slot.conn = Conn::Open { stream };
+                }
+                Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
+            }
+        }
+        self.pump(idx);
+    }
+
+    /// Writes what the client may send, reads and verifies what came back, and repeats while
+    /// echoes complete (each completion may allow a new send).
+    fn pump(&mut self, idx: usize) {
+        let may_start = Instant::now() < self.shared.window.end;
+        let wire_len = self.shared.payload.wire_len() as u64;
+        let payload = self.shared.payload;
+        let Worker {
+            slots,
+            scratch,
+            stats,
+            schedule,
+            shared,
+            ..
+        } = self;
+        let slot = &mut slots[idx];
+        let Conn::Open { stream } = &mut slot.conn else {
+            return;
+        };
+        let policy = SendPolicy {
+            pipeline: shared.pipeline,
+            due: schedule.as_ref().map(|_| slot.due),
+            may_start,
+        };
+        let error = 'pump: loop {
+            // Write until the socket is full or nothing more may be sent.
+            loop {
+                let n = slot.client.next_write(&payload, &policy, scratch);
+                if n == 0 {
+                    break;
+                }
+                let at = Instant::now();
+                match stream.write(&scratch[..n]) {
+                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
+                    Ok(w) => slot.client.wrote(&payload, w, at),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
+                }
+            }
+            // Read until drained: a short read means the socket buffer was emptied, and any
+            // later arrival raises a new edge.
+            let mut completed = 0;
+            loop {
+                match stream.read(scratch) {
+                    Ok(0) => break 'pump Some(slot.client.eof_kind()),
+                    Ok(n) => {
+                        let mut recorder = Recorder {
+                            stats,
+                            schedule: schedule.as_ref(),
+                            window: shared.window,
+                            wire_len,
+                        };
+                        let now = Instant::now();
+                        match slot
+                            .client
+                            .received(&payload, idx, &scratch[..n], now, &mut recorder)
+                        {
+                            Ok(c) => completed += c,
+                            Err(kind) => break 'pump Some(kind),
+                        }
+                        if n < scratch.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
+                }
+            }
+            if completed == 0 {
+                break None;
+            }
+        };
+        if let Some(kind) = error {
+            self.fail(idx, kind);
+        }
+    }
+
+    /// Open loop: hands each message due by `now` to its client and pumps that client.
+    fn release_due(&mut self, now: Instant) {
+        let end = self.shared.window.end;
+        loop {
+            let Some(schedule) = self.schedule.as_mut() else {
+                return;
+            };
+            if schedule.next_due() >= end {
+                return;
+            }
+            let Some(local) = schedule.pop_due(now) else {
+                return;
+            };
+            self.slots[local].due += 1;
+            self.pump(local);
+        }
+    }
+
+    fn check_timeouts(&mut self, now: Instant) {
+        let (connect_timeout, reply_timeout) =
+            (self.shared.connect_timeout, self.shared.reply_timeout);
+        for idx in 0..self.slots.len() {
+            let slot = &self.slots[idx];
+            let kind = match &slot.conn {
+                Conn::Connecting { since, .. } if now - *since >= connect_timeout => {
+                    ErrorKind::ConnectTimeout
+                }
+                Conn::Open { .. }
+                    if slot
+                        .client
+                        .oldest_sent_at()
+                        .is_some_and(|t| now - t >= reply_timeout) =>
+                {
+                    ErrorKind::ReplyTimeout
+                }
+                _ => continue,
+            };
+            self.fail(idx, kind);
+        }
+    }
+
+    fn all_answered(&self) -> bool {
+        self.slots.iter().all(|s| match s.conn {
+            Conn::Open { .. } => s.client.in_flight() == 0,
+            Conn::Connecting { .. } => false,
+            Conn::NotStarted | Conn::Closed => true,
+        })
+    }
+
+    /// Ends connection `idx` with the error `kind`, counting its unanswered messages as lost.
+    fn fail(&mut self, idx: usize, kind: ErrorKind) {
+        let slot = &mut self.slots[idx];
+        match std::mem::replace(&mut slot.conn, Conn::Closed) {
+            Conn::Open { mut stream } => {
+                let _ = self.poll.registry().deregister(&mut stream);
+                self.open -= 1;
+            }
+            Conn::Connecting { mut stream, .. } => {
+                let _ = self.poll.registry().deregister(&mut stream);
+                self.pending_connects -= 1;
+            }
+            Conn::NotStarted | Conn::Closed => {}
+        }
+        self.stats.error(kind, slot.client.in_flight());
+    }
+
+    fn send_ticks(&mut self, now: Instant) {
+        let s = self.shared;
+        while let Some(end) = s.interval_ends.get(self.next_interval) {
+            if now < s.t0 + *end {
+                break;
+            }
+            self.emit_tick();
+        }
+    }
+
+    fn emit_tick(&mut self) {
+        let (hist, msgs, errors) = self.stats.take_interval();
+        let _ = self.ticks.send(Tick {
+            interval: self.next_interval,
+            connected: self.open,
+            msgs,
+            errors,
+            hist,
+        });
+        self.next_interval += 1;
+    }
+
+    /// After the deadline: counts what never finished, closes everything, flushes the timeline.
+    fn finish(&mut self) {
+        for idx in 0..self.slots.len() {
+            let slot = &self.slots[idx];
+            match slot.conn {
+                Conn::Open { .. } if slot.client.in_flight() > 0 => {
+                    let kind = slot.client.unfinished_kind();
+                    self.fail(idx, kind);
+                }
+                Conn::Connecting { .. } => self.fail(idx, ErrorKind::ConnectTimeout),
+                _ => {}
+            }
+        }
+        self.stats.totals.connections.source_addrs = self.shared.sources.in_use();
+        while self.next_interval < self.shared.interval_ends.len() {
+            self.emit_tick();
+        }
+        // Sockets close when the slots drop.
+        self.slots.clear();
+    }
+}
+
+/// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still in progress.
+fn connect_outcome(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(err) = stream.take_error()? {
+        return Err(err);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
