@@ -60,6 +60,29 @@ pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(found) = candidates.iter().find(|p| p.is_file()) {
         return Ok(found.clone());
     }
+    // Under `cargo run` (which sets CARGO and CARGO_MANIFEST_DIR), build the sibling binary
+    // once, so `cargo run --release -p loadgen -- --model threads` works on a fresh clone.
+    if let (Some(cargo), Some(manifest_dir)) = (
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) {
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "echo-servers", "--bin", "echo-server"])
+            .current_dir(manifest_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        if release {
+            cmd.arg("--release");
+        }
+        eprintln!(
+            "loadgen: echo-server is not built yet; running `cargo build{} -p echo-servers`",
+            if release { " --release" } else { "" }
+        );
+        if cmd.status().is_ok_and(|s| s.success()) && candidates[0].is_file() {
+            return Ok(candidates[0].clone());
+        }
+    }
     bail!(
         "echo-server not found next to loadgen ({}). Build it with \
          `cargo build --release -p echo-servers` (or `cargo build -p echo-servers` for a debug \

@@ -1,0 +1,394 @@
+//! `loadgen sweep`: one benchmark per cell of models × client counts (× repeats), each against a
+//! fresh server child, then the report ([`crate::report`]) over everything it wrote.
+//!
+//! A sweep directory holds every run's JSON (`<model>-<clients>c-<size>B-r<k>.json`), a
+//! `sweep.json` ([`SweepRecord`]: the grid asked for and why any cell did not run) and what
+//! `loadgen report` makes from those: `summary.json`, `summary.md`, SVG charts and `index.html`.
+//! The run files are the record; everything else can be regenerated from them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use clap::Args;
+use echo_proto::Protocol;
+use echo_servers::Model;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{RunConfig, Target};
+use crate::progress::{format_us, Progress};
+use crate::result::RunResult;
+
+/// File name of the [`SweepRecord`] in a sweep directory.
+pub const SWEEP_FILE: &str = "sweep.json";
+
+/// `select(2)` cannot watch descriptors at or above this.
+const FD_SETSIZE: usize = 1024;
+/// Descriptors a server holds besides its clients (stdio, listener, pipes), generously.
+const SERVER_FD_OVERHEAD: usize = 16;
+/// Time a cell costs besides warm-up and the measured window (start, drain, stop), for the
+/// first estimate of time left; later estimates use the measured average.
+const CELL_OVERHEAD: Duration = Duration::from_millis(1500);
+
+/// Options of `loadgen sweep`.
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// Models to run, comma-separated (default: every model).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub models: Vec<Model>,
+    /// Client counts, comma-separated (the default fits the 20,000 fd limit: client and server
+    /// are separate processes).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 10, 100, 1000, 10000])]
+    pub clients: Vec<usize>,
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Measured time of each run (e.g. 5s, 500ms).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Warm-up of each run, not recorded.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Repeats per cell; tables show the median, compare uses the spread.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+    /// Wire protocol: raw, line or framed.
+    #[arg(long, default_value_t = Protocol::Raw)]
+    pub protocol: Protocol,
+    /// Messages outstanding per client.
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
+    /// loadgen worker threads (default: number of CPUs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The echo-server binary (default: next to loadgen's own executable).
+    #[arg(long, value_name = "PATH")]
+    pub server_bin: Option<PathBuf>,
+    /// Extra argument for every child server, repeatable.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub server_arg: Vec<String>,
+    /// Seed of the payloads.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Client count of the latency-spectrum chart (default: the one most models completed).
+    #[arg(long)]
+    pub spectrum_clients: Option<usize>,
+    /// Output directory (default: results/sweep-<UTC timestamp>/).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only errors on stderr (no per-cell progress).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What a sweep was asked to do, and every cell that produced no result file, with why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// Models in the order tables show them.
+    pub models: Vec<String>,
+    /// Client counts, ascending.
+    pub clients: Vec<usize>,
+    /// Payload bytes per message.
+    pub size: usize,
+    /// Wire protocol name.
+    pub protocol: String,
+    /// Repeats per cell.
+    pub runs: usize,
+    /// Measured seconds per run.
+    pub duration_s: f64,
+    /// Warm-up seconds per run.
+    pub warmup_s: f64,
+    /// Cells without a result file.
+    pub not_run: Vec<NotRun>,
+}
+
+/// A cell that produced no result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotRun {
+    /// Model name.
+    pub model: String,
+    /// Client count.
+    pub clients: usize,
+    /// True when known not to work before trying (a documented limit); false when it failed.
+    pub skipped: bool,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl SweepRecord {
+    /// Reads `dir/sweep.json` if it exists.
+    pub fn load(dir: &Path) -> anyhow::Result<Option<SweepRecord>> {
+        let path = dir.join(SWEEP_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let record = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a loadgen sweep record", path.display()))?;
+        Ok(Some(record))
+    }
+
+    fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let path = dir.join(SWEEP_FILE);
+        let mut json = serde_json::to_string_pretty(self).expect("a sweep record serializes");
+        json.push('\n');
+        std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// A limit known to stop `model` serving `clients`, said in one line.
+pub fn known_limit(model: Model, clients: usize) -> Option<String> {
+    if model == Model::Select && clients + SERVER_FD_OVERHEAD > FD_SETSIZE {
+        return Some(format!(
+            "select(2) watches only fds below FD_SETSIZE ({FD_SETSIZE}); {clients} clients need more"
+        ));
+    }
+    let (soft, hard) = crate::connect::fd_limits().ok()?;
+    crate::connect::check_fd_limit(clients, soft, hard, true)
+        .err()
+        .map(|msg| msg.lines().next().unwrap_or_default().to_string())
+}
+
+/// The result file of repeat `run` (1-based) of a cell.
+pub fn run_file_name(model: &str, clients: usize, size: usize, run: usize) -> String {
+    format!("{model}-{clients}c-{size}B-r{run}.json")
+}
+
+/// Runs the sweep `args` describes, writes the report, and returns the exit code: 0 when every
+/// cell that ran passed and none failed to start, 1 otherwise.
+pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    if args.runs == 0 {
+        anyhow::bail!("--runs must be at least 1");
+    }
+    let models: Vec<Model> = if args.models.is_empty() {
+        Model::ALL.to_vec()
+    } else {
+        args.models.clone()
+    };
+    let mut clients = args.clients.clone();
+    clients.sort_unstable();
+    clients.dedup();
+    if clients.is_empty() {
+        anyhow::bail!("--clients needs at least one count");
+    }
+    let out = args.out.clone().unwrap_or_else(default_dir);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+
+    let mut record = SweepRecord {
+        models: models.iter().map(|m| m.name().to_string()).collect(),
+        clients: clients.clone(),
+        size: args.size,
+        protocol: args.protocol.name().to_string(),
+        runs: args.runs,
+        duration_s: args.duration.as_secs_f64(),
+        warmup_s: args.warmup.as_secs_f64(),
+        not_run: Vec::new(),
+    };
+    let cells: Vec<(Model, usize)> = models
+        .iter()
+        .flat_map(|&m| clients.iter().map(move |&c| (m, c)))
+        .collect();
+    let total_runs = cells.len() * args.runs;
+    let mut eta = Eta::new(total_runs, args.warmup + args.duration + CELL_OVERHEAD);
+    let mut failed = false;
+    for (index, &(model, n)) in cells.iter().enumerate() {
+        let cell_label = format!("[{}/{}] {model} × {n} clients", index + 1, cells.len());
+        if let Some(reason) = known_limit(model, n) {
+            eta.skip(args.runs);
+            if !args.quiet {
+                eprintln!("{cell_label}: skipped: {reason}");
+            }
+            record.not_run.push(NotRun {
+                model: model.name().to_string(),
+                clients: n,
+                skipped: true,
+                reason,
+            });
+            continue;
+        }
+        for run in 1..=args.runs {
+            let config = cell_config(args, model, n, run);
+            let started = Instant::now();
+            let outcome = crate::run(&config, Progress::Quiet);
+            eta.done(started.elapsed());
+            match outcome {
+                Ok(result) => {
+                    let path = out.join(run_file_name(model.name(), n, args.size, run));
+                    crate::export::json::write(&result, &path)?;
+                    failed |= !result.passed;
+                    if !args.quiet {
+                        eprintln!(
+                            "{cell_label} run {run}/{}: {}; ~{} left",
+                            args.runs,
+                            one_line(&result),
+                            humantime::format_duration(eta.left())
+                        );
+                    }
+                }
+                Err(err) => {
+                    let reason = format!("{err:#}")
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    if !args.quiet {
+                        eprintln!("{cell_label}: failed: {reason}");
+                    }
+                    eta.skip(args.runs - run);
+                    failed = true;
+                    record.not_run.push(NotRun {
+                        model: model.name().to_string(),
+                        clients: n,
+                        skipped: false,
+                        reason,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    record.save(&out)?;
+    let written = crate::report::write_report(&out, args.spectrum_clients)?;
+    if !args.quiet {
+        let md = std::fs::read_to_string(out.join(crate::report::SUMMARY_MD)).unwrap_or_default();
+        eprintln!("\n{md}");
+        eprintln!(
+            "wrote {} files to {}; open {}",
+            written.len(),
+            out.display(),
+            out.join(crate::report::INDEX_HTML).display()
+        );
+    }
+    Ok(if failed {
+        ExitCode::from(crate::cli::EXIT_RUN_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The configuration of repeat `run` of one cell; repeats differ only in their seed.
+fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> RunConfig {
+    let mut config = RunConfig::new(model.name(), clients);
+    config.target = Target::Spawn {
+        model: model.name().to_string(),
+        server_bin: args.server_bin.clone(),
+        server_args: args.server_arg.clone(),
+        server_pin: None,
+    };
+    config.protocol = args.protocol;
+    config.size = args.size;
+    config.duration = args.duration;
+    config.warmup = args.warmup;
+    config.pipeline = args.pipeline;
+    if let Some(threads) = args.threads {
+        config.threads = threads;
+    }
+    config.seed = args.seed.wrapping_add(run as u64 - 1);
+    config
+}
+
+/// `results/sweep-<UTC timestamp>`.
+fn default_dir() -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    PathBuf::from("results").join(format!("sweep-{stamp}"))
+}
+
+/// `123,456 msgs/s, p99 210 µs, 0 errors` for the progress line.
+fn one_line(r: &RunResult) -> String {
+    let errors = r.totals.errors.total() + r.totals.unanswered;
+    format!(
+        "{:.0} msgs/s, p99 {}, {errors} errors{}",
+        r.throughput.msgs_per_sec,
+        format_us(r.latency_us.p99),
+        if r.loadgen_resources.saturated {
+            " (loadgen saturated)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Time-left estimate: the plan's per-run guess until runs finish, then their average.
+struct Eta {
+    remaining: usize,
+    guess: Duration,
+    spent: Duration,
+    finished: u32,
+}
+
+impl Eta {
+    fn new(runs: usize, guess: Duration) -> Self {
+        Eta {
+            remaining: runs,
+            guess,
+            spent: Duration::ZERO,
+            finished: 0,
+        }
+    }
+
+    fn done(&mut self, took: Duration) {
+        self.remaining = self.remaining.saturating_sub(1);
+        self.spent += took;
+        self.finished += 1;
+    }
+
+    fn skip(&mut self, runs: usize) {
+        self.remaining = self.remaining.saturating_sub(runs);
+    }
+
+    fn left(&self) -> Duration {
+        let per_run = if self.finished == 0 {
+            self.guess
+        } else {
+            self.spent / self.finished
+        };
+        // Whole seconds: sub-second precision in an estimate is noise.
+        Duration::from_secs((per_run * self.remaining as u32).as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_past_fd_setsize_is_a_known_limit() {
+        assert!(known_limit(Model::Select, 2000)
+            .unwrap()
+            .contains("FD_SETSIZE"));
+        assert_eq!(known_limit(Model::Select, 100), None);
+        assert_eq!(known_limit(Model::Mio, 2000), None);
+    }
+
+    #[test]
+    fn eta_uses_the_measured_average() {
+        let mut eta = Eta::new(4, Duration::from_secs(10));
+        assert_eq!(eta.left(), Duration::from_secs(40));
+        eta.done(Duration::from_secs(2));
+        assert_eq!(eta.left(), Duration::from_secs(6));
+        eta.skip(2);
+        assert_eq!(eta.left(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn parses_lists() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct P {
+            #[command(flatten)]
+            sweep: SweepArgs,
+        }
+        let p = P::try_parse_from(["x", "--models", "mio,tokio", "--clients", "100,1"]).unwrap();
+        assert_eq!(p.sweep.models, vec![Model::Mio, Model::Tokio]);
+        assert_eq!(p.sweep.clients, vec![100, 1]);
+        let p = P::try_parse_from(["x"]).unwrap();
+        assert!(p.sweep.models.is_empty(), "empty means all");
+        assert_eq!(p.sweep.clients, vec![1, 10, 100, 1000, 10000]);
+    }
+}

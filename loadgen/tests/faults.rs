@@ -1,0 +1,170 @@
+//! loadgen against servers that misbehave on purpose (written here with std::net): a stall,
+//! a flipped byte, connections closed early, and a client count over the fd limit.
+
+mod common;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{echo_with, TestServer};
+
+const SIZE: u64 = 64;
+
+fn addr_args(server: &TestServer) -> String {
+    server.addr.to_string()
+}
+
+#[test]
+fn open_loop_corrected_latency_shows_a_stall_that_uncorrected_hides() {
+    // After 100 echoes the server stops for 200 ms, once. At 500 msgs/s about 100 messages
+    // fall due during the stall; they wait, and only the one in flight sees a slow reply.
+    let stalled = Arc::new(AtomicBool::new(false));
+    let server = TestServer::start(Arc::new(move |_, stream| {
+        let stalled = Arc::clone(&stalled);
+        echo_with(stream, move |total, chunk| {
+            if total >= 100 * SIZE && !stalled.swap(true, Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            chunk.len()
+        })
+    }));
+    let addr = addr_args(&server);
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "1",
+        "--threads",
+        "1",
+        "--rate",
+        "500",
+        "--duration",
+        "2s",
+        "--warmup",
+        "0s",
+        "--size",
+        "64",
+    ];
+    let (outcome, result) = common::loadgen(&args, "stall.json");
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    let r = result.unwrap();
+    let corrected = &r.latency_us;
+    let uncorrected = r
+        .service_time_us
+        .as_ref()
+        .expect("open loop has service time");
+    assert!(r.passed);
+    assert!(
+        corrected.p99 >= 100_000,
+        "corrected p99 {} µs should include the 200 ms stall",
+        corrected.p99
+    );
+    assert!(
+        uncorrected.p99 < 100_000,
+        "uncorrected p99 {} µs should not show the stall",
+        uncorrected.p99
+    );
+    assert!(
+        uncorrected.max >= 150_000,
+        "the one stalled message is its max"
+    );
+}
+
+#[test]
+fn a_corrupted_byte_is_a_mismatch_and_fails_the_run() {
+    let flipped = Arc::new(AtomicBool::new(false));
+    let server = TestServer::start(Arc::new(move |_, stream| {
+        let flipped = Arc::clone(&flipped);
+        echo_with(stream, move |total, chunk| {
+            if total >= 50 * SIZE && !flipped.swap(true, Ordering::SeqCst) {
+                chunk[chunk.len() / 2] ^= 0x01;
+            }
+            chunk.len()
+        })
+    }));
+    let addr = addr_args(&server);
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "4",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "0s",
+    ];
+    let (outcome, result) = common::loadgen(&args, "corrupt.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let r = result.expect("the result is written even when the run fails");
+    assert!(!r.passed);
+    assert_eq!(r.totals.errors.mismatch, 1);
+    assert_eq!(r.totals.errors.total(), 1, "{:?}", r.totals.errors);
+    assert!(r.totals.unanswered >= 1);
+    assert!(r.warnings.iter().any(|w| w.contains("mismatch")));
+}
+
+#[test]
+fn connections_closed_early_are_short_replies_and_eofs() {
+    // Even connections: close halfway through the 6th echo. Odd: close after 5 whole echoes.
+    let server = TestServer::start(Arc::new(|n, stream| {
+        echo_with(stream, move |total, chunk| {
+            if total < 5 * SIZE {
+                chunk.len()
+            } else if n % 2 == 0 {
+                chunk.len() / 2
+            } else {
+                0
+            }
+        })
+    }));
+    let addr = addr_args(&server);
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "4",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "0s",
+    ];
+    let (outcome, result) = common::loadgen(&args, "early.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let r = result.unwrap();
+    let e = &r.totals.errors;
+    assert_eq!((e.short_reply, e.unexpected_eof), (2, 2), "{e:?}");
+    assert_eq!(r.totals.connections.failed, 4);
+    assert_eq!(r.totals.unanswered, 4, "each lost its 6th echo");
+    assert_eq!(r.totals.messages, 20, "5 echoes per connection arrived");
+}
+
+#[test]
+fn too_many_clients_for_the_fd_limit_is_refused_up_front() {
+    let server = TestServer::start(Arc::new(|_, stream| echo_with(stream, |_, c| c.len())));
+    // A low soft limit for this one process, whatever the machine's is.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"ulimit -S -n 256 && exec "$0" "$@""#)
+        .arg(common::loadgen_bin())
+        .args([
+            "--addr",
+            &server.addr.to_string(),
+            "--clients",
+            "1000",
+            "--quiet",
+        ]);
+    let outcome = common::run_bounded(cmd);
+    assert_eq!(outcome.code, Some(2), "{}", outcome.stderr);
+    let msg = &outcome.stderr;
+    assert!(msg.contains("`ulimit -n` is 256"), "{msg}");
+    assert!(msg.contains("ulimit -n 1064"), "{msg}");
+    assert!(msg.contains("--clients 192 or less"), "{msg}");
+    assert!(msg.contains("loadgen merge"), "{msg}");
+    assert_eq!(
+        server.accepted.load(Ordering::Relaxed),
+        0,
+        "nothing was started"
+    );
+}
