@@ -30,6 +30,10 @@ impl Server {
     /// Binds the listening socket for `model` (SO_REUSEPORT where the model needs it).
     pub fn bind(model: Model, config: ServerConfig) -> anyhow::Result<Self> {
         use anyhow::Context;
+        if model == Model::Uring {
+            // Refuse before binding, so no harness sees a listening line from a dead server.
+            models::uring::check_available()?;
+        }
         let listener = listener::bind(config.addr, config.backlog, model.uses_reuse_port())
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let workers = if model.uses_workers() {

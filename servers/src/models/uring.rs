@@ -109,10 +109,18 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         wake_armed: false,
         accept_paused_until: None,
         stopping: false,
+        recv_worked: false,
+        fatal: None,
     };
     let result = server.serve();
     server.shut_down();
     result
+}
+
+/// Fails with a clear message when this kernel cannot give the model an io_uring, so the server
+/// refuses to start before it announces a listening address.
+pub fn check_available() -> anyhow::Result<()> {
+    build_ring().map(drop)
 }
 
 /// A ring with the flags that suit one thread that submits and reaps itself, or a plain ring on
@@ -199,6 +207,10 @@ struct Server<'a> {
     wake_armed: bool,
     accept_paused_until: Option<Instant>,
     stopping: bool,
+    /// Whether any receive has delivered data: until then EINVAL means "not supported here".
+    recv_worked: bool,
+    /// An error that ends the server, found while handling a completion.
+    fatal: Option<anyhow::Error>,
 }
 
 impl Server<'_> {
@@ -310,15 +322,10 @@ impl Server<'_> {
                 .completion()
                 .map(|c| (c.user_data(), c.result(), c.flags())),
         );
-        let mut result = Ok(());
         for &(data, res, flags) in &batch {
             let key = (data >> OP_BITS) as usize;
             match data & ((1 << OP_BITS) - 1) {
-                OP_ACCEPT => {
-                    if let Err(e) = self.on_accept(res, flags) {
-                        result = Err(e);
-                    }
-                }
+                OP_ACCEPT => self.on_accept(res, flags),
                 OP_RECV => self.on_recv(key, res, flags),
                 OP_SEND => self.on_send(key, res),
                 OP_WAKE => self.wake_armed = false,
@@ -327,10 +334,10 @@ impl Server<'_> {
         }
         batch.clear();
         self.completions = batch;
-        result
+        self.fatal.take().map_or(Ok(()), Err)
     }
 
-    fn on_accept(&mut self, res: i32, flags: u32) -> anyhow::Result<()> {
+    fn on_accept(&mut self, res: i32, flags: u32) {
         if !cqueue::more(flags) {
             self.accept_armed = false;
         }
@@ -338,13 +345,16 @@ impl Server<'_> {
             // SAFETY: a non-negative accept result is a new fd that nothing else owns.
             let fd = unsafe { OwnedFd::from_raw_fd(res) };
             self.add(fd);
-            return Ok(());
+            return;
         }
         if res == -libc::ECANCELED {
-            return Ok(());
+            return;
         }
         if res == -libc::EINVAL {
-            bail!("io_uring multishot accept was rejected (EINVAL): it needs Linux 5.19+");
+            self.fatal = Some(anyhow!(
+                "io_uring multishot accept was rejected (EINVAL): it needs Linux 5.19+"
+            ));
+            return;
         }
         let err = io::Error::from_raw_os_error(-res);
         match classify_accept_error(&err) {
@@ -365,7 +375,6 @@ impl Server<'_> {
                 }
             }
         }
-        Ok(())
     }
 
     fn add(&mut self, fd: OwnedFd) {
@@ -414,6 +423,7 @@ impl Server<'_> {
             if res > 0 && c.closing.is_none() {
                 match self.bufs.data(bid, res as usize) {
                     Some(data) => {
+                        self.recv_worked = true;
                         c.last_active = Instant::now();
                         // A protocol error is picked up by `drive`, after the complete messages
                         // before it were taken for sending.
@@ -431,6 +441,12 @@ impl Server<'_> {
             }
             // Out of provided buffers, or our own cancel: nothing lost, `drive` re-arms.
             r if r >= 0 || r == -libc::ENOBUFS || r == -libc::ECANCELED => {}
+            r if r == -libc::EINVAL && !self.recv_worked => {
+                self.fatal = Some(anyhow!(
+                    "io_uring multishot receive was rejected (EINVAL): it needs Linux 6.0+"
+                ));
+                failure = Some(CloseReason::IoError);
+            }
             r => failure = Some(CloseReason::from_io(&io::Error::from_raw_os_error(-r))),
         }
         if let Some(reason) = failure {
@@ -649,8 +665,10 @@ impl BufRing {
             page,
         )
         .map_err(too_big)?;
+        // No page alignment for the buffers: a plain zeroed allocation this size is fresh mmap'd
+        // memory (calloc), resident only once the kernel writes into it.
         let memory_layout =
-            Layout::from_size_align(usize::from(BUF_COUNT) * BUF_LEN, page).map_err(too_big)?;
+            Layout::from_size_align(usize::from(BUF_COUNT) * BUF_LEN, 16).map_err(too_big)?;
         // SAFETY: both layouts have a non-zero size. Zeroed memory is a valid empty ring (tail 0).
         let (entries, memory) = unsafe {
             (
