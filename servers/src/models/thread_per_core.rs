@@ -8,8 +8,10 @@
 //! kernel spread the load (`per_worker_accepted` in the shutdown line).
 //!
 //! **What it costs.** One thread, one epoll instance, one listening socket and one 64 KiB read
-//! buffer per worker; per connection exactly what `mio` costs. No locks, no cross-thread wake-ups,
-//! no cache lines bouncing between cores for connection state.
+//! buffer per worker; per connection exactly what `mio` costs (measured at 1,000 connections:
+//! 0.2 KiB of RSS per idle client, 4.2 KiB once it has sent a message, which is the protocol
+//! buffer it keeps). No locks, no cross-thread wake-ups, no cache lines bouncing between cores
+//! for connection state.
 //!
 //! **Where it breaks.** The spread is a hash, not a scheduler: a thread that got the busy clients
 //! stays busy while another idles (no work stealing), and with few connections the imbalance can

@@ -15,7 +15,8 @@
 //! has reported every one of them, because until then the kernel may still use its memory.
 //!
 //! **What it costs.** Per connection: a slab slot and its protocol buffer (none while idle), no
-//! per-connection receive buffer. Per chunk received: one completion entry and one copy; many
+//! per-connection receive buffer (measured at 1,000 connections: 0.3 KiB of RSS per idle client,
+//! 1.5 KiB after one message each, of which 1 KiB is the shared buffer pool's pages touched). Per chunk received: one completion entry and one copy; many
 //! completions are reaped per `io_uring_enter`, and a busy loop makes few system calls. Fixed: the
 //! rings (a few hundred KiB) and the buffer pool (4 MiB, touched only as used).
 //!
