@@ -49,6 +49,12 @@ pub enum Command {
     Merge(MergeArgs),
     /// Print the JSON Schema of result files (what results/schema.json holds).
     Schema,
+    /// Run models × client counts (× repeats), then write the table, charts and index.html.
+    Sweep(crate::sweep::SweepArgs),
+    /// Rebuild a sweep directory's table, charts and index.html from its JSON.
+    Report(crate::report::ReportArgs),
+    /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
+    Compare(crate::compare::CompareArgs),
 }
 
 /// Options of one benchmark run.
@@ -199,6 +205,9 @@ pub fn main() -> ExitCode {
         None => run_command(&cli.run),
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Merge(args)) => merge_command(&args),
+        Some(Command::Sweep(args)) => crate::sweep::sweep_command(&args),
+        Some(Command::Report(args)) => crate::report::report_command(&args),
+        Some(Command::Compare(args)) => crate::compare::compare_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",

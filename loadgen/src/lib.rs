@@ -10,10 +10,12 @@
 //! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
 //!   [`procfs`]: resource use from /proc.
 //! - [`progress`], [`summary`], [`export`]: what the user sees; [`merge`]: combining runs.
+//! - [`sweep`], [`report`], [`compare`]: grids of runs, their tables and charts, regressions.
 //! - [`cli`]: the command line (`main.rs` only calls [`cli::main`]).
 
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod config;
 pub mod connect;
 pub mod driver;
@@ -23,12 +25,14 @@ pub mod merge;
 pub mod payload;
 pub mod procfs;
 pub mod progress;
+pub mod report;
 pub mod result;
 pub mod run;
 pub mod schedule;
 pub mod spawn;
 pub mod stats;
 pub mod summary;
+pub mod sweep;
 
 pub use config::{RunConfig, Target};
 pub use histogram::{LatencyHistogram, Percentiles};

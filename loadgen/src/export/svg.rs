@@ -1,0 +1,329 @@
+//! SVG charts of a sweep, drawn with plotters: one line per model, the model's name in the
+//! legend.
+//!
+//! Log axes are drawn as linear axes over log10 of the value, labelled with the value itself:
+//! one code path for every chart, and tick labels we control (`1k clients`, `99.9%`, `2ms`).
+//! The latency spectrum's x axis is the "nines" scale of HdrHistogram plots: x = −log10(1 − q),
+//! so 90%, 99%, 99.9% sit one unit apart and the tail gets the room it deserves.
+
+use plotters::prelude::*;
+
+use crate::export::markdown::{bytes, thousands};
+use crate::progress::format_us;
+use crate::report::Cell;
+
+/// Largest number of nines drawn on the spectrum (99.999%).
+const MAX_NINES: f64 = 5.0;
+/// Spectrum resolution on the nines axis.
+const NINES_STEP: f64 = 0.05;
+
+/// One chart, rendered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// File name in the sweep directory.
+    pub file: &'static str,
+    /// What it shows, for the page.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// A model's line.
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// How an axis maps and labels values.
+#[derive(Clone, Copy)]
+enum Axis {
+    /// Linear from zero, labels from `fmt`.
+    Linear(fn(f64) -> String),
+    /// log10 of the value, labels from `fmt` applied to the value.
+    Log(fn(f64) -> String),
+    /// The nines scale; values are already −log10(1 − q).
+    Nines,
+}
+
+impl Axis {
+    fn map(self, v: f64) -> Option<f64> {
+        match self {
+            Axis::Linear(_) | Axis::Nines => v.is_finite().then_some(v),
+            Axis::Log(_) => (v > 0.0 && v.is_finite()).then(|| v.log10()),
+        }
+    }
+
+    fn label(self, v: f64) -> String {
+        match self {
+            Axis::Linear(fmt) => fmt(v),
+            Axis::Log(fmt) => fmt(10f64.powf(v)),
+            Axis::Nines => nines_label(v),
+        }
+    }
+
+    /// The drawn range for mapped values in `lo..hi`, with a margin.
+    fn range(self, lo: f64, hi: f64) -> (f64, f64) {
+        match self {
+            Axis::Linear(_) => (0.0, if hi > 0.0 { hi * 1.1 } else { 1.0 }),
+            Axis::Nines => (0.0, hi.max(1.0)),
+            Axis::Log(_) if hi - lo < 0.5 => (lo - 0.5, hi + 0.5),
+            Axis::Log(_) => (lo - 0.1, hi + 0.1),
+        }
+    }
+}
+
+/// Every chart of a sweep: throughput, p99 and server RSS per connection against clients, and
+/// the latency spectrum at `spectrum_clients`.
+pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result<Vec<Chart>> {
+    let per_model = |f: &dyn Fn(&Cell) -> Option<f64>| -> Vec<Series> {
+        models(cells)
+            .into_iter()
+            .map(|name| Series {
+                points: cells
+                    .iter()
+                    .filter(|c| c.summary.key.model == name)
+                    .filter_map(|c| Some((c.summary.key.clients as f64, f(c)?)))
+                    .collect(),
+                name,
+            })
+            .collect()
+    };
+    let clients = Axis::Log(clients_label);
+    let mut out = Vec::with_capacity(4);
+    let title = "Throughput vs clients (median msgs/s)".to_string();
+    let series = per_model(&|c| c.summary.msgs_per_sec.map(|s| s.median));
+    let svg = line_chart(
+        &title,
+        ("clients", clients),
+        ("msgs/s", Axis::Linear(rate_label)),
+        &series,
+    )?;
+    out.push(Chart {
+        file: "throughput.svg",
+        title,
+        svg,
+    });
+
+    let title = "p99 latency vs clients".to_string();
+    let series = per_model(&|c| c.summary.p99_us.map(|s| s.median));
+    let svg = line_chart(
+        &title,
+        ("clients", clients),
+        ("p99 latency", Axis::Log(us_label)),
+        &series,
+    )?;
+    out.push(Chart {
+        file: "p99.svg",
+        title,
+        svg,
+    });
+
+    let title = match spectrum_clients {
+        Some(n) => format!("Latency by percentile at {n} clients"),
+        None => "Latency by percentile (no cell ran)".to_string(),
+    };
+    let series: Vec<Series> = models(cells)
+        .into_iter()
+        .map(|name| {
+            let points = cells
+                .iter()
+                .find(|c| {
+                    c.summary.key.model == name && Some(c.summary.key.clients) == spectrum_clients
+                })
+                .and_then(|c| c.latency.as_ref())
+                .map(spectrum)
+                .unwrap_or_default();
+            Series { name, points }
+        })
+        .collect();
+    let svg = line_chart(
+        &title,
+        ("percentile", Axis::Nines),
+        ("latency", Axis::Log(us_label)),
+        &series,
+    )?;
+    out.push(Chart {
+        file: "spectrum.svg",
+        title,
+        svg,
+    });
+
+    let title = "Server RSS per connection vs clients (peak RSS / clients)".to_string();
+    let series = per_model(&|c| c.summary.server_rss_per_conn_bytes);
+    let svg = line_chart(
+        &title,
+        ("clients", clients),
+        ("RSS per connection", Axis::Log(bytes)),
+        &series,
+    )?;
+    out.push(Chart {
+        file: "rss.svg",
+        title,
+        svg,
+    });
+    Ok(out)
+}
+
+/// Model names in table order, each once.
+fn models(cells: &[Cell]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for c in cells {
+        if !names.contains(&c.summary.key.model) {
+            names.push(c.summary.key.model.clone());
+        }
+    }
+    names
+}
+
+/// (nines, µs) points of a histogram, up to the deepest percentile its count supports.
+fn spectrum(h: &crate::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let deepest = (h.len() as f64).log10().min(MAX_NINES);
+    let steps = (deepest / NINES_STEP).floor() as usize;
+    (0..=steps)
+        .map(|i| {
+            let nines = i as f64 * NINES_STEP;
+            let q = 1.0 - 10f64.powf(-nines);
+            (nines, h.value_at_quantile(q) as f64)
+        })
+        .collect()
+}
+
+fn line_chart(
+    title: &str,
+    x: (&str, Axis),
+    y: (&str, Axis),
+    series: &[Series],
+) -> anyhow::Result<String> {
+    let (x_desc, x_axis) = x;
+    let (y_desc, y_axis) = y;
+    let mapped: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .filter_map(|&(px, py)| Some((x_axis.map(px)?, y_axis.map(py)?)))
+                .collect()
+        })
+        .collect();
+    let bounds = |pick: fn(&(f64, f64)) -> f64| {
+        let all = mapped.iter().flatten().map(pick);
+        let lo = all.clone().fold(f64::INFINITY, f64::min);
+        let hi = all.fold(f64::NEG_INFINITY, f64::max);
+        if lo.is_finite() {
+            (lo, hi)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (xl, xh) = bounds(|p| p.0);
+    let (yl, yh) = bounds(|p| p.1);
+    let (x0, x1) = x_axis.range(xl, xh);
+    let (y0, y1) = y_axis.range(yl, yh);
+    let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot draw chart {title:?}: {e:?}");
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (880, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(14)
+            .x_label_area_size(48)
+            .y_label_area_size(90)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| fail(&e))?;
+        let x_fmt = |v: &f64| x_axis.label(*v);
+        let y_fmt = |v: &f64| y_axis.label(*v);
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(|e| fail(&e))?;
+        for (i, (s, points)) in series.iter().zip(&mapped).enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let stroke = color.stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), stroke))
+                .map_err(|e| fail(&e))?
+                .label(s.name.as_str())
+                .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], stroke));
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| fail(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| fail(&e))?;
+        root.present().map_err(|e| fail(&e))?;
+    }
+    Ok(svg)
+}
+
+/// `1`, `100`, `10k` on a log axis; ticks between powers of ten get a short form too.
+fn clients_label(v: f64) -> String {
+    let n = v.round();
+    if n >= 1000.0 {
+        format!("{}k", thousands(n / 1000.0))
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+fn rate_label(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{}k", thousands(v / 1000.0))
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn us_label(v: f64) -> String {
+    format_us(v.round() as u64)
+}
+
+/// `90%`, `99.9%` for the nines axis.
+fn nines_label(v: f64) -> String {
+    let pct = 100.0 * (1.0 - 10f64.powf(-v));
+    let decimals = (v.ceil() as i64 - 2).max(0) as usize;
+    format!("{pct:.decimals$}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels() {
+        assert_eq!(nines_label(0.0), "0%");
+        assert_eq!(nines_label(1.0), "90%");
+        assert_eq!(nines_label(3.0), "99.9%");
+        assert_eq!(clients_label(10f64.powf(4.0)), "10k");
+        assert_eq!(Axis::Log(clients_label).label(2.0), "100");
+    }
+
+    #[test]
+    fn spectrum_reaches_the_tail() {
+        let mut h = crate::histogram::LatencyHistogram::new();
+        for us in 1..=1000 {
+            h.record_us(us);
+        }
+        let points = spectrum(&h);
+        assert_eq!(points.first().map(|p| p.0), Some(0.0));
+        assert!(
+            (points.last().unwrap().0 - 3.0).abs() < 1e-9,
+            "1000 values: 3 nines"
+        );
+        assert!(points.windows(2).all(|w| w[0].1 <= w[1].1), "monotonic");
+    }
+}
