@@ -28,7 +28,8 @@ pub struct BufRing {
 }
 
 impl BufRing {
-    /// Allocates the ring (empty) and the buffers; [`BufRing::fill`] publishes them once registered.
+    /// Allocates the (empty) ring and the buffers; [`BufRing::fill`] publishes them once
+    /// registered.
     pub fn new() -> io::Result<Self> {
         let page = 4096;
         let too_big = |_| io::Error::from(io::ErrorKind::InvalidInput);
