@@ -37,8 +37,10 @@ use crate::stats::{Recorder, Tick, Window, WorkerStats};
 
 /// Connects in progress per worker at most: keeps bursts under the server's accept backlog.
 pub const MAX_PENDING_CONNECTS: usize = 256;
-/// How often timeouts are checked (and, while draining, whether everything was answered).
-const SCAN_EVERY: Duration = Duration::from_millis(20);
+/// How often timeouts are checked: a scan visits every client, so not too often.
+const SCAN_EVERY: Duration = Duration::from_millis(100);
+/// While draining, how often the worker checks whether every echo is in.
+const DRAIN_CHECK_EVERY: Duration = Duration::from_millis(10);
 /// Read/write buffer shared by every client of a worker.
 const SCRATCH_LEN: usize = 64 * 1024;
 const TIMER: Token = Token(usize::MAX);
@@ -181,8 +183,18 @@ impl Worker<'_> {
     fn event_loop(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_scan = Instant::now();
+        let mut cpu_at_start = None;
         loop {
             let now = Instant::now();
+            if cpu_at_start.is_none() && now >= self.shared.window.start {
+                cpu_at_start = Some(thread_cpu());
+            }
+            if now >= self.shared.window.end && self.stats.busy.is_none() {
+                // This thread's CPU time over the window: near 100% means clients waited for
+                // loadgen, not for the server.
+                let start = cpu_at_start.unwrap_or_default();
+                self.stats.busy = Some(thread_cpu().saturating_sub(start));
+            }
             if now >= self.shared.deadline {
                 return Ok(());
             }
@@ -194,10 +206,15 @@ impl Worker<'_> {
             self.send_ticks(now);
             if now >= next_scan {
                 self.check_timeouts(now);
-                next_scan = now + SCAN_EVERY;
                 if !in_window && self.all_answered() {
                     return Ok(());
                 }
+                next_scan = now
+                    + if in_window {
+                        SCAN_EVERY
+                    } else {
+                        DRAIN_CHECK_EVERY
+                    };
             }
             let wake = self.next_wake(next_scan);
             self.poll
@@ -498,6 +515,12 @@ impl Worker<'_> {
         // Sockets close when the slots drop.
         self.slots.clear();
     }
+}
+
+/// CPU time used by the calling thread so far.
+fn thread_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, Duration::from)
 }
 
 /// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still in progress.

@@ -69,6 +69,9 @@ pub fn merge(inputs: &[(String, RunResult)]) -> anyhow::Result<RunResult> {
         let lr = &mut out.loadgen_resources;
         lr.worker_threads += r.loadgen_resources.worker_threads;
         lr.saturated |= r.loadgen_resources.saturated;
+        lr.busiest_worker_cpu = lr
+            .busiest_worker_cpu
+            .max(r.loadgen_resources.busiest_worker_cpu);
         add_resources(&mut lr.process, &r.loadgen_resources.process);
     }
     out.loadgen_resources.memory_per_client_bytes =

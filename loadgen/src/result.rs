@@ -255,9 +255,13 @@ pub struct LoadgenResources {
     /// Resident memory added by the clients (RSS at the end of warm-up minus RSS before the
     /// first connection) divided by the clients, bytes.
     pub memory_per_client_bytes: u64,
-    /// True when loadgen's worker threads were nearly all busy: the numbers may measure
-    /// loadgen rather than the server.
+    /// True when a loadgen worker thread was busy nearly all the window (or the process used
+    /// nearly all its workers' CPU): the numbers may measure loadgen rather than the server.
     pub saturated: bool,
+    /// CPU time of the busiest worker thread over the window, as a share of the window
+    /// (1.0 = never idle).
+    #[serde(default)]
+    pub busiest_worker_cpu: f64,
 }
 
 /// The full histograms: HdrHistogram V2 compressed, base64 (1 µs–60 s, 3 significant digits).

@@ -175,19 +175,24 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     });
 
     let process = self_usage.resources(measured);
-    let saturated = process.cpu_cores_used >= SATURATED * threads as f64;
+    let busiest_worker_cpu = total.busy.unwrap_or_default().as_secs_f64() / measured;
+    let saturated =
+        busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * threads as f64;
     let loadgen_resources = LoadgenResources {
         worker_threads: threads,
         memory_per_client_bytes: rss_clients.saturating_sub(rss_before) / config.clients as u64,
         saturated,
+        busiest_worker_cpu,
         process,
     };
     let totals = total.totals.clone();
     let mut warnings = Vec::new();
     if saturated {
         warnings.push(format!(
-            "loadgen was saturated: it used {:.2} CPU cores with {threads} worker threads; the \
-             figures may measure loadgen, not the server (try --threads, --pin, or another host)",
+            "loadgen was saturated: its busiest worker thread was on CPU {:.0}% of the window \
+             ({:.2} cores in all, {threads} workers); the figures may measure loadgen, not the \
+             server (try more --threads, --pin, or a second loadgen process and `merge`)",
+            busiest_worker_cpu * 100.0,
             loadgen_resources.process.cpu_cores_used
         ));
     }

@@ -37,6 +37,8 @@ pub struct WorkerStats {
     pub interval_msgs: u64,
     /// Errors this interval.
     pub interval_errors: u64,
+    /// CPU time the worker thread used during the window (set when the window ends).
+    pub busy: Option<Duration>,
 }
 
 impl WorkerStats {
@@ -69,11 +71,12 @@ impl WorkerStats {
         out
     }
 
-    /// Adds another worker's final figures.
+    /// Adds another worker's final figures (`busy` becomes the busiest worker's).
     pub fn add(&mut self, other: &WorkerStats) {
         self.latency.add(&other.latency);
         self.service.add(&other.service);
         self.connect.add(&other.connect);
+        self.busy = self.busy.max(other.busy);
         add_totals(&mut self.totals, &other.totals);
     }
 }

@@ -99,9 +99,10 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
     let lr = &r.loadgen_resources;
     let _ = writeln!(
         s,
-        "loadgen: {}, {} per client",
+        "loadgen: {}, {} per client, busiest worker {:.0}% busy",
         resources(&lr.process),
-        bytes(lr.memory_per_client_bytes as f64)
+        bytes(lr.memory_per_client_bytes as f64),
+        lr.busiest_worker_cpu * 100.0
     );
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
