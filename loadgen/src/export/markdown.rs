@@ -99,7 +99,7 @@ pub fn comparison(c: &Comparison) -> String {
     if c.failures.is_empty() {
         let _ = writeln!(out, "**No regression** ({} cells compared).", c.rows.len());
     } else {
-        let _ = writeln!(out, "**FAILED** ({} problems):\n", c.failures.len());
+        let _ = writeln!(out, "**FAILED** ({} problem(s)):\n", c.failures.len());
         for f in &c.failures {
             let _ = writeln!(out, "- {f}");
         }

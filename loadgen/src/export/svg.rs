@@ -9,7 +9,6 @@
 use plotters::prelude::*;
 
 use crate::export::markdown::{bytes, thousands};
-use crate::progress::format_us;
 use crate::report::Cell;
 
 /// Largest number of nines drawn on the spectrum (99.999%).
@@ -97,6 +96,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
         ("clients", clients),
         ("msgs/s", Axis::Linear(rate_label)),
         &series,
+        (Legend::LowerRight, MARKERS),
     )?;
     out.push(Chart {
         file: "throughput.svg",
@@ -111,6 +111,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
         ("clients", clients),
         ("p99 latency", Axis::Log(us_label)),
         &series,
+        (Legend::UpperLeft, MARKERS),
     )?;
     out.push(Chart {
         file: "p99.svg",
@@ -141,6 +142,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
         ("percentile", Axis::Nines),
         ("latency", Axis::Log(us_label)),
         &series,
+        (Legend::UpperLeft, !MARKERS),
     )?;
     out.push(Chart {
         file: "spectrum.svg",
@@ -155,6 +157,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
         ("clients", clients),
         ("RSS per connection", Axis::Log(bytes)),
         &series,
+        (Legend::UpperRight, MARKERS),
     )?;
     out.push(Chart {
         file: "rss.svg",
@@ -191,11 +194,23 @@ fn spectrum(h: &crate::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Where a chart's legend goes: where its lines usually are not.
+#[derive(Clone, Copy)]
+enum Legend {
+    UpperLeft,
+    UpperRight,
+    LowerRight,
+}
+
+/// Whether each point gets a marker (not on dense curves such as the spectrum).
+const MARKERS: bool = true;
+
 fn line_chart(
     title: &str,
     x: (&str, Axis),
     y: (&str, Axis),
     series: &[Series],
+    (legend, markers): (Legend, bool),
 ) -> anyhow::Result<String> {
     let (x_desc, x_axis) = x;
     let (y_desc, y_axis) = y;
@@ -231,6 +246,7 @@ fn line_chart(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 22))
             .margin(14)
+            .margin_right(30)
             .x_label_area_size(48)
             .y_label_area_size(90)
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -241,9 +257,12 @@ fn line_chart(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .x_labels(integer_ticks(x_axis, x0, x1))
+            .y_labels(integer_ticks(y_axis, y0, y1))
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
-            .light_line_style(WHITE)
+            .max_light_lines(0)
+            .bold_line_style(BLACK.mix(0.12))
             .draw()
             .map_err(|e| fail(&e))?;
         for (i, (s, points)) in series.iter().zip(&mapped).enumerate() {
@@ -254,13 +273,19 @@ fn line_chart(
                 .map_err(|e| fail(&e))?
                 .label(s.name.as_str())
                 .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], stroke));
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(|e| fail(&e))?;
+            if markers {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(|e| fail(&e))?;
+            }
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match legend {
+                Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Legend::UpperRight => SeriesLabelPosition::UpperRight,
+                Legend::LowerRight => SeriesLabelPosition::LowerRight,
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
@@ -288,8 +313,36 @@ fn rate_label(v: f64) -> String {
     }
 }
 
+/// Ticks one per unit on log and nines axes (powers of ten, 90/99/99.9%); plotters' choice on
+/// linear ones.
+fn integer_ticks(axis: Axis, lo: f64, hi: f64) -> usize {
+    match axis {
+        Axis::Linear(_) => 10,
+        Axis::Log(_) | Axis::Nines => ((hi - lo).floor() as usize + 1).clamp(2, 12),
+    }
+}
+
+/// `316us`, `3.16ms`, `31.6ms`, `2s`: three significant digits at most, no trailing zeros.
 fn us_label(v: f64) -> String {
-    format_us(v.round() as u64)
+    let (value, unit) = match v {
+        v if v < 1e3 => return format!("{v:.0}us"),
+        v if v < 1e6 => (v / 1e3, "ms"),
+        v => (v / 1e6, "s"),
+    };
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{unit}")
 }
 
 /// `90%`, `99.9%` for the nines axis.
@@ -310,6 +363,10 @@ mod tests {
         assert_eq!(nines_label(3.0), "99.9%");
         assert_eq!(clients_label(10f64.powf(4.0)), "10k");
         assert_eq!(Axis::Log(clients_label).label(2.0), "100");
+        assert_eq!(us_label(316.2), "316us");
+        assert_eq!(us_label(3162.0), "3.16ms");
+        assert_eq!(us_label(100_000.0), "100ms");
+        assert_eq!(us_label(2_000_000.0), "2s");
     }
 
     #[test]
