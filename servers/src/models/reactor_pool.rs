@@ -15,8 +15,8 @@
 //! `epoll_wait` wake-up. That is the price of the hand-off this model exists to measure; an echo's
 //! "work" is nothing, so here it is pure overhead over `mio`. Per idle connection: what `mio`
 //! costs plus a few words of sequencing state (measured at 1,000 connections: 0.4 KiB of RSS per
-//! idle client; 2.7–3 KiB after one message each, although a connection then holds no buffer:
-//! that is freed memory the allocator keeps, spread over the pool threads' arenas).
+//! idle client; 0.9–3.5 KiB, varying run to run, after one message each, although a connection
+//! then holds no buffer: that is freed memory the allocator keeps in the pool threads' arenas).
 //!
 //! **Where it breaks.** The single reactor caps I/O at one core, and on a 2-core machine the pool
 //! competes with it for CPU. It pays off only when the reply is expensive compared with the
