@@ -36,7 +36,8 @@ impl Server {
         }
         let listener = listener::bind(config.addr, config.backlog, model.uses_reuse_port())
             .with_context(|| format!("cannot listen on {}", config.addr))?;
-        let workers = if model.uses_workers() {
+        // Only models with one accept loop per worker have per-worker accept counts.
+        let workers = if model.uses_reuse_port() {
             config.workers
         } else {
             1
