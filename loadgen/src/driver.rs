@@ -217,11 +217,21 @@ impl Worker<'_> {
                     };
             }
             let wake = self.next_wake(next_scan);
-            self.poll
-                .poll(&mut events, Some(wake.saturating_duration_since(now)))?;
+            match self
+                .poll
+                .poll(&mut events, Some(wake.saturating_duration_since(now)))
+            {
+                Ok(()) => {}
+                // A signal handler ran (none of ours): just wait again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
             for event in events.iter() {
                 if event.token() != TIMER {
-                    self.on_event(event.token().0);
+                    // Errors and hang-ups surface through read(), so they count as readable.
+                    let readable =
+                        event.is_readable() || event.is_read_closed() || event.is_error();
+                    self.on_event(event.token().0, readable);
                 }
             }
         }
@@ -302,7 +312,7 @@ impl Worker<'_> {
         self.slots[idx].conn = Conn::Connecting { stream, since: now };
     }
 
-    fn on_event(&mut self, idx: usize) {
+    fn on_event(&mut self, idx: usize, readable: bool) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
         };
@@ -326,12 +336,15 @@ impl Worker<'_> {
                 Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
             }
         }
-        self.pump(idx);
+        self.pump(idx, readable);
     }
 
-    /// Writes what the client may send, reads and verifies what came back, and repeats while
-    /// echoes complete (each completion may allow a new send).
-    fn pump(&mut self, idx: usize) {
+    /// Reads and verifies what came back (if the socket signalled readable), then writes what
+    /// the client may now send. Edge-triggered, so neither side is retried without a reason:
+    /// reads stop at a short read (the buffer was emptied; a later arrival raises a new edge),
+    /// and no read follows the write (its echo cannot be back yet; when it is, an edge says so).
+    /// That keeps a closed-loop message at one `write` and one `read`.
+    fn pump(&mut self, idx: usize, readable: bool) {
         let may_start = Instant::now() < self.shared.window.end;
         let wire_len = self.shared.payload.wire_len() as u64;
         let payload = self.shared.payload;
@@ -347,31 +360,8 @@ impl Worker<'_> {
         let Conn::Open { stream } = &mut slot.conn else {
             return;
         };
-        let policy = SendPolicy {
-            pipeline: shared.pipeline,
-            due: schedule.as_ref().map(|_| slot.due),
-            may_start,
-        };
-        let error = 'pump: loop {
-            // Write until the socket is full or nothing more may be sent.
-            loop {
-                let n = slot.client.next_write(&payload, &policy, scratch);
-                if n == 0 {
-                    break;
-                }
-                let at = Instant::now();
-                match stream.write(&scratch[..n]) {
-                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
-                    Ok(w) => slot.client.wrote(&payload, w, at),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
-                }
-            }
-            // Read until drained: a short read means the socket buffer was emptied, and any
-            // later arrival raises a new edge.
-            let mut completed = 0;
-            loop {
+        let error = 'pump: {
+            while readable {
                 match stream.read(scratch) {
                     Ok(0) => break 'pump Some(slot.client.eof_kind()),
                     Ok(n) => {
@@ -382,12 +372,12 @@ impl Worker<'_> {
                             wire_len,
                         };
                         let now = Instant::now();
-                        match slot
-                            .client
-                            .received(&payload, idx, &scratch[..n], now, &mut recorder)
+                        let data = &scratch[..n];
+                        if let Err(kind) =
+                            slot.client
+                                .received(&payload, idx, data, now, &mut recorder)
                         {
-                            Ok(c) => completed += c,
-                            Err(kind) => break 'pump Some(kind),
+                            break 'pump Some(kind);
                         }
                         if n < scratch.len() {
                             break;
@@ -398,8 +388,25 @@ impl Worker<'_> {
                     Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
                 }
             }
-            if completed == 0 {
-                break None;
+            let policy = SendPolicy {
+                pipeline: shared.pipeline,
+                due: schedule.as_ref().map(|_| slot.due),
+                may_start,
+            };
+            // Write until the socket is full or nothing more may be sent.
+            loop {
+                let n = slot.client.next_write(&payload, &policy, scratch);
+                if n == 0 {
+                    break 'pump None;
+                }
+                let at = Instant::now();
+                match stream.write(&scratch[..n]) {
+                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
+                    Ok(w) => slot.client.wrote(&payload, w, at),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'pump None,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
+                }
             }
         };
         if let Some(kind) = error {
@@ -421,7 +428,7 @@ impl Worker<'_> {
                 return;
             };
             self.slots[local].due += 1;
-            self.pump(local);
+            self.pump(local, false);
         }
     }
 
