@@ -361,31 +361,33 @@ impl Worker<'_> {
             return;
         };
         let error = 'pump: {
-            while readable {
-                match stream.read(scratch) {
-                    Ok(0) => break 'pump Some(slot.client.eof_kind()),
-                    Ok(n) => {
-                        let mut recorder = Recorder {
-                            stats,
-                            schedule: schedule.as_ref(),
-                            window: shared.window,
-                            wire_len,
-                        };
-                        let now = Instant::now();
-                        let data = &scratch[..n];
-                        if let Err(kind) =
-                            slot.client
-                                .received(&payload, idx, data, now, &mut recorder)
-                        {
-                            break 'pump Some(kind);
+            if readable {
+                loop {
+                    match stream.read(scratch) {
+                        Ok(0) => break 'pump Some(slot.client.eof_kind()),
+                        Ok(n) => {
+                            let mut recorder = Recorder {
+                                stats,
+                                schedule: schedule.as_ref(),
+                                window: shared.window,
+                                wire_len,
+                            };
+                            let now = Instant::now();
+                            let data = &scratch[..n];
+                            if let Err(kind) =
+                                slot.client
+                                    .received(&payload, idx, data, now, &mut recorder)
+                            {
+                                break 'pump Some(kind);
+                            }
+                            if n < scratch.len() {
+                                break;
+                            }
                         }
-                        if n < scratch.len() {
-                            break;
-                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
                 }
             }
             let policy = SendPolicy {
