@@ -2,10 +2,14 @@
 //!
 //! For each cell in both, msgs/s (higher is better) and p99 (lower is better) are compared by
 //! their medians. A change is judged in this order:
-//! 1. no larger than the run-to-run spread of either side (when a side has repeats):
-//!    "within noise", whatever the threshold says: the data cannot tell;
-//! 2. worse by more than the metric's threshold: a regression;
-//! 3. better by more than the threshold: "improved"; otherwise "ok".
+//! 1. within the metric's threshold: "ok";
+//! 2. beyond it, but no larger than the run-to-run spread (max − min) / median of either side
+//!    (when a side has repeats): "within noise": the data cannot tell, so no verdict is guessed;
+//! 3. otherwise a regression, or "improved".
+//!
+//! `--normalize` first divides NEW by the machine factor (the median NEW / BASE ratio over all
+//! cells), so a machine that is uniformly busier or faster than when BASE was measured shifts
+//! nothing, while one cell or model moving against the rest still does.
 //!
 //! Independently of any threshold, a lost or corrupted echo (or failed connection) in NEW, or a
 //! cell that ran in BASE but not in NEW, is a failure. Exit codes: 0 no regression, 1 regression
@@ -17,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::report::{self, CellSummary, Spread};
+use crate::report::{self, CellStatus, CellSummary, Spread};
 use crate::result::RunResult;
 
 /// Options of `loadgen compare`.
@@ -33,6 +37,12 @@ pub struct CompareArgs {
     /// Largest tolerated p99 latency rise, percent.
     #[arg(long, value_name = "PCT")]
     pub p99_threshold: Option<f64>,
+    /// Judge each cell against the machine's overall change: divide NEW's ratios to BASE by
+    /// their median over all cells first. For a noisy shared machine, where everything can run
+    /// 40% slower for a while: one model's 30% drop still fails, a uniform shift does not (it is
+    /// reported as the machine factor).
+    #[arg(long)]
+    pub normalize: bool,
     /// Also write the markdown table here.
     #[arg(long, value_name = "PATH")]
     pub markdown: Option<PathBuf>,
@@ -99,6 +109,8 @@ pub struct Comparison {
     pub msgs_threshold_pct: f64,
     /// p99 threshold, percent.
     pub p99_threshold_pct: f64,
+    /// With `--normalize`: median over cells of NEW / BASE throughput, and of NEW / BASE p99.
+    pub machine_factor: Option<(f64, f64)>,
     /// Every cell.
     pub rows: Vec<Row>,
     /// Everything that makes the exit code 1, one line each.
@@ -141,6 +153,7 @@ pub fn compare(
     new: (&str, &[CellSummary], bool),
     msgs_threshold_pct: f64,
     p99_threshold_pct: f64,
+    normalize: bool,
 ) -> anyhow::Result<Comparison> {
     let (base_name, base_cells, base_single) = base;
     let (new_name, new_cells, new_single) = new;
@@ -149,6 +162,7 @@ pub fn compare(
         new: new_name.to_string(),
         msgs_threshold_pct,
         p99_threshold_pct,
+        machine_factor: None,
         rows: Vec::new(),
         failures: Vec::new(),
     };
@@ -167,14 +181,13 @@ pub fn compare(
         );
         pairs
     };
+    let factor = normalize.then(|| machine_factor(&pairs));
+    out.machine_factor = factor;
+    let thresholds = (msgs_threshold_pct, p99_threshold_pct);
+    let factor = factor.unwrap_or((1.0, 1.0));
     for (b, n) in pairs {
-        out.rows.push(row(
-            b,
-            n,
-            msgs_threshold_pct,
-            p99_threshold_pct,
-            &mut out.failures,
-        ));
+        out.rows
+            .push(row(b, n, thresholds, factor, &mut out.failures));
     }
     let compared = out.rows.iter().filter(|r| r.msgs.is_some()).count();
     if compared == 0 && out.failures.is_empty() {
@@ -186,11 +199,37 @@ pub fn compare(
     Ok(out)
 }
 
+/// Median over cells that ran on both sides of NEW / BASE, for throughput and for p99 (1.0
+/// when no cell did).
+fn machine_factor(pairs: &[(Option<&CellSummary>, Option<&CellSummary>)]) -> (f64, f64) {
+    let ratios = |pick: fn(&CellSummary) -> Option<Spread>| -> f64 {
+        let values: Vec<f64> = pairs
+            .iter()
+            .filter_map(|(b, n)| {
+                let (b, n) = (pick((*b)?)?.median, pick((*n)?)?.median);
+                (b > 0.0 && n > 0.0).then_some(n / b)
+            })
+            .collect();
+        Spread::of(&values).map_or(1.0, |s| s.median)
+    };
+    (ratios(|c| c.msgs_per_sec), ratios(|c| c.p99_us))
+}
+
+/// `s` divided by `factor` (NEW expressed at BASE's machine speed).
+fn scaled(s: Option<Spread>, factor: f64) -> Option<Spread> {
+    s.map(|s| Spread {
+        median: s.median / factor,
+        min: s.min / factor,
+        max: s.max / factor,
+        n: s.n,
+    })
+}
+
 fn row(
     base: Option<&CellSummary>,
     new: Option<&CellSummary>,
-    msgs_threshold: f64,
-    p99_threshold: f64,
+    (msgs_threshold, p99_threshold): (f64, f64),
+    (msgs_factor, p99_factor): (f64, f64),
     failures: &mut Vec<String>,
 ) -> Row {
     let label = match (base, new) {
@@ -243,11 +282,20 @@ fn row(
             verdict: verdict.to_string(),
         };
     };
-    let msgs = judge(base.msgs_per_sec, new.msgs_per_sec, msgs_threshold, true);
+    if new.status == CellStatus::Failed {
+        let why = new.note.clone().unwrap_or_default();
+        failures.push(format!("{label}: a repeat could not run in NEW: {why}"));
+    }
+    let msgs = judge(
+        base.msgs_per_sec,
+        scaled(new.msgs_per_sec, msgs_factor),
+        msgs_threshold,
+        true,
+    );
     // A p99 of 0 means no latency was recorded: nothing to compare.
     let p99 = judge(
         base.p99_us.filter(|s| s.median > 0.0),
-        new.p99_us.filter(|s| s.median > 0.0),
+        scaled(new.p99_us.filter(|s| s.median > 0.0), p99_factor),
         p99_threshold,
         false,
     );
@@ -265,8 +313,8 @@ fn row(
     let verdicts = [msgs, p99].into_iter().flatten().map(|d| d.verdict);
     let worst = verdicts
         .max_by_key(|v| match v {
-            Verdict::Improved => 0,
-            Verdict::Ok => 1,
+            Verdict::Ok => 0,
+            Verdict::Improved => 1,
             Verdict::WithinNoise => 2,
             Verdict::Regression => 3,
         })
@@ -311,10 +359,10 @@ pub fn judge(
         (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
     };
     let verdict = match noise {
+        _ if worse_pct.abs() <= threshold_pct => Verdict::Ok,
         Some(noise) if delta_pct.abs() <= noise => Verdict::WithinNoise,
         _ if worse_pct > threshold_pct => Verdict::Regression,
-        _ if worse_pct < -threshold_pct => Verdict::Improved,
-        _ => Verdict::Ok,
+        _ => Verdict::Improved,
     };
     Some(MetricDelta {
         base,
@@ -343,6 +391,7 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         (&new_name, &new, new_single),
         args.threshold,
         args.p99_threshold.unwrap_or(args.threshold),
+        args.normalize,
     )?;
     let md = crate::export::markdown::comparison(&comparison);
     print!("{md}");

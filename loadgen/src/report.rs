@@ -316,7 +316,12 @@ pub fn collect_runs(
                 protocol: record.protocol.clone(),
                 pipeline: cells.first().map_or(1, |c: &Cell| c.summary.key.pipeline),
             };
-            if cells.iter().any(|c| c.summary.key == key) {
+            if let Some(cell) = cells.iter_mut().find(|c| c.summary.key == key) {
+                // Some repeats ran, a later one could not start: the cell failed.
+                if !nr.skipped {
+                    cell.summary.status = CellStatus::Failed;
+                    cell.summary.note = Some(nr.reason.clone());
+                }
                 continue;
             }
             cells.push(Cell {

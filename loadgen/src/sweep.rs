@@ -190,25 +190,45 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|&m| clients.iter().map(move |&c| (m, c)))
         .collect();
-    let total_runs = cells.len() * args.runs;
+    // Known limits first, so they are reported once and cost nothing.
+    let mut runnable = Vec::with_capacity(cells.len());
+    for &(model, n) in &cells {
+        match known_limit(model, n) {
+            Some(reason) => {
+                if !args.quiet {
+                    eprintln!("{model} × {n} clients: skipped: {reason}");
+                }
+                record.not_run.push(NotRun {
+                    model: model.name().to_string(),
+                    clients: n,
+                    skipped: true,
+                    reason,
+                });
+            }
+            None => runnable.push((model, n)),
+        }
+    }
+    // Repeats go round the whole grid (run 1 of every cell, then run 2, ...), so a burst of
+    // load from elsewhere on the machine lands in one repeat of many cells rather than every
+    // repeat of one cell: the spread then shows the noise, and the median ignores it.
+    let total_runs = runnable.len() * args.runs;
     let mut eta = Eta::new(total_runs, args.warmup + args.duration + CELL_OVERHEAD);
     let mut failed = false;
-    for (index, &(model, n)) in cells.iter().enumerate() {
-        let cell_label = format!("[{}/{}] {model} × {n} clients", index + 1, cells.len());
-        if let Some(reason) = known_limit(model, n) {
-            eta.skip(args.runs);
-            if !args.quiet {
-                eprintln!("{cell_label}: skipped: {reason}");
+    let mut done = 0;
+    for run in 1..=args.runs {
+        for &(model, n) in &runnable {
+            if record
+                .not_run
+                .iter()
+                .any(|c| c.model == model.name() && c.clients == n)
+            {
+                continue; // failed to start in an earlier repeat
             }
-            record.not_run.push(NotRun {
-                model: model.name().to_string(),
-                clients: n,
-                skipped: true,
-                reason,
-            });
-            continue;
-        }
-        for run in 1..=args.runs {
+            done += 1;
+            let label = format!(
+                "[{done}/{total_runs}] {model} × {n} clients, run {run}/{}",
+                args.runs
+            );
             let config = cell_config(args, model, n, run);
             let started = Instant::now();
             let outcome = crate::run(&config, Progress::Quiet);
@@ -220,8 +240,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
                     failed |= !result.passed;
                     if !args.quiet {
                         eprintln!(
-                            "{cell_label} run {run}/{}: {}; ~{} left",
-                            args.runs,
+                            "{label}: {}; ~{} left",
                             one_line(&result),
                             humantime::format_duration(eta.left())
                         );
@@ -234,7 +253,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
                         .unwrap_or_default()
                         .to_string();
                     if !args.quiet {
-                        eprintln!("{cell_label}: failed: {reason}");
+                        eprintln!("{label}: failed: {reason}");
                     }
                     eta.skip(args.runs - run);
                     failed = true;
@@ -244,7 +263,6 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
                         skipped: false,
                         reason,
                     });
-                    break;
                 }
             }
         }

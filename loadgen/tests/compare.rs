@@ -170,3 +170,40 @@ fn repeats_spread_says_within_noise() {
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("within noise"), "{}", out.stdout);
 }
+
+#[test]
+fn normalize_ignores_a_uniformly_slower_machine_but_not_one_cell() {
+    let models = ["threads", "mio", "tokio"];
+    let clients = [1, 100];
+    let rate = |_: &str, c: usize| 1e4 * (c as f64 + 1.0);
+    let base = crafted::sweep_dir("norm-base", &models, &clients, rate);
+    // The whole machine 40% slower: a regression everywhere unless normalized.
+    let slow = crafted::sweep_dir("norm-slow", &models, &clients, |m, c| rate(m, c) * 0.6);
+    let out = compare(&base, &slow, &["--threshold", "25"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    let out = compare(&base, &slow, &["--threshold", "25", "--normalize"]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("0.60×"), "{}", out.stdout);
+    // Same slow machine, and one cell 30% below the rest: that cell still fails.
+    let cut = crafted::sweep_dir("norm-cut", &models, &clients, |m, c| {
+        let r = rate(m, c) * 0.6;
+        if m == "mio" && c == 1 {
+            r * 0.7
+        } else {
+            r
+        }
+    });
+    let out = compare(&base, &cut, &["--threshold", "25", "--normalize"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("| REGRESSION |").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("mio × 1 clients: msgs/s -30.0%"),
+        "{}",
+        out.stdout
+    );
+}

@@ -65,7 +65,7 @@ pub fn summary(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "\nServer RSS/conn is the server's peak RSS divided by clients (includes its fixed size, \
-         so it falls as clients grow). ±x% is the run-to-run spread (max − min) / median."
+         so it falls as clients grow). ±x% is half the run-to-run spread: (max − min) / 2 / median."
     );
     out
 }
@@ -81,6 +81,13 @@ pub fn comparison(c: &Comparison) -> String {
          \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
         c.msgs_threshold_pct, c.p99_threshold_pct
     );
+    if let Some((msgs, p99)) = c.machine_factor {
+        let _ = writeln!(
+            out,
+            "Normalized: over all cells NEW ran at {msgs:.2}× BASE's msgs/s and {p99:.2}× its p99 \
+             (the machine factor, median of the ratios); each Δ below is relative to it.\n"
+        );
+    }
     let _ = writeln!(
         out,
         "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | verdict |"

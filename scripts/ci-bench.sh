@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The CI benchmark: build release, run a short sweep of every model, compare it with the committed
+# baseline (results/baseline/), and write a markdown summary. Whole script: under 5 minutes on a
+# 2-vCPU machine.
+#
+#   scripts/ci-bench.sh                     # check against results/baseline/ (CI does this)
+#   scripts/ci-bench.sh --refresh-baseline  # measure and replace results/baseline/ (then commit it)
+#
+# Exit status: 0 pass; 1 regression beyond the thresholds, or any lost/corrupted echo or failed
+# connection (correctness failures always fail, whatever the thresholds); 2 setup error.
+#
+# Knobs (environment), defaults tuned for a noisy shared 2-core machine:
+#   CI_BENCH_OUT=target/ci-bench   CI_BENCH_CLIENTS=1,100   CI_BENCH_DURATION=1s
+#   CI_BENCH_WARMUP=500ms          CI_BENCH_RUNS=3          CI_BENCH_MODELS=(all)
+#   CI_BENCH_THRESHOLD=25 (max msgs/s drop, %)   CI_BENCH_P99_THRESHOLD=300 (max p99 rise, %)
+# The sweep's grid must match the baseline's (cells are matched by model, clients, size, ...):
+# change a knob that alters the grid, and refresh the baseline with the same value.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=check
+case "${1:-}" in
+  "") ;;
+  --refresh-baseline) mode=refresh ;;
+  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+  *) echo "ci-bench: unknown argument $1 (try --help)" >&2; exit 2 ;;
+esac
+
+out=${CI_BENCH_OUT:-target/ci-bench}
+baseline=results/baseline
+clients=${CI_BENCH_CLIENTS:-1,100}
+duration=${CI_BENCH_DURATION:-1s}
+warmup=${CI_BENCH_WARMUP:-500ms}
+runs=${CI_BENCH_RUNS:-3}
+threshold=${CI_BENCH_THRESHOLD:-25}
+p99_threshold=${CI_BENCH_P99_THRESHOLD:-300}
+models=()
+if [[ -n "${CI_BENCH_MODELS:-}" ]]; then models=(--models "$CI_BENCH_MODELS"); fi
+
+started=$(date +%s)
+say() { printf '\n==> ci-bench: %s (t+%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
+
+say "cargo build --release -p loadgen -p echo-servers"
+cargo build --release -p loadgen -p echo-servers
+loadgen=target/release/loadgen
+
+say "sweep: every model × clients $clients, $duration each after $warmup warm-up, $runs runs per cell"
+rm -rf "$out"
+sweep_status=0
+# The sweep is bounded on its own (each run ends by warm-up + duration + drain); the timeout only
+# guards against a hung server child.
+timeout --signal=INT --kill-after=10 240 \
+  "$loadgen" sweep "${models[@]}" --clients "$clients" --duration "$duration" \
+  --warmup "$warmup" --runs "$runs" --out "$out" || sweep_status=$?
+summary="$out/ci-summary.md"
+{
+  echo "## echobench CI bench"
+  echo
+  [[ -f "$out/summary.md" ]] && sed 's/^# /### /' "$out/summary.md"
+} > "$summary" 2>/dev/null || true
+
+if [[ $sweep_status -ne 0 ]]; then
+  say "FAILED: the sweep exited $sweep_status (lost or corrupted echoes, failed connections, a cell that could not run, or a timeout)"
+  echo -e "\n**FAILED**: the sweep exited $sweep_status (correctness failure or a cell that could not run)." >> "$summary"
+  [[ -n "${GITHUB_STEP_SUMMARY:-}" ]] && cat "$summary" >> "$GITHUB_STEP_SUMMARY"
+  exit 1
+fi
+
+if [[ $mode == refresh ]]; then
+  say "replacing $baseline with this sweep"
+  rm -rf "$baseline"
+  mkdir -p "$baseline"
+  cp "$out"/*.json "$out"/*.svg "$out"/summary.md "$out"/index.html "$baseline"/
+  say "done: review and commit $baseline"
+  exit 0
+fi
+
+if [[ ! -d "$baseline" ]]; then
+  say "no baseline at $baseline: run scripts/ci-bench.sh --refresh-baseline and commit it"
+  exit 2
+fi
+
+say "compare $baseline → $out (msgs/s −$threshold%, p99 +$p99_threshold%)"
+compare_status=0
+# --normalize: judge each cell against the sweep's overall change, so a machine that is busier
+# than when the baseline was measured (shared CI hosts) does not fail every cell at once.
+"$loadgen" compare "$baseline" "$out" --normalize --threshold "$threshold" \
+  --p99-threshold "$p99_threshold" --markdown "$out/compare.md" || compare_status=$?
+if [[ -f "$out/compare.md" ]]; then
+  { echo; sed 's/^# /### /' "$out/compare.md"; } >> "$summary"
+fi
+[[ -n "${GITHUB_STEP_SUMMARY:-}" ]] && cat "$summary" >> "$GITHUB_STEP_SUMMARY"
+say "done: exit $compare_status; summary in $summary, charts in $out/index.html"
+exit "$compare_status"
