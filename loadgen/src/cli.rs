@@ -79,7 +79,7 @@ pub struct RunArgs {
     pub server_arg: Vec<String>,
     /// CPUs for the child server, e.g. `0` or `0,1` or `0-1`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
-    pub server_pin: Option<Vec<usize>>,
+    pub server_pin: Option<CpuList>,
     /// Concurrent client connections.
     #[arg(long, default_value_t = 50)]
     pub clients: usize,
@@ -118,7 +118,7 @@ pub struct RunArgs {
     pub threads: Option<usize>,
     /// CPUs for loadgen's worker threads, e.g. `1` or `2-3`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
-    pub pin: Option<Vec<usize>>,
+    pub pin: Option<CpuList>,
     /// Seed of the payloads.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -139,7 +139,7 @@ impl RunArgs {
                 model: model.unwrap_or(Model::Threads).name().to_string(),
                 server_bin: self.server_bin.clone(),
                 server_args: self.server_arg.clone(),
-                server_pin: self.server_pin.clone(),
+                server_pin: self.server_pin.clone().map(|c| c.0),
             },
         };
         RunConfig {
@@ -158,7 +158,7 @@ impl RunArgs {
             threads: self
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-            pin: self.pin.clone(),
+            pin: self.pin.clone().map(|c| c.0),
             seed: self.seed,
         }
     }
@@ -175,8 +175,12 @@ pub struct MergeArgs {
     pub output: PathBuf,
 }
 
+/// A list of CPU numbers from the command line (one value, so clap keeps it whole).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
 /// Parses a CPU list: `0`, `0,2`, `1-3`, `0,2-3`.
-fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+fn parse_cpus(s: &str) -> Result<CpuList, String> {
     let mut cpus = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let bad = || format!("bad CPU list {s:?}: expected e.g. 0,2-3");
@@ -195,7 +199,7 @@ fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
     if cpus.is_empty() {
         return Err(format!("empty CPU list {s:?}"));
     }
-    Ok(cpus)
+    Ok(CpuList(cpus))
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -268,8 +272,8 @@ mod tests {
 
     #[test]
     fn cpu_lists() {
-        assert_eq!(parse_cpus("0"), Ok(vec![0]));
-        assert_eq!(parse_cpus("0,2-3"), Ok(vec![0, 2, 3]));
+        assert_eq!(parse_cpus("0"), Ok(CpuList(vec![0])));
+        assert_eq!(parse_cpus("0,2-3"), Ok(CpuList(vec![0, 2, 3])));
         assert!(parse_cpus("3-1").is_err());
         assert!(parse_cpus("x").is_err());
     }
@@ -295,8 +299,14 @@ mod tests {
             "127.0.0.1:7",
             "--server-arg=--workers",
             "--server-arg=1",
+            "--pin",
+            "1",
+            "--server-pin",
+            "0-1",
         ])
         .unwrap();
         assert_eq!(cli.run.server_arg, vec!["--workers", "1"]);
+        let config = cli.run.to_config();
+        assert_eq!(config.pin, Some(vec![1]));
     }
 }
