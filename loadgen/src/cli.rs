@@ -271,6 +271,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn cpu_lists() {
         assert_eq!(parse_cpus("0"), Ok(CpuList(vec![0])));
         assert_eq!(parse_cpus("0,2-3"), Ok(CpuList(vec![0, 2, 3])));

@@ -168,3 +168,32 @@ fn too_many_clients_for_the_fd_limit_is_refused_up_front() {
         "nothing was started"
     );
 }
+
+#[test]
+fn a_server_that_never_answers_is_counted_as_reply_timeouts() {
+    let silent = TestServer::start(Arc::new(|_, mut stream| {
+        // Read and discard until the client goes away; never echo.
+        let mut buf = [0u8; 1024];
+        while matches!(std::io::Read::read(&mut stream, &mut buf), Ok(n) if n > 0) {}
+    }));
+    let addr = silent.addr.to_string();
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "3",
+        "--duration",
+        "600ms",
+        "--warmup",
+        "0s",
+        "--reply-timeout",
+        "200ms",
+    ];
+    let (outcome, result) = common::loadgen(&args, "silent.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let r = result.unwrap();
+    assert_eq!(r.totals.errors.reply_timeout, 3, "{:?}", r.totals.errors);
+    assert_eq!(r.totals.errors.total(), 3);
+    assert_eq!(r.totals.unanswered, 3);
+    assert_eq!(r.totals.messages, 0);
+}
