@@ -19,6 +19,8 @@ use crate::result::{
 use crate::spawn::{self, ServerChild};
 use crate::stats::{self, Window, WorkerStats};
 
+/// Most time given to the server to close its side of the connections before SIGTERM.
+const SERVER_SETTLE: Duration = Duration::from_secs(2);
 /// loadgen counts as saturated above this share of its worker threads' CPU time.
 const SATURATED: f64 = 0.9;
 
@@ -60,6 +62,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let self_proc = ProcReader::current();
     let server_proc = server.as_ref().map(|s| ProcReader::new(s.pid()));
     let rss_before = self_proc.sample().map_or(0, |s| s.rss_bytes);
+    let server_fds_idle = server_proc.as_ref().and_then(|p| p.sample()).map(|s| s.fds);
 
     let t0 = Instant::now();
     let window = Window {
@@ -161,6 +164,14 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         total.add(&stats);
     }
     let measured = config.duration.as_secs_f64();
+    if let (Some(p), Some(idle)) = (&server_proc, server_fds_idle) {
+        // The workers have closed every socket; let the server see those EOFs before SIGTERM,
+        // so its counters say "closed by the client", not "closed at shutdown".
+        let deadline = Instant::now() + SERVER_SETTLE;
+        while Instant::now() < deadline && p.sample().is_some_and(|s| s.fds > idle) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     let server_report = server.as_mut().map(|child| {
         let exit = child.stop();
         ServerReport {
