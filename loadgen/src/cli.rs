@@ -69,7 +69,7 @@ pub struct RunArgs {
     )]
     pub model: Option<Model>,
     /// Drive an echo server already listening here instead (raw works with any RFC 862 server).
-    #[arg(long)]
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
     pub addr: Option<std::net::SocketAddr>,
     /// The echo-server binary (default: next to loadgen's own executable).
     #[arg(long, value_name = "PATH")]
@@ -175,6 +175,15 @@ pub struct MergeArgs {
     pub output: PathBuf,
 }
 
+/// Resolves `HOST:PORT` (a name or an address) to the first address it names.
+fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    s.to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {s:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
 /// A list of CPU numbers from the command line (one value, so clap keeps it whole).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuList(pub Vec<usize>);
@@ -277,7 +286,10 @@ mod tests {
     }
 
     #[test]
-    fn cpu_lists() {
+    fn addresses_and_cpu_lists() {
+        assert_eq!(parse_addr("127.0.0.1:7"), Ok(([127, 0, 0, 1], 7).into()));
+        assert!(parse_addr("localhost:7").is_ok_and(|a| a.ip().is_loopback()));
+        assert!(parse_addr("no-port").is_err());
         assert_eq!(parse_cpus("0"), Ok(CpuList(vec![0])));
         assert_eq!(parse_cpus("0,2-3"), Ok(CpuList(vec![0, 2, 3])));
         assert!(parse_cpus("3-1").is_err());
