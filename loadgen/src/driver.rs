@@ -64,6 +64,9 @@ pub struct Shared {
     pub window: Window,
     /// Hard end: window end + drain.
     pub deadline: Instant,
+    /// Open loop: messages that fell due in the window may still be started until here
+    /// (the middle of the drain).
+    pub backlog_cutoff: Instant,
     /// Ends of the timeline intervals (offsets from `t0`).
     pub interval_ends: Vec<Duration>,
     /// Source address plan.
@@ -345,7 +348,15 @@ impl Worker<'_> {
     /// and no read follows the write (its echo cannot be back yet; when it is, an edge says so).
     /// That keeps a closed-loop message at one `write` and one `read`.
     fn pump(&mut self, idx: usize, readable: bool) {
-        let may_start = Instant::now() < self.shared.window.end;
+        // Closed loop starts nothing after the window. Open loop keeps sending what fell due
+        // inside it (a backlog is exactly what the corrected latency must see) until the
+        // middle of the drain, so whatever is still unanswered at the deadline has had half the
+        // drain to come back and is fairly counted as lost.
+        let now = Instant::now();
+        let may_start = match self.schedule {
+            Some(_) => now < self.shared.backlog_cutoff,
+            None => now < self.shared.window.end,
+        };
         let wire_len = self.shared.payload.wire_len() as u64;
         let payload = self.shared.payload;
         let Worker {
@@ -458,8 +469,14 @@ impl Worker<'_> {
     }
 
     fn all_answered(&self) -> bool {
+        let open_loop = self.schedule.is_some();
         self.slots.iter().all(|s| match s.conn {
-            Conn::Open { .. } => s.client.in_flight() == 0,
+            Conn::Open { .. } => {
+                s.client.in_flight() == 0
+                    && (!open_loop
+                        || s.client.started() >= s.due
+                        || Instant::now() >= self.shared.backlog_cutoff)
+            }
             Conn::Connecting { .. } => false,
             Conn::NotStarted | Conn::Closed => true,
         })
@@ -508,6 +525,7 @@ impl Worker<'_> {
     fn finish(&mut self) {
         for idx in 0..self.slots.len() {
             let slot = &self.slots[idx];
+            self.stats.totals.unsent += slot.due.saturating_sub(slot.client.started());
             match slot.conn {
                 Conn::Open { .. } if slot.client.in_flight() > 0 => {
                     let kind = slot.client.unfinished_kind();

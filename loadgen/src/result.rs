@@ -95,6 +95,10 @@ pub struct Totals {
     pub warmup_messages: u64,
     /// Messages sent (at any time) whose echo never came back complete: lost echoes.
     pub unanswered: u64,
+    /// Open loop: messages that fell due but were never sent, because their client was not
+    /// connected or the backlog was not cleared by the end of the drain (0 in closed loop).
+    #[serde(default)]
+    pub unsent: u64,
     /// Connection counts.
     pub connections: ConnectionTotals,
     /// Errors by kind.

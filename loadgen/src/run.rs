@@ -79,6 +79,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         t0,
         window,
         deadline: window.end + config.drain,
+        backlog_cutoff: window.end + config.drain / 2,
         interval_ends: interval_ends.clone(),
         sources: SourceAddrs::new(target, config.clients),
     });
@@ -220,6 +221,13 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             totals.connections.failed,
             kinds.join(", "),
             totals.unanswered
+        ));
+    }
+    if totals.unsent > 0 {
+        warnings.push(format!(
+            "{} message(s) fell due but were never sent: the server (or loadgen) fell behind \
+             the open-loop rate by more than the drain time, or clients were not connected",
+            totals.unsent
         ));
     }
     if totals.connections.established < config.clients as u64 {

@@ -88,6 +88,7 @@ pub fn add_totals(a: &mut Totals, b: &Totals) {
     a.bytes_received += b.bytes_received;
     a.warmup_messages += b.warmup_messages;
     a.unanswered += b.unanswered;
+    a.unsent += b.unsent;
     a.connections.attempted += b.connections.attempted;
     a.connections.established += b.connections.established;
     a.connections.failed += b.connections.failed;
