@@ -197,3 +197,29 @@ fn a_server_that_never_answers_is_counted_as_reply_timeouts() {
     assert_eq!(r.totals.unanswered, 3);
     assert_eq!(r.totals.messages, 0);
 }
+
+#[test]
+fn refused_connections_are_connect_failures() {
+    // A port that was just free: nothing listens there, so every connect is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "5",
+        "--duration",
+        "300ms",
+        "--warmup",
+        "0s",
+    ];
+    let (outcome, result) = common::loadgen(&args, "refused.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let r = result.unwrap();
+    assert_eq!(r.totals.errors.connect_failed, 5, "{:?}", r.totals.errors);
+    assert_eq!(r.totals.connections.established, 0);
+    assert!(!r.passed);
+}
