@@ -160,6 +160,27 @@ mod tests {
     }
 
     #[test]
+    fn a_spread_client_connects_from_its_source_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = listener.local_addr().unwrap();
+        let source = IpAddr::from([127, 0, 0, 3]);
+        let _stream = start(target, Some(source)).unwrap();
+        // The connect completes in the kernel's backlog; accept shows who connected.
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let peer = loop {
+            match listener.accept() {
+                Ok((_conn, peer)) => break peer,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(e) => panic!("no connection within 5 s: {e}"),
+            }
+        };
+        assert_eq!(peer.ip(), source);
+    }
+
+    #[test]
     fn spreads_only_towards_loopback_and_when_needed() {
         let lo = SocketAddr::from(([127, 0, 0, 1], 7));
         let few = SourceAddrs::new(lo, 100);
