@@ -7,7 +7,7 @@
 //!    (when a side has repeats): "within noise": the data cannot tell, so no verdict is guessed;
 //! 3. otherwise a regression, or "improved".
 //!
-//! `--normalize` first divides NEW by the machine factor (the median NEW / BASE ratio over all
+//! `--best` compares each cell's best repeat instead of its median. `--normalize` first divides NEW by the machine factor (the median NEW / BASE ratio over all
 //! cells), so a machine that is uniformly busier or faster than when BASE was measured shifts
 //! nothing, while one cell or model moving against the rest still does.
 //!
@@ -43,6 +43,11 @@ pub struct CompareArgs {
     /// reported as the machine factor).
     #[arg(long)]
     pub normalize: bool,
+    /// Compare each cell's best repeat (highest msgs/s, lowest p99) instead of its median.
+    /// Interference from elsewhere on the machine only ever makes a run worse, so the best of
+    /// a few interleaved repeats is the most repeatable figure on a shared machine.
+    #[arg(long)]
+    pub best: bool,
     /// Also write the markdown table here.
     #[arg(long, value_name = "PATH")]
     pub markdown: Option<PathBuf>,
@@ -109,6 +114,8 @@ pub struct Comparison {
     pub msgs_threshold_pct: f64,
     /// p99 threshold, percent.
     pub p99_threshold_pct: f64,
+    /// Whether cells were compared by their best repeat rather than their median.
+    pub best: bool,
     /// With `--normalize`: median over cells of NEW / BASE throughput, and of NEW / BASE p99.
     pub machine_factor: Option<(f64, f64)>,
     /// Every cell.
@@ -153,7 +160,7 @@ pub fn compare(
     new: (&str, &[CellSummary], bool),
     msgs_threshold_pct: f64,
     p99_threshold_pct: f64,
-    normalize: bool,
+    (normalize, best): (bool, bool),
 ) -> anyhow::Result<Comparison> {
     let (base_name, base_cells, base_single) = base;
     let (new_name, new_cells, new_single) = new;
@@ -162,9 +169,18 @@ pub fn compare(
         new: new_name.to_string(),
         msgs_threshold_pct,
         p99_threshold_pct,
+        best,
         machine_factor: None,
         rows: Vec::new(),
         failures: Vec::new(),
+    };
+    let (base_cells, new_cells) = if best {
+        (
+            base_cells.iter().map(best_of).collect(),
+            new_cells.iter().map(best_of).collect(),
+        )
+    } else {
+        (base_cells.to_vec(), new_cells.to_vec())
     };
     let pairs: Vec<(Option<&CellSummary>, Option<&CellSummary>)> = if base_single && new_single {
         vec![(base_cells.first(), new_cells.first())]
@@ -213,6 +229,23 @@ fn machine_factor(pairs: &[(Option<&CellSummary>, Option<&CellSummary>)]) -> (f6
         Spread::of(&values).map_or(1.0, |s| s.median)
     };
     (ratios(|c| c.msgs_per_sec), ratios(|c| c.p99_us))
+}
+
+/// `c` with its best repeat in place of the median: highest msgs/s, lowest latencies.
+fn best_of(c: &CellSummary) -> CellSummary {
+    let pick = |s: Option<Spread>, higher_is_better: bool| {
+        s.map(|s| Spread {
+            median: if higher_is_better { s.max } else { s.min },
+            ..s
+        })
+    };
+    CellSummary {
+        msgs_per_sec: pick(c.msgs_per_sec, true),
+        p50_us: pick(c.p50_us, false),
+        p99_us: pick(c.p99_us, false),
+        p99_9_us: pick(c.p99_9_us, false),
+        ..c.clone()
+    }
 }
 
 /// `s` divided by `factor` (NEW expressed at BASE's machine speed).
@@ -391,7 +424,7 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         (&new_name, &new, new_single),
         args.threshold,
         args.p99_threshold.unwrap_or(args.threshold),
-        args.normalize,
+        (args.normalize, args.best),
     )?;
     let md = crate::export::markdown::comparison(&comparison);
     print!("{md}");

@@ -71,6 +71,11 @@ pub struct SweepArgs {
     /// Seed of the payloads.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Pin every child server to these CPUs (e.g. `0`), and loadgen's workers to the others
+    /// (one worker per remaining CPU): fixed placement removes the 2× swings a 2-core machine
+    /// shows when the scheduler moves client and server between cores.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpu_list)]
+    pub server_pin: Option<CpuList>,
     /// Client count of the latency-spectrum chart (default: the one most models completed).
     #[arg(long)]
     pub spectrum_clients: Option<usize>,
@@ -304,7 +309,39 @@ fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> Ru
         config.threads = threads;
     }
     config.seed = args.seed.wrapping_add(run as u64 - 1);
+    if let Some(CpuList(server_cpus)) = &args.server_pin {
+        if let Target::Spawn { server_pin, .. } = &mut config.target {
+            *server_pin = Some(server_cpus.clone());
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rest: Vec<usize> = (0..cpus).filter(|c| !server_cpus.contains(c)).collect();
+        if !rest.is_empty() {
+            config.threads = args.threads.unwrap_or(rest.len());
+            config.pin = Some(rest);
+        }
+    }
     config
+}
+
+/// A CPU list such as `0`, `0,2` or `0-1`. A newtype, so clap takes it as one value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
+    let mut cpus = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("bad CPU list {s:?}: expected e.g. 0,2-3");
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if a > b {
+            return Err(bad());
+        }
+        cpus.extend(a..=b);
+    }
+    if cpus.is_empty() {
+        return Err(format!("empty CPU list {s:?}"));
+    }
+    Ok(CpuList(cpus))
 }
 
 /// `results/sweep-<UTC timestamp>`.
@@ -405,6 +442,9 @@ mod tests {
         let p = P::try_parse_from(["x", "--models", "mio,tokio", "--clients", "100,1"]).unwrap();
         assert_eq!(p.sweep.models, vec![Model::Mio, Model::Tokio]);
         assert_eq!(p.sweep.clients, vec![100, 1]);
+        let p = P::try_parse_from(["x", "--server-pin", "0,2-3"]).unwrap();
+        assert_eq!(p.sweep.server_pin, Some(CpuList(vec![0, 2, 3])));
+        assert!(P::try_parse_from(["x", "--server-pin", "3-1"]).is_err());
         let p = P::try_parse_from(["x"]).unwrap();
         assert!(p.sweep.models.is_empty(), "empty means all");
         assert_eq!(p.sweep.clients, vec![1, 10, 100, 1000, 10000]);

@@ -81,6 +81,12 @@ pub fn comparison(c: &Comparison) -> String {
          \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
         c.msgs_threshold_pct, c.p99_threshold_pct
     );
+    if c.best {
+        let _ = writeln!(
+            out,
+            "Each cell's best repeat is compared (highest msgs/s, lowest p99), not its median.\n"
+        );
+    }
     if let Some((msgs, p99)) = c.machine_factor {
         let _ = writeln!(
             out,
