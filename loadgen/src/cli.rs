@@ -20,6 +20,8 @@ use crate::result::RunResult;
 pub const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code for bad arguments, limits, or a server that would not start.
 pub const EXIT_SETUP: u8 = 2;
+/// Exit code when SIGINT/SIGTERM cut the run short (its result is still written).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A load generator for echo servers whose numbers can be trusted: thousands of verified
 /// clients on a few threads, closed and open loop, HdrHistogram latency, full JSON results.
@@ -251,6 +253,9 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let written = crate::export::json::write(&result, &path)?;
     if !args.quiet {
         eprint!("{}", crate::summary::render(&result, Some(&written)));
+    }
+    if crate::run::interrupted() {
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(exit_code(&result))
 }

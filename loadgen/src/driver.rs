@@ -20,6 +20,7 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +45,8 @@ const DRAIN_CHECK_EVERY: Duration = Duration::from_millis(10);
 /// Read/write buffer shared by every client of a worker.
 const SCRATCH_LEN: usize = 64 * 1024;
 const TIMER: Token = Token(usize::MAX);
+/// After an interrupt, how long echoes in flight may still arrive.
+pub const INTERRUPT_DRAIN: Duration = Duration::from_millis(500);
 
 /// What every worker shares.
 #[derive(Debug)]
@@ -71,6 +74,8 @@ pub struct Shared {
     pub interval_ends: Vec<Duration>,
     /// Source address plan.
     pub sources: SourceAddrs,
+    /// Set on SIGINT/SIGTERM: end the window now and finish quickly.
+    pub interrupted: Arc<AtomicBool>,
 }
 
 /// One worker's part of the run.
@@ -119,6 +124,17 @@ struct Worker<'a> {
     open: u64,
     next_interval: usize,
     ticks: Sender<Tick>,
+    /// The window's end, deadline and backlog cutoff: the shared ones, or earlier after an
+    /// interrupt.
+    ends: Ends,
+}
+
+/// When a worker stops starting messages and when it stops altogether.
+#[derive(Clone, Copy)]
+struct Ends {
+    window: Instant,
+    backlog_cutoff: Instant,
+    deadline: Instant,
 }
 
 /// Runs one worker to the end and returns its figures.
@@ -176,6 +192,11 @@ pub fn run_worker(
         open: 0,
         next_interval: 0,
         ticks,
+        ends: Ends {
+            window: shared.window.end,
+            backlog_cutoff: shared.backlog_cutoff,
+            deadline: shared.deadline,
+        },
     };
     worker.event_loop()?;
     worker.finish();
@@ -189,19 +210,20 @@ impl Worker<'_> {
         let mut cpu_at_start = None;
         loop {
             let now = Instant::now();
+            self.check_interrupt(now);
             if cpu_at_start.is_none() && now >= self.shared.window.start {
                 cpu_at_start = Some(thread_cpu());
             }
-            if now >= self.shared.window.end && self.stats.busy.is_none() {
+            if now >= self.ends.window && self.stats.busy.is_none() {
                 // This thread's CPU time over the window: near 100% means clients waited for
                 // loadgen, not for the server.
                 let start = cpu_at_start.unwrap_or_default();
                 self.stats.busy = Some(thread_cpu().saturating_sub(start));
             }
-            if now >= self.shared.deadline {
+            if now >= self.ends.deadline {
                 return Ok(());
             }
-            let in_window = now < self.shared.window.end;
+            let in_window = now < self.ends.window;
             if in_window {
                 self.start_connects(now);
                 self.release_due(now);
@@ -240,22 +262,37 @@ impl Worker<'_> {
         }
     }
 
+    /// After an interrupt the window ends now: nothing new starts, and echoes in flight get
+    /// [`INTERRUPT_DRAIN`] (a healthy server answers in far less) before the worker stops.
+    fn check_interrupt(&mut self, now: Instant) {
+        if !self.shared.interrupted.load(Ordering::Relaxed) {
+            return;
+        }
+        let e = self.ends;
+        self.ends = Ends {
+            window: e.window.min(now),
+            backlog_cutoff: e.backlog_cutoff.min(now),
+            deadline: e.deadline.min(now + INTERRUPT_DRAIN),
+        };
+    }
+
     /// The earliest moment the loop must act without a socket event.
     fn next_wake(&mut self, next_scan: Instant) -> Instant {
         let s = self.shared;
-        let mut wake = next_scan.min(s.deadline);
+        let ends = self.ends;
+        let mut wake = next_scan.min(ends.deadline);
         if let Some(end) = s.interval_ends.get(self.next_interval) {
             wake = wake.min(s.t0 + *end);
         }
         if let Some(at) = self
             .next_connect_at()
-            .filter(|_| Instant::now() < s.window.end)
+            .filter(|_| Instant::now() < ends.window)
         {
             wake = wake.min(at);
         }
         if let (Some(schedule), Some(timer)) = (&self.schedule, &self.timer) {
             let due = schedule.next_due();
-            if due < s.window.end && self.timer_armed_for != Some(due) {
+            if due < ends.window && self.timer_armed_for != Some(due) {
                 // Relative to now; a zero expiration would disarm the timer, hence the floor.
                 let wait = due
                     .saturating_duration_since(Instant::now())
@@ -354,8 +391,8 @@ impl Worker<'_> {
         // drain to come back and is fairly counted as lost.
         let now = Instant::now();
         let may_start = match self.schedule {
-            Some(_) => now < self.shared.backlog_cutoff,
-            None => now < self.shared.window.end,
+            Some(_) => now < self.ends.backlog_cutoff,
+            None => now < self.ends.window,
         };
         let wire_len = self.shared.payload.wire_len() as u64;
         let payload = self.shared.payload;
@@ -429,7 +466,7 @@ impl Worker<'_> {
 
     /// Open loop: hands each message due by `now` to its client and pumps that client.
     fn release_due(&mut self, now: Instant) {
-        let end = self.shared.window.end;
+        let end = self.ends.window;
         loop {
             let Some(schedule) = self.schedule.as_mut() else {
                 return;
@@ -475,7 +512,7 @@ impl Worker<'_> {
                 s.client.in_flight() == 0
                     && (!open_loop
                         || s.client.started() >= s.due
-                        || Instant::now() >= self.shared.backlog_cutoff)
+                        || Instant::now() >= self.ends.backlog_cutoff)
             }
             Conn::Connecting { .. } => false,
             Conn::NotStarted | Conn::Closed => true,

@@ -1,7 +1,8 @@
 //! One run from start to finish: check limits, start the server, drive the workers, sample
 //! resources, stop the server, and assemble the [`RunResult`].
 
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
@@ -33,6 +34,11 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let (soft, hard) = connect::fd_limits().context("cannot read the fd limit")?;
     let spawns = matches!(config.target, Target::Spawn { .. });
     connect::check_fd_limit(config.clients, soft, hard, spawns).map_err(anyhow::Error::msg)?;
+
+    let interrupted = interrupt_flag();
+    if interrupted.load(Ordering::Relaxed) {
+        anyhow::bail!("interrupted");
+    }
 
     let mut server = match &config.target {
         Target::Spawn {
@@ -82,6 +88,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         backlog_cutoff: window.end + config.drain / 2,
         interval_ends: interval_ends.clone(),
         sources: SourceAddrs::new(target, config.clients),
+        interrupted: Arc::clone(&interrupted),
     });
 
     let (tx, rx) = mpsc::channel();
@@ -104,8 +111,12 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let mut next_sample = t0;
     let (mut window_started, mut window_ended) = (false, false);
     let mut rss_clients = 0;
+    let mut interrupted_at = None;
     loop {
         let now = Instant::now();
+        if interrupted_at.is_none() && interrupted.load(Ordering::Relaxed) {
+            interrupted_at = Some(now);
+        }
         if !window_started && now >= window.start {
             window_started = true;
             let s = sample_into(&self_proc, &mut self_usage, Usage::window_started);
@@ -114,7 +125,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
                 sample_into(p, &mut server_usage, Usage::window_started);
             }
         }
-        if !window_ended && now >= window.end {
+        if !window_ended && (now >= window.end || interrupted_at.is_some()) {
             window_ended = true;
             let s = sample_into(&self_proc, &mut self_usage, Usage::window_ended);
             rss_clients = rss_clients.max(s.map_or(0, |s| s.rss_bytes));
@@ -164,7 +175,17 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             .context("a loadgen worker failed")?;
         total.add(&stats);
     }
-    let measured = config.duration.as_secs_f64();
+    let window_closed = interrupted_at.map_or(window.end, |t: Instant| t.min(window.end));
+    let measured = window_closed
+        .saturating_duration_since(window.start)
+        .as_secs_f64();
+    let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
+    let mut timeline = timeline.into_points();
+    if let Some(at) = interrupted_at {
+        // Intervals after the interrupt are empty by construction, not by measurement.
+        let last = (at - t0).as_secs_f64().ceil();
+        timeline.retain(|p| p.t_s <= last);
+    }
     if let (Some(p), Some(idle)) = (&server_proc, server_fds_idle) {
         // The workers have closed every socket; let the server see those EOFs before SIGTERM,
         // so its counters say "closed by the client", not "closed at shutdown".
@@ -187,7 +208,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     });
 
     let process = self_usage.resources(measured);
-    let busiest_worker_cpu = total.busy.unwrap_or_default().as_secs_f64() / measured;
+    let busiest_worker_cpu = per_second(total.busy.unwrap_or_default().as_secs_f64());
     let saturated =
         busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * threads as f64;
     let loadgen_resources = LoadgenResources {
@@ -199,6 +220,12 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     };
     let totals = total.totals.clone();
     let mut warnings = Vec::new();
+    if interrupted_at.is_some() {
+        warnings.push(format!(
+            "interrupted: the window was cut to {measured:.1}s of the {:.1}s asked for",
+            config.duration.as_secs_f64()
+        ));
+    }
     if saturated {
         warnings.push(format!(
             "loadgen was saturated: its busiest worker thread was on CPU {:.0}% of the window \
@@ -255,14 +282,14 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         measured_s: measured,
         passed: totals.errors.total() == 0 && totals.unanswered == 0,
         throughput: Throughput {
-            msgs_per_sec: totals.messages as f64 / measured,
-            bytes_per_sec: totals.bytes_received as f64 / measured,
+            msgs_per_sec: per_second(totals.messages as f64),
+            bytes_per_sec: per_second(totals.bytes_received as f64),
         },
         totals,
         latency_us: total.latency.summary(),
         service_time_us: open.then(|| total.service.summary()),
         connect_latency_us: total.connect.summary(),
-        timeline: timeline.into_points(),
+        timeline,
         server: server_report,
         loadgen_resources,
         warnings,
@@ -328,4 +355,29 @@ pub fn machine_info() -> MachineInfo {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "unknown".to_string()),
     }
+}
+
+/// The process-wide interrupt flag, set by the first SIGINT or SIGTERM (handlers installed on
+/// first use). A run in progress then ends its window at once and still returns a result; runs
+/// started afterwards end immediately; a second signal exits with status 130 (the server child
+/// then gets SIGTERM from the kernel, see spawn.rs).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [SIGINT, SIGTERM] {
+            // The conditional exit goes first: on the first signal it still sees `false`.
+            // If registering fails the signal keeps its default action, which is also safe.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
+        flag
+    }))
+}
+
+/// Whether SIGINT or SIGTERM was received: callers running many benchmarks (sweeps) stop.
+pub fn interrupted() -> bool {
+    interrupt_flag().load(Ordering::Relaxed)
 }

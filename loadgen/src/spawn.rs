@@ -111,22 +111,37 @@ impl ServerChild {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        let mut cpu_set = None;
         if let Some(cpus) = pin {
             let mut set = nix::sched::CpuSet::new();
             for &cpu in cpus {
                 set.set(cpu)
                     .with_context(|| format!("--server-pin: no CPU {cpu}"))?;
             }
-            use std::os::unix::process::CommandExt;
-            // SAFETY: the closure runs between fork and exec; it only makes one
-            // sched_setaffinity system call (async-signal-safe) on a CpuSet built before fork,
-            // and allocates nothing.
-            unsafe {
-                cmd.pre_exec(move || {
-                    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
-                        .map_err(std::io::Error::from)
-                });
-            }
+            cpu_set = Some(set);
+        }
+        use std::os::unix::process::CommandExt;
+        // Its own process group: a Ctrl-C at the terminal reaches loadgen only, which then
+        // finishes the run and stops the server itself, keeping the server's counters clean.
+        cmd.process_group(0);
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs between fork and exec. It makes only async-signal-safe
+        // system calls (prctl, getppid, sched_setaffinity) on values built before the fork, and
+        // allocates nothing (errors are raw OS errors).
+        unsafe {
+            cmd.pre_exec(move || {
+                // If loadgen dies without stopping it, the server gets SIGTERM instead of
+                // lingering in its own process group.
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+                if nix::unistd::getppid() != parent {
+                    // loadgen died before prctl took effect.
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                if let Some(set) = &cpu_set {
+                    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), set)?;
+                }
+                Ok(())
+            });
         }
         let mut child = cmd
             .spawn()

@@ -75,3 +75,64 @@ fn default_output_path_names_model_clients_size_and_time() {
         "{name}"
     );
 }
+
+#[test]
+fn ctrl_c_cuts_the_run_short_and_still_writes_the_result() {
+    use std::os::unix::process::CommandExt;
+    let path = common::temp_path("interrupted.json");
+    let mut child = Command::new(common::loadgen_bin())
+        .args([
+            "--model",
+            "mio",
+            "--clients",
+            "4",
+            "--duration",
+            "60s",
+            "--warmup",
+            "0s",
+        ])
+        .arg("--server-bin")
+        .arg(common::echo_server_bin())
+        .arg("--quiet")
+        .arg("--output")
+        .arg(&path)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Let it get going (how far it gets does not matter), then Ctrl-C the whole group, as a
+    // terminal does: the server child must not be hit, it is in a group of its own.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = std::time::Instant::now() + common::RUN_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("loadgen did not stop after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let r = loadgen::RunResult::load(&path).expect("the result was written");
+    assert!(
+        r.passed,
+        "an interrupt is not an error: {:?}",
+        r.totals.errors
+    );
+    assert!(r.measured_s < 60.0);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("interrupted")),
+        "{:?}",
+        r.warnings
+    );
+    let server = r.server.expect("server report");
+    assert_eq!(server.exit_code, Some(0));
+    let closed_by = &server.stats.expect("server counters")["closed_by"];
+    assert_eq!(
+        closed_by["eof"], 4,
+        "clients closed, not the server: {closed_by}"
+    );
+}
