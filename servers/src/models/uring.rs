@@ -614,10 +614,19 @@ impl Server<'_> {
     /// it may write to is freed under it. If it does not report in time the memory is leaked.
     fn shut_down(&mut self) {
         self.stopping = true;
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        for key in keys {
-            self.begin_close(key, CloseReason::Shutdown);
+        // One cancel-any for everything, not one cancel per connection: a cancel by fd scans
+        // every request in flight, so 10,000 of them took longer than `DRAIN_LIMIT`.
+        let mut idle = Vec::new();
+        for (key, c) in self.conns.iter_mut() {
+            let reason = *c.closing.get_or_insert(CloseReason::Shutdown);
+            if !c.has_ops() {
+                idle.push((key, reason));
+            }
         }
+        for (key, reason) in idle {
+            self.finalize(key, reason);
+        }
+        // Queued last, so it is submitted after every operation still waiting in `queued`.
         self.queue(
             opcode::AsyncCancel2::new(CancelBuilder::any())
                 .build()

@@ -322,3 +322,56 @@ pub fn sigterm_closes_open_connections(model: &str) {
         assert!(is_closed_by_server(c), "client still open after shutdown");
     }
 }
+
+/// Only one ten-thousand-client case at a time: the test process has 20,000 fds in all.
+static TEN_THOUSAND: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// 10,000 clients connected at once, each served (`select`: what fits under FD_SETSIZE, the rest
+/// refused), then SIGTERM with all of them still open: exit 0, every connection counted once,
+/// and nothing left in flight (`uring` used to cancel per connection and ran out of time).
+pub fn ten_thousand_clients_then_sigterm(model: &str) {
+    const CLIENTS: usize = 10_000;
+    let _one_at_a_time = TEN_THOUSAND.lock().unwrap_or_else(|e| e.into_inner());
+    let server = ServerProcess::start(model, Protocol::Raw, &[]);
+    let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
+    let mut served = 0;
+    for (i, c) in clients.iter_mut().enumerate() {
+        let msg = (i as u32).to_be_bytes();
+        if c.write_all(&msg).is_err() {
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        match std::io::Read::read_exact(c, &mut buf) {
+            Ok(()) => {
+                assert_eq!(buf, msg, "client {i} got a wrong echo");
+                served += 1;
+            }
+            Err(e) => assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "client {i} timed out waiting for its echo"
+            ),
+        }
+    }
+    let (stats, stderr) = server.stop_with_stderr();
+    drop(clients);
+    if model == "select" {
+        assert!(served >= 900, "select served only {served}");
+    } else {
+        assert_eq!(served, CLIENTS, "not every client was served");
+    }
+    assert!(
+        !stderr.contains("in flight"),
+        "shutdown did not finish cleanly: {stderr}"
+    );
+    let refused: u64 = ["max_conns", "fd_setsize", "spawn_failed", "register_failed"]
+        .iter()
+        .map(|k| stats["refused"][k].as_u64().unwrap())
+        .sum();
+    assert_eq!(stats["accepted"], CLIENTS as u64);
+    assert_eq!(stats["active"], 0);
+    assert_eq!(stats["closed"].as_u64().unwrap() + refused, CLIENTS as u64);
+    assert_eq!(stats["closed_by"]["shutdown"], served as u64);
+}

@@ -46,6 +46,10 @@ macro_rules! conformance_suite {
                 cases::idle_timeout_closes_silent_clients($model);
             }
             #[test]
+            fn ten_thousand_clients_then_sigterm() {
+                cases::ten_thousand_clients_then_sigterm($model);
+            }
+            #[test]
             fn sigterm_closes_open_connections() {
                 cases::sigterm_closes_open_connections($model);
             }

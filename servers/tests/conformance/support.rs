@@ -83,7 +83,12 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM, waits (bounded) for exit, and returns the JSON counters line it printed.
-    pub fn stop(mut self) -> serde_json::Value {
+    pub fn stop(self) -> serde_json::Value {
+        self.stop_with_stderr().0
+    }
+
+    /// [`ServerProcess::stop`], also returning everything else the server wrote to stderr.
+    pub fn stop_with_stderr(mut self) -> (serde_json::Value, String) {
         let mut child = self.child.take().expect("running");
         terminate(&child);
         let deadline = Instant::now() + IO_TIMEOUT;
@@ -103,7 +108,8 @@ impl ServerProcess {
                         .rev()
                         .find(|l| l.starts_with('{'))
                         .unwrap_or_else(|| panic!("no JSON counters on stderr: {stderr}"));
-                    return serde_json::from_str(line).expect("counters are JSON");
+                    let counters = serde_json::from_str(line).expect("counters are JSON");
+                    return (counters, stderr);
                 }
                 None if Instant::now() > deadline => {
                     let _ = child.kill();
