@@ -39,12 +39,40 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
 }
 
 /// One complete event loop on the calling thread; `worker` labels its accept counter.
-/// `thread-per-core` runs one of these per thread, each on its own SO_REUSEPORT listener.
 pub fn serve(listener: TcpListener, ctx: &Context, worker: usize) -> anyhow::Result<()> {
-    listener.set_nonblocking(true)?;
-    let mut event_loop = EventLoop::new(MioListener::from_std(listener), ctx, worker)?;
-    event_loop.run();
+    serve_prepared(Prepared::new(listener, ctx)?, ctx, worker);
     Ok(())
+}
+
+/// Runs a loop set up by [`Prepared::new`] on the calling thread until shutdown.
+/// `thread-per-core` runs one of these per thread, each on its own SO_REUSEPORT listener.
+pub fn serve_prepared(prepared: Prepared, ctx: &Context, worker: usize) {
+    EventLoop::new(prepared, ctx, worker).run();
+}
+
+/// An event loop's own fds (epoll instance, shutdown waker) with its listener registered.
+/// `thread-per-core` creates every worker's before any worker accepts: otherwise a worker that
+/// starts late can find every fd taken by connections another worker accepted, fail on EMFILE
+/// and take the server down with it.
+pub struct Prepared {
+    poll: Poll,
+    listener: MioListener,
+}
+
+impl Prepared {
+    /// Creates the epoll instance, registers `listener` and hooks the waker to `ctx.shutdown`.
+    pub fn new(listener: TcpListener, ctx: &Context) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        let mut listener = MioListener::from_std(listener);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        ctx.shutdown.on_trigger(move || {
+            let _ = waker.wake();
+        });
+        Ok(Prepared { poll, listener })
+    }
 }
 
 struct Connection {
@@ -67,15 +95,9 @@ struct EventLoop<'a> {
 }
 
 impl<'a> EventLoop<'a> {
-    fn new(mut listener: MioListener, ctx: &'a Context, worker: usize) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        ctx.shutdown.on_trigger(move || {
-            let _ = waker.wake();
-        });
-        Ok(EventLoop {
+    fn new(prepared: Prepared, ctx: &'a Context, worker: usize) -> Self {
+        let Prepared { poll, listener } = prepared;
+        EventLoop {
             ctx,
             worker,
             poll,
@@ -84,7 +106,7 @@ impl<'a> EventLoop<'a> {
             again: VecDeque::new(),
             accept_paused_until: None,
             scratch: vec![0; SCRATCH_LEN],
-        })
+        }
     }
 
     fn run(&mut self) {

@@ -38,19 +38,22 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
             .with_context(|| format!("worker {i}: cannot bind SO_REUSEPORT listener on {addr}"))?;
         listeners.push(l);
     }
+    // Likewise every epoll instance and waker, before any worker accepts: once one does, the
+    // connections it takes can use up the fds a later worker would need to start.
+    let mut loops = Vec::with_capacity(workers);
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let prepared = super::mio::Prepared::new(listener, &ctx)
+            .with_context(|| format!("worker {i}: cannot set up its event loop"))?;
+        loops.push(prepared);
+    }
     let mut handles = Vec::with_capacity(workers);
-    for (worker, listener) in listeners.into_iter().enumerate() {
+    for (worker, prepared) in loops.into_iter().enumerate() {
         let worker_ctx = ctx.clone();
         let spawned = thread::Builder::new()
             .name(format!("tpc-{worker}"))
             .spawn(move || {
-                let result = super::mio::serve(listener, &worker_ctx, worker);
-                if result.is_err() {
-                    // A worker that cannot serve takes the server down rather than leaving its
-                    // share of the port's connections queued on a listener nobody accepts from.
-                    worker_ctx.shutdown.trigger();
-                }
-                result
+                super::mio::serve_prepared(prepared, &worker_ctx, worker);
+                Ok(())
             });
         match spawned {
             Ok(h) => handles.push(h),

@@ -375,3 +375,37 @@ pub fn ten_thousand_clients_then_sigterm(model: &str) {
     assert_eq!(stats["closed"].as_u64().unwrap() + refused, CLIENTS as u64);
     assert_eq!(stats["closed_by"]["shutdown"], served as u64);
 }
+
+/// Out of fds (EMFILE) with clients still arriving: the server backs off instead of failing,
+/// and once some clients leave, serves every one that is left, including those that waited in
+/// the backlog. `thread-per-core` used to die here: a worker's epoll could not be created
+/// because the workers already running had used up every fd on connections.
+pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
+    const CLIENTS: usize = 160;
+    const KEPT: usize = 60;
+    let server =
+        ServerProcess::start_with_fd_limit(model, Protocol::Raw, &["--workers", "16"], 128);
+    let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
+    // Wait (bounded) until the server holds every fd it may: the rest wait in the backlog.
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while open_fds(server.pid()) < 124 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never used up its fds"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Free fds: every client left, accepted already or queued, must now be served.
+    let kept = clients.split_off(CLIENTS - KEPT);
+    drop(clients);
+    for (i, mut c) in kept.into_iter().enumerate() {
+        let msg = (i as u32).to_be_bytes();
+        c.write_all(&msg).unwrap();
+        assert_eq!(read_exact(&mut c, 4), msg, "client {i} not served");
+    }
+    let stats = server.stop();
+    assert!(
+        stats["accept_backoffs"].as_u64().unwrap() > 0,
+        "fds never ran out: {stats}"
+    );
+}

@@ -46,6 +46,10 @@ macro_rules! conformance_suite {
                 cases::idle_timeout_closes_silent_clients($model);
             }
             #[test]
+            fn fd_exhaustion_backs_off_and_recovers() {
+                cases::fd_exhaustion_backs_off_and_recovers($model);
+            }
+            #[test]
             fn ten_thousand_clients_then_sigterm() {
                 cases::ten_thousand_clients_then_sigterm($model);
             }

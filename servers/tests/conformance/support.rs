@@ -24,7 +24,49 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `echo-server --model model --protocol protocol --addr 127.0.0.1:0 extra...`.
     pub fn start(model: &str, protocol: Protocol, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        Self::start_command(
+            model,
+            protocol,
+            extra,
+            Command::new(env!("CARGO_BIN_EXE_echo-server")),
+        )
+    }
+
+    /// [`ServerProcess::start`] with the server's fd limit (RLIMIT_NOFILE) lowered to `max_fds`.
+    pub fn start_with_fd_limit(
+        model: &str,
+        protocol: Protocol,
+        extra: &[&str],
+        max_fds: u64,
+    ) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_echo-server"));
+        let limit = libc::rlimit {
+            rlim_cur: max_fds,
+            rlim_max: max_fds,
+        };
+        // SAFETY: the closure runs in the child between fork and exec, where only
+        // async-signal-safe calls are allowed; it makes one system call (setrlimit) on a value
+        // prepared before the fork, and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Self::start_command(model, protocol, extra, command)
+    }
+
+    fn start_command(
+        model: &str,
+        protocol: Protocol,
+        extra: &[&str],
+        mut command: Command,
+    ) -> Self {
+        let mut child = command
             .args(["--model", model, "--addr", "127.0.0.1:0", "--protocol"])
             .arg(protocol.name())
             .args(extra)
@@ -134,6 +176,11 @@ fn terminate(child: &Child) {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+}
+
+/// How many fds process `pid` has open, from /proc/<pid>/fd.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 /// A numeric field (in kB) of /proc/<pid>/status.
