@@ -180,6 +180,17 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let out = args.out.clone().unwrap_or_else(default_dir);
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    // The report reads every JSON file in the directory: old runs would mix into this sweep.
+    let old_json = std::fs::read_dir(&out)
+        .with_context(|| format!("cannot list {}", out.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with(".json"));
+    if old_json {
+        anyhow::bail!(
+            "{} already holds result files; give a new --out directory (or remove it)",
+            out.display()
+        );
+    }
 
     let mut record = SweepRecord {
         models: models.iter().map(|m| m.name().to_string()).collect(),

@@ -11,6 +11,19 @@ use plotters::prelude::*;
 use crate::export::markdown::{bytes, thousands};
 use crate::report::Cell;
 
+/// Line colours (the "tab10" set): distinct from each other and readable on white.
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 /// Largest number of nines drawn on the spectrum (99.999%).
 const MAX_NINES: f64 = 5.0;
 /// Spectrum resolution on the nines axis.
@@ -266,7 +279,7 @@ fn line_chart(
             .draw()
             .map_err(|e| fail(&e))?;
         for (i, (s, points)) in series.iter().zip(&mapped).enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+            let color = COLORS[i % COLORS.len()].to_rgba();
             let stroke = color.stroke_width(2);
             chart
                 .draw_series(LineSeries::new(points.iter().copied(), stroke))
