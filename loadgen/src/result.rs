@@ -256,8 +256,8 @@ pub struct LoadgenResources {
     pub worker_threads: usize,
     /// loadgen's CPU use (`/proc/self`), same fields as the server's.
     pub process: ProcessResources,
-    /// Resident memory added by the clients (RSS at the end of warm-up minus RSS before the
-    /// first connection) divided by the clients, bytes.
+    /// Resident memory added by the clients (the larger RSS at the window's two edges minus
+    /// RSS before the first connection) divided by the clients, bytes.
     pub memory_per_client_bytes: u64,
     /// True when a loadgen worker thread was busy nearly all the window (or the process used
     /// nearly all its workers' CPU): the numbers may measure loadgen rather than the server.
