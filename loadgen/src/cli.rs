@@ -124,7 +124,7 @@ pub struct RunArgs {
     /// Seed of the payloads.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where the JSON goes (`-` for stdout); default results/<model>-<clients>c-<size>B-<time>.json.
+    /// Where the JSON goes (`-` for stdout); default `results/<model>-<clients>c-<size>B-<time>.json`.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// No progress and no summary (errors only).

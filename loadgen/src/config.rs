@@ -1,4 +1,4 @@
-//! What one run is asked to do. This struct is both the library's input ([`crate::run`]) and the
+//! What one run is asked to do. This struct is both the library's input ([`crate::run()`]) and the
 //! `config` object of the result JSON, so a result file always says exactly how it was made.
 
 use std::net::SocketAddr;
