@@ -30,8 +30,9 @@ struct Args {
     /// Largest frame payload in `framed` mode, in bytes.
     #[arg(long, default_value_t = Limits::default().max_frame)]
     max_frame: u32,
-    /// Unwritten echo bytes per connection past which the server stops reading it.
-    #[arg(long, default_value_t = Limits::default().max_pending_output)]
+    /// Unwritten echo bytes per connection past which the server stops reading it (at least 1:
+    /// with 0 no connection would ever be read).
+    #[arg(long, default_value_t = Limits::default().max_pending_output, value_parser = at_least_one)]
     max_pending: usize,
     /// listen(2) backlog.
     #[arg(long, default_value_t = 4096)]
@@ -68,6 +69,15 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Line => Protocol::Line,
             ProtocolArg::Framed => Protocol::Framed,
         }
+    }
+}
+
+/// Parses a byte count that must not be 0.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }
 

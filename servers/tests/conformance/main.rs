@@ -110,3 +110,44 @@ fn every_model_is_in_the_suite() {
         "a model was added without adding it to the conformance suite"
     );
 }
+
+/// `--max-pending 0` used to start a server that never read any connection (every client hung):
+/// it is refused at start instead.
+#[test]
+fn zero_max_pending_is_refused_at_start() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_echo-server"))
+        .args([
+            "--model",
+            "mio",
+            "--addr",
+            "127.0.0.1:0",
+            "--max-pending",
+            "0",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run echo-server");
+    let deadline = std::time::Instant::now() + support::IO_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with --max-pending 0");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(!status.success(), "the server accepted --max-pending 0");
+    assert!(stderr.contains("at least 1"), "no clear error: {stderr}");
+}
