@@ -33,7 +33,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -579,15 +579,26 @@ impl Server<'_> {
             return;
         }
         c.closing = Some(reason);
-        if c.has_ops() {
-            let fd: RawFd = c.fd.as_raw_fd();
+        if !c.has_ops() {
+            self.finalize(key, reason);
+            return;
+        }
+        // Cancelled by `user_data`, which the kernel looks up by hash. A cancel by fd scans every
+        // request in flight: 10,000 idle timeouts at once stalled the loop for seconds.
+        let mut targets = [None, None];
+        if c.recv == Recv::Armed {
+            c.recv = Recv::Cancelling;
+            targets[0] = Some(OP_RECV);
+        }
+        if c.send_armed {
+            targets[1] = Some(OP_SEND);
+        }
+        for op in targets.into_iter().flatten() {
             self.queue(
-                opcode::AsyncCancel2::new(CancelBuilder::fd(Fd(fd)).all())
+                opcode::AsyncCancel::new(user_data(key, op))
                     .build()
                     .user_data(user_data(key, OP_CANCEL)),
             );
-        } else {
-            self.finalize(key, reason);
         }
     }
 

@@ -409,3 +409,43 @@ pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
         "fds never ran out: {stats}"
     );
 }
+
+/// 10,000 silent clients reach `--idle-timeout` at once while one client keeps talking: the
+/// talker is served throughout (each round trip within a 2 s read timeout, far above the
+/// milliseconds it takes) and every silent client is closed. `uring` used to cancel each
+/// connection's operations by fd, a scan of every request in flight: its loop stalled for
+/// seconds.
+pub fn mass_idle_timeout_keeps_serving_the_rest(model: &str) {
+    const SILENT: usize = 10_000;
+    let _one_at_a_time = TEN_THOUSAND.lock().unwrap_or_else(|e| e.into_inner());
+    let server = ServerProcess::start(model, Protocol::Raw, &["--idle-timeout", "2s"]);
+    // The talker connects first (for `select`, so that its fd fits) and keeps talking while the
+    // silent ones connect, so it is never idle itself.
+    let mut talker = server.connect();
+    talker
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut ping = |i: u8| {
+        talker.write_all(&[i]).unwrap();
+        assert_eq!(read_exact(&mut talker, 1), [i], "ping {i}");
+    };
+    let mut silent = Vec::with_capacity(SILENT);
+    for i in 0..SILENT {
+        silent.push(server.connect());
+        if i % 500 == 0 {
+            ping(0);
+        }
+    }
+    // 4 s of pings: every silent client times out in the middle of them.
+    for i in 0..80u8 {
+        ping(i);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (i, c) in silent.iter_mut().enumerate() {
+        assert!(is_closed_by_server(c), "silent client {i} still open");
+    }
+    drop(silent);
+    let stats = server.stop();
+    let served = SILENT as u64 - stats["refused"]["fd_setsize"].as_u64().unwrap();
+    assert!(stats["closed_by"]["idle_timeout"].as_u64().unwrap() >= served);
+}

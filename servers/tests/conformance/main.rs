@@ -50,6 +50,10 @@ macro_rules! conformance_suite {
                 cases::fd_exhaustion_backs_off_and_recovers($model);
             }
             #[test]
+            fn mass_idle_timeout_keeps_serving_the_rest() {
+                cases::mass_idle_timeout_keeps_serving_the_rest($model);
+            }
+            #[test]
             fn ten_thousand_clients_then_sigterm() {
                 cases::ten_thousand_clients_then_sigterm($model);
             }
