@@ -6,8 +6,9 @@
 #   scripts/ci-bench.sh                     # check against results/baseline/ (CI does this)
 #   scripts/ci-bench.sh --refresh-baseline  # measure and replace results/baseline/ (then commit it)
 #
-# Exit status: 0 pass; 1 regression beyond the thresholds, or any lost/corrupted echo or failed
-# connection (correctness failures always fail, whatever the thresholds); 2 setup error.
+# Exit status: 0 pass; 1 regression beyond the thresholds (seen in the sweep and again in a
+# confirming second sweep), or any lost/corrupted echo or failed connection (correctness failures
+# always fail at once, whatever the thresholds); 2 setup error.
 #
 # Knobs (environment), defaults tuned for a noisy shared 2-core machine:
 #   CI_BENCH_OUT=target/ci-bench   CI_BENCH_CLIENTS=10,100  CI_BENCH_DURATION=700ms
@@ -84,14 +85,35 @@ if [[ ! -d "$baseline" ]]; then
 fi
 
 say "compare $baseline → $out (msgs/s −$threshold%, p99 +$p99_threshold%)"
-compare_status=0
 # --best: each cell's best repeat (repeats are interleaved over the sweep, and interference only
 # makes a run worse). --normalize: judge each cell against the sweep's overall change, so a
 # machine that is busier than when the baseline was measured does not fail every cell at once.
-"$loadgen" compare "$baseline" "$out" --best --normalize --threshold "$threshold" \
-  --p99-threshold "$p99_threshold" --markdown "$out/compare.md" || compare_status=$?
-if [[ -f "$out/compare.md" ]]; then
-  { echo; sed 's/^# /### /' "$out/compare.md"; } >> "$summary"
+compare() {
+  local dir=$1 status=0
+  "$loadgen" compare "$baseline" "$dir" --best --normalize --threshold "$threshold" \
+    --p99-threshold "$p99_threshold" --markdown "$dir/compare.md" || status=$?
+  if [[ -f "$dir/compare.md" ]]; then
+    { echo; sed 's/^# /### /' "$dir/compare.md"; } >> "$summary"
+  fi
+  return $status
+}
+compare_status=0
+compare "$out" || compare_status=$?
+if [[ $compare_status -eq 1 ]]; then
+  # A shared 2-core machine can slow one sweep by more than any useful threshold. A real
+  # regression is there every time: measure once more and fail only if it is still there.
+  # Correctness failures never get this second chance (they exited above).
+  confirm="$out/confirm"
+  say "regression beyond the thresholds: measuring again to confirm it is not noise"
+  echo -e "\n**Regression seen; measuring again to confirm.**" >> "$summary"
+  timeout --signal=INT --kill-after=10 240 \
+    "$loadgen" sweep "${models[@]}" --clients "$clients" --duration "$duration" \
+    --warmup "$warmup" --runs "$runs" --threads "$threads" --out "$confirm" || {
+      say "FAILED: the confirming sweep had correctness failures"
+      exit 1
+    }
+  compare_status=0
+  compare "$confirm" || compare_status=$?
 fi
 [[ -n "${GITHUB_STEP_SUMMARY:-}" ]] && cat "$summary" >> "$GITHUB_STEP_SUMMARY"
 say "done: exit $compare_status; summary in $summary, charts in $out/index.html"
