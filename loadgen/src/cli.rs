@@ -332,4 +332,27 @@ mod tests {
         let config = cli.run.to_config();
         assert_eq!(config.pin, Some(vec![1]));
     }
+
+    #[test]
+    fn pin_and_server_pin_reach_the_config() {
+        // Both once panicked inside clap ("Mismatch between definition and access").
+        let cli = Cli::try_parse_from(["loadgen", "--model", "mio", "--server-pin", "0"]).unwrap();
+        let config = cli.run.to_config();
+        assert!(
+            matches!(&config.target, Target::Spawn { server_pin: Some(p), .. } if p == &[0]),
+            "{:?}",
+            config.target
+        );
+        assert_eq!(config.pin, None);
+        let cli = Cli::try_parse_from(["loadgen", "--model", "mio", "--pin", "1"]).unwrap();
+        let config = cli.run.to_config();
+        assert_eq!(config.pin, Some(vec![1]));
+        assert!(matches!(
+            &config.target,
+            Target::Spawn {
+                server_pin: None,
+                ..
+            }
+        ));
+    }
 }

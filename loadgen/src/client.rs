@@ -103,6 +103,11 @@ impl Client {
         self.sent_at.front().copied()
     }
 
+    /// Whether the oldest unanswered message has waited `timeout` by `now`.
+    pub fn overdue(&self, now: Instant, timeout: std::time::Duration) -> bool {
+        self.oldest_sent_at().is_some_and(|t| now - t >= timeout)
+    }
+
     /// Messages fully echoed so far.
     pub fn completed(&self) -> u64 {
         self.next_recv

@@ -17,6 +17,18 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// 32768–60999 = 28,232; a little is left for everything else).
 pub const PORTS_PER_SOURCE: usize = 28_000;
 
+/// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still in progress.
+pub fn outcome(stream: &mio::net::TcpStream) -> io::Result<bool> {
+    if let Some(err) = stream.take_error()? {
+        return Err(err);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// File descriptors a loadgen process needs besides its clients' sockets (epoll instances,
 /// timers, pipes to the child, stdio, /proc reads), generously.
 pub const FD_OVERHEAD: u64 = 64;

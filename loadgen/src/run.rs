@@ -24,6 +24,8 @@ use crate::stats::{self, Window, WorkerStats};
 const SERVER_SETTLE: Duration = Duration::from_secs(2);
 /// loadgen counts as saturated above this share of its worker threads' CPU time.
 const SATURATED: f64 = 0.9;
+/// A worker thread off the CPU this long at once is worth a warning: every echo waited for it.
+const STALL_WARNING: Duration = Duration::from_millis(500);
 
 /// Runs one benchmark. Setup failures (limits, server start) are errors; failures during the
 /// run (lost or corrupted echoes, failed connections) are counted in the result, whose
@@ -233,6 +235,13 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
              server (try more --threads, --pin, or a second loadgen process and `merge`)",
             busiest_worker_cpu * 100.0,
             loadgen_resources.process.cpu_cores_used
+        ));
+    }
+    if total.longest_stall >= STALL_WARNING {
+        warnings.push(format!(
+            "a loadgen worker thread was off the CPU for {:.2}s at once (machine overloaded or \
+             paused): latencies and throughput include that wait, rerun on a quieter machine",
+            total.longest_stall.as_secs_f64()
         ));
     }
     if totals.errors.total() > 0 || totals.unanswered > 0 {

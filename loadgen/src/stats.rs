@@ -39,6 +39,9 @@ pub struct WorkerStats {
     pub interval_errors: u64,
     /// CPU time the worker thread used during the window (set when the window ends).
     pub busy: Option<Duration>,
+    /// Longest time the worker's loop came back late from waiting for events: the thread was
+    /// off the CPU, so echoes waited for loadgen, not for the server.
+    pub longest_stall: Duration,
 }
 
 impl WorkerStats {
@@ -77,6 +80,7 @@ impl WorkerStats {
         self.service.add(&other.service);
         self.connect.add(&other.connect);
         self.busy = self.busy.max(other.busy);
+        self.longest_stall = self.longest_stall.max(other.longest_stall);
         add_totals(&mut self.totals, &other.totals);
     }
 }
