@@ -81,3 +81,41 @@ pub fn classify_accept_error(err: &io::Error) -> AcceptError {
         _ => AcceptError::Fatal,
     }
 }
+
+/// What an accept loop does after [`accept_step`].
+#[derive(Debug)]
+pub enum AcceptStep<S> {
+    /// Serve this connection, then accept again.
+    Serve(S),
+    /// The backlog is empty: wait until the listener is ready again.
+    Drained,
+    /// Stop accepting until then (out of fds or memory, or a broken listener); connections
+    /// already open keep being served. Also right for edge-triggered loops, which get no new
+    /// event for connections already queued: they must retry at that time on their own.
+    PauseUntil(std::time::Instant),
+}
+
+/// One step of every readiness model's accept loop: calls `accept` until it yields a
+/// connection or a reason to stop, retrying per-connection failures, and counting and logging
+/// the rest, so every model reacts to EMFILE and friends the same way.
+pub fn accept_step<S>(
+    mut accept: impl FnMut() -> io::Result<S>,
+    stats: &crate::Stats,
+) -> AcceptStep<S> {
+    loop {
+        let err = match accept() {
+            Ok(conn) => return AcceptStep::Serve(conn),
+            Err(err) => err,
+        };
+        match classify_accept_error(&err) {
+            AcceptError::WouldBlock => return AcceptStep::Drained,
+            AcceptError::Retry => continue,
+            AcceptError::Backoff => stats.accept_error(true),
+            AcceptError::Fatal => {
+                stats.accept_error(false);
+                eprintln!("echo-server: accept failed: {err}");
+            }
+        }
+        return AcceptStep::PauseUntil(std::time::Instant::now() + ACCEPT_BACKOFF);
+    }
+}

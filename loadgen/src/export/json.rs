@@ -44,6 +44,12 @@ pub fn write(result: &RunResult, path: &Path) -> anyhow::Result<String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    // A device or a pipe (`--output /dev/null`, a FIFO) is written in place: renaming a
+    // temporary file over it would replace the device node itself (as root, /dev/null).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(path.display().to_string());
+    }
     // Write then rename, so a reader never sees half a file.
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;

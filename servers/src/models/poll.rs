@@ -25,7 +25,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
-use crate::listener::{classify_accept_error, configure_accepted, AcceptError, ACCEPT_BACKOFF};
+use crate::listener::{accept_step, configure_accepted, AcceptStep};
 use crate::session::{PumpResult, Session, SCRATCH_LEN};
 use crate::shutdown::TICK;
 use crate::stats::CloseReason;
@@ -144,31 +144,20 @@ impl EventLoop<'_> {
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
         loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => self.add(stream),
-                Err(e) => match classify_accept_error(&e) {
-                    AcceptError::WouldBlock => return,
-                    AcceptError::Retry => continue,
-                    AcceptError::Backoff => {
-                        self.ctx.stats.accept_error(true);
-                        self.pause_accepting();
-                        return;
-                    }
-                    AcceptError::Fatal => {
-                        self.ctx.stats.accept_error(false);
-                        eprintln!("echo-server: accept failed: {e}");
-                        // Level-triggered: the listener would be reported again at once.
-                        self.pause_accepting();
-                        return;
-                    }
-                },
+            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
+                AcceptStep::Serve((stream, _)) => self.add(stream),
+                AcceptStep::Drained => return,
+                AcceptStep::PauseUntil(at) => {
+                    self.pause_accepting(at);
+                    return;
+                }
             }
         }
     }
 
-    /// Stops watching the listener for [`ACCEPT_BACKOFF`]; open connections are still served.
-    fn pause_accepting(&mut self) {
-        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+    /// Stops watching the listener until `at`; open connections are still served.
+    fn pause_accepting(&mut self, at: Instant) {
+        self.accept_paused_until = Some(at);
         self.pollfds[0].set_events(PollFlags::empty());
     }
 

@@ -38,7 +38,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
+use crate::listener::{accept_step, configure_fd, AcceptStep};
 use crate::session::{READ_BUDGET, SCRATCH_LEN};
 use crate::shutdown::TICK;
 use crate::stats::{CloseReason, RefuseReason};
@@ -322,22 +322,13 @@ impl<'a> Reactor<'a> {
             return;
         }
         loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => self.add(stream),
-                Err(e) => match classify_accept_error(&e) {
-                    AcceptError::WouldBlock => return,
-                    AcceptError::Retry => continue,
-                    AcceptError::Backoff => {
-                        self.ctx.stats.accept_error(true);
-                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                        return;
-                    }
-                    AcceptError::Fatal => {
-                        self.ctx.stats.accept_error(false);
-                        eprintln!("echo-server: accept failed: {e}");
-                        return;
-                    }
-                },
+            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
+                AcceptStep::Serve((stream, _)) => self.add(stream),
+                AcceptStep::Drained => return,
+                AcceptStep::PauseUntil(at) => {
+                    self.accept_paused_until = Some(at);
+                    return;
+                }
             }
         }
     }

@@ -28,7 +28,7 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{classify_accept_error, configure_accepted, AcceptError, ACCEPT_BACKOFF};
+use crate::listener::{accept_step, configure_accepted, AcceptStep};
 use crate::session::{PumpResult, Session, SCRATCH_LEN};
 use crate::shutdown::TICK;
 use crate::stats::{CloseReason, RefuseReason};
@@ -159,24 +159,13 @@ impl EventLoop<'_> {
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
         loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => self.add(stream),
-                Err(e) => match classify_accept_error(&e) {
-                    AcceptError::WouldBlock => return,
-                    AcceptError::Retry => continue,
-                    AcceptError::Backoff => {
-                        self.ctx.stats.accept_error(true);
-                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                        return;
-                    }
-                    AcceptError::Fatal => {
-                        self.ctx.stats.accept_error(false);
-                        eprintln!("echo-server: accept failed: {e}");
-                        // Level-triggered: the listener would be reported again at once.
-                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                        return;
-                    }
-                },
+            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
+                AcceptStep::Serve((stream, _)) => self.add(stream),
+                AcceptStep::Drained => return,
+                AcceptStep::PauseUntil(at) => {
+                    self.accept_paused_until = Some(at);
+                    return;
+                }
             }
         }
     }
