@@ -66,14 +66,6 @@ impl Model {
     pub fn uses_reuse_port(self) -> bool {
         matches!(self, Model::ThreadPerCore)
     }
-
-    /// Whether `--workers` means something for this model.
-    pub fn uses_workers(self) -> bool {
-        matches!(
-            self,
-            Model::Tokio | Model::ThreadPerCore | Model::ReactorPool
-        )
-    }
 }
 
 impl std::fmt::Display for Model {
