@@ -90,7 +90,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 }
 
 /// Natural log of the gamma function for x ≥ 0.5 (Lanczos, g = 7, nine terms).
-fn ln_gamma(x: f64) -> f64 {
+pub(crate) fn ln_gamma(x: f64) -> f64 {
     const G: [f64; 9] = [
         0.999_999_999_999_809_9,
         676.520_368_121_885_1,

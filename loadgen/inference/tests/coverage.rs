@@ -1,5 +1,7 @@
 //! Coverage of the 95% intervals: over many seeded synthetic datasets with a known true ratio, the
-//! interval should contain the truth in roughly 95% of them. Bounded: 200 datasets per method.
+//! interval should contain the truth in roughly 95% of them. Bounded: 200 datasets per method. The
+//! percentile bootstrap of a median is known to cover slightly less than nominal at small n, so
+//! the accepted band is 90–99%.
 
 use echo_inference::{compare_paired, compare_unpaired, BootstrapConfig};
 use rand::rngs::SmallRng;
