@@ -35,7 +35,7 @@ impl Default for BootstrapConfig {
     fn default() -> Self {
         BootstrapConfig {
             resamples: 2_000,
-            seed: 0x00EC_40BE_4C4,
+            seed: 0x000E_C40B_E4C4,
             confidence: 0.95,
         }
     }

@@ -8,6 +8,12 @@
 //!   cancels it (Abedi & Brecht, "Conducting Repeatable Experiments in Highly Variable Cloud
 //!   Computing Environments", ICPE 2017: randomized multiple interleaved trials).
 //!
+//! With few pairs the bootstrap of the median behaves like a sign test: with 5 pairs its interval
+//! excludes zero essentially only when all 5 log-ratios share a sign (probability 2/32 = 6.25% under
+//! no change, against the nominal 5%), and one pair going the other way makes the Δ "not
+//! significant". That is robust to a single disturbed run, at the price of power; 8 or more pairs
+//! are where the interval's coverage approaches its nominal level.
+//!
 //! Ratios are bootstrapped on the log scale so that a p-value against "no change" is a test of zero,
 //! and +10% and −9.1% (its inverse) are equally far from it.
 

@@ -195,6 +195,7 @@ mod tests {
             );
             alarms += usize::from(!same.unwrap().pass);
         }
+        // The power analysis predicts 99% detection here, so 18 is a loose floor.
         assert!(caught >= 18, "caught {caught} of 20");
         assert_eq!(alarms, 0, "false alarms {alarms} of 20");
     }

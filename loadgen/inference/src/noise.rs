@@ -4,12 +4,14 @@
 //! comparison of that many pairs can resolve on this machine. Two figures come out:
 //! - the half-width of the A/A Δ's bootstrap interval (what a comparison report would quote), stated
 //!   as "noise floor ±x%";
-//! - the SD of the per-pair log-ratio, the input of the gate's power analysis.
+//! - the SD of the per-pair log-ratio, the input of the gate's power analysis, and the half-width of
+//!   the 95% t interval of the mean log-ratio that SD implies (the scale the gate works on).
 
 use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::BootstrapConfig;
 use crate::compare::{compare_paired, log_ratios, Delta};
+use crate::distributions::t_quantile;
 use crate::error::Error;
 use crate::order_stats::sample_sd;
 use crate::percent::{delta_with_interval, signed_percent};
@@ -23,6 +25,8 @@ pub struct NoiseFloor {
     pub sd_log_ratio: f64,
     /// Half-width of the A/A Δ interval (fraction).
     pub half_width: f64,
+    /// Half-width of the 95% t interval of the mean log-ratio, as a fraction: t₀.₉₇₅,ₙ₋₁·s/√n.
+    pub mean_half_width: f64,
     /// The A/A Δ itself, paired.
     pub delta: Delta,
 }
@@ -56,9 +60,12 @@ pub fn noise_floor(
         });
     }
     let delta = compare_paired(first, second, cfg)?;
+    let sd = sample_sd(&logs);
+    let n = logs.len() as f64;
     Ok(NoiseFloor {
         n_pairs: logs.len(),
-        sd_log_ratio: sample_sd(&logs),
+        sd_log_ratio: sd,
+        mean_half_width: (t_quantile(0.975, n - 1.0) * sd / n.sqrt()).exp_m1(),
         half_width: (delta.high - delta.low) / 2.0,
         delta,
     })
@@ -82,6 +89,8 @@ mod tests {
         let nf = noise_floor(&first, &second, &BootstrapConfig::default()).unwrap();
         assert!((nf.sd_log_ratio - 0.04).abs() < 0.006, "{nf:?}");
         assert!(nf.half_width > 0.0 && nf.half_width < 0.02, "{nf:?}");
+        // t(0.975, 199) · 0.04 / √200 ≈ 0.0056.
+        assert!((nf.mean_half_width - 0.0056).abs() < 0.001, "{nf:?}");
         assert!(
             !nf.delta.excludes_zero() || nf.delta.estimate.abs() < 0.01,
             "{nf:?}"
@@ -92,7 +101,10 @@ mod tests {
     fn identical_sides_have_zero_floor_and_describe_says_so() {
         let xs = [5.0, 6.0, 7.0, 5.5];
         let nf = noise_floor(&xs, &xs, &BootstrapConfig::default()).unwrap();
-        assert_eq!((nf.sd_log_ratio, nf.half_width), (0.0, 0.0));
+        assert_eq!(
+            (nf.sd_log_ratio, nf.half_width, nf.mean_half_width),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(
             nf.describe(),
             "noise floor \u{00B1}0.0% (A/A \u{0394} 0.00% [0.00%, 0.00%], per-pair SD 0.0%, 4 pairs)"

@@ -7,12 +7,16 @@
 //! (1979). Tiers: with adjacent pairs, a new tier starts after each significant adjacent step; with
 //! all pairs, a group starts a new tier when it differs significantly from the best group of the
 //! current tier, so every member of a tier is indistinguishable from the tier's leader.
+//!
+//! The bootstrap's smallest p-value is 2/(B + 1), so B is raised, where needed, until that lies
+//! well below Holm's strictest threshold α/m; otherwise many groups would make every difference
+//! "not significant" by construction.
 
 use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::BootstrapConfig;
 use crate::compare::{compare, Delta, Direction, Pairing};
-use crate::error::{check_open_unit, Error};
+use crate::error::{check_open_unit, check_positive, Error};
 use crate::holm::holm_adjust;
 use crate::order_stats::median;
 
@@ -107,6 +111,7 @@ pub fn rank(groups: &[Group], cfg: &RankConfig) -> Result<Ranking, Error> {
         Direction::LowerIsBetter => medians[i].total_cmp(&medians[j]),
     });
     let index_pairs = pair_indices(order.len(), cfg.scope);
+    let boot = resolving_config(&cfg.bootstrap, index_pairs.len(), cfg.alpha);
     let mut deltas = Vec::with_capacity(index_pairs.len());
     for (n, &(i, j)) in index_pairs.iter().enumerate() {
         let (a, b) = (&groups[order[i]], &groups[order[j]]);
@@ -134,6 +139,16 @@ pub fn rank(groups: &[Group], cfg: &RankConfig) -> Result<Ranking, Error> {
         })
         .collect();
     Ok(build_ranking(groups, &order, &medians, &tier_of, pairs))
+}
+
+/// `cfg` with enough resamples that the smallest bootstrap p-value, 2/(B + 1), can pass Holm's
+/// strictest threshold α/m with room to spare; with too few, no pair could ever be significant.
+fn resolving_config(cfg: &BootstrapConfig, tests: usize, alpha: f64) -> BootstrapConfig {
+    let needed = (4.0 * tests as f64 / alpha).ceil() as usize;
+    BootstrapConfig {
+        resamples: cfg.resamples.max(needed),
+        ..*cfg
+    }
 }
 
 /// Pairs of ranked positions (i < j) to test.
@@ -286,6 +301,16 @@ mod tests {
         let adj: Vec<f64> = r.pairs.iter().map(|p| p.p_adjusted).collect();
         assert_eq!(adj, holm_adjust(&raw));
         assert!(adj.iter().zip(&raw).all(|(a, p)| a >= p));
+    }
+
+    #[test]
+    fn many_pairs_get_enough_resamples() {
+        let boot = resolving_config(&BootstrapConfig::default(), 66, 0.05);
+        assert!(2.0 / (boot.resamples as f64 + 1.0) < 0.05 / 66.0);
+        assert_eq!(
+            resolving_config(&BootstrapConfig::default(), 3, 0.05).resamples,
+            2_000
+        );
     }
 
     #[test]
