@@ -95,16 +95,10 @@ pub struct Ranking {
 /// Ranks `groups` best first and marks which differences are significant.
 pub fn rank(groups: &[Group], cfg: &RankConfig) -> Result<Ranking, Error> {
     check_open_unit(cfg.alpha, "alpha must lie strictly between 0 and 1")?;
-    let medians: Vec<f64> = groups
-        .iter()
-        .map(|g| {
-            if g.samples.is_empty() {
-                f64::NAN
-            } else {
-                median(&g.samples)
-            }
-        })
-        .collect();
+    for g in groups {
+        check_positive("ranked group", &g.samples, 1)?;
+    }
+    let medians: Vec<f64> = groups.iter().map(|g| median(&g.samples)).collect();
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by(|&i, &j| match cfg.direction {
         Direction::HigherIsBetter => medians[j].total_cmp(&medians[i]),
@@ -119,7 +113,7 @@ pub fn rank(groups: &[Group], cfg: &RankConfig) -> Result<Ranking, Error> {
             &a.samples,
             &b.samples,
             cfg.pairing,
-            &cfg.bootstrap.derive(n as u64),
+            &boot.derive(n as u64),
         )?);
     }
     let p: Vec<f64> = deltas.iter().map(|d| d.p_value).collect();
