@@ -46,7 +46,8 @@ pub struct GateDecision {
     pub pass: bool,
     /// Number of pairs judged.
     pub n_pairs: usize,
-    /// Regression estimate (geometric-mean ratio − 1; positive = worse).
+    /// Regression estimate, geometric-mean ratio − 1, positive = worse. For a higher-is-better
+    /// metric the ratio is base/new, so a throughput fall from 100 to 80 reads +25%.
     pub regression: f64,
     /// One-sided lower confidence bound of the regression.
     pub lower_bound: f64,
