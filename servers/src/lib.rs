@@ -5,6 +5,7 @@
 //! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
 
 pub mod config;
+pub mod extra_work;
 pub mod listener;
 pub mod models;
 pub mod session;
@@ -60,14 +61,28 @@ impl Server {
         Arc::clone(&self.stats)
     }
 
-    /// Serves until `shutdown` fires, then closes every connection and returns the counters.
+    /// Serves until `shutdown` fires, then closes every connection and returns the counters, or
+    /// the error that stopped the model's event loop.
     pub fn run(self, shutdown: Shutdown) -> anyhow::Result<StatsSnapshot> {
+        let stats = self.serve(shutdown);
+        match stats.fatal_error {
+            Some(err) => Err(anyhow::anyhow!(err)),
+            None => Ok(stats),
+        }
+    }
+
+    /// [`Server::run`] that keeps the counters even when the event loop fails: the error is in
+    /// [`StatsSnapshot::fatal_error`], and the connections it cut off are counted under
+    /// `closed_by.loop_failed`. The binary prints them and then exits non-zero.
+    pub fn serve(self, shutdown: Shutdown) -> StatsSnapshot {
         let ctx = models::Context {
             config: self.config,
             stats: Arc::clone(&self.stats),
             shutdown,
         };
-        models::run(self.model, self.listener, ctx)?;
-        Ok(self.stats.snapshot(self.model.name()))
+        if let Err(err) = models::run(self.model, self.listener, ctx) {
+            self.stats.fatal(&err);
+        }
+        self.stats.snapshot(self.model.name())
     }
 }

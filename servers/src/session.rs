@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use echo_proto::{Conn, Limits, Protocol};
 
-use crate::stats::CloseReason;
+use crate::extra_work::ExtraWork;
+use crate::stats::{CloseReason, Stats};
 
 /// Bytes read per `read` call. One buffer per event-loop thread, not per connection, so 10,000
 /// idle connections cost no read buffers.
@@ -61,7 +62,14 @@ impl Session {
 
     /// Writes what is pending, reads what is there (within the budget), writes again; stops at
     /// `WouldBlock`. Safe to call on any readiness, spurious or not.
-    pub fn pump<S: Read + Write>(&mut self, sock: &mut S, scratch: &mut [u8]) -> PumpResult {
+    /// Every message received is charged `work` (`--extra-work`) before its echo is written.
+    pub fn pump<S: Read + Write>(
+        &mut self,
+        sock: &mut S,
+        scratch: &mut [u8],
+        work: &ExtraWork,
+        stats: &Stats,
+    ) -> PumpResult {
         let mut budget = READ_BUDGET;
         loop {
             if let Err(e) = self.flush(sock) {
@@ -91,7 +99,7 @@ impl Session {
                     self.last_active = Instant::now();
                     // A protocol error is picked up at the top of the loop, after flushing the
                     // echoes of the complete messages that came before it.
-                    let _ = self.conn.receive(&scratch[..n]);
+                    let _ = work.receive(&mut self.conn, &scratch[..n], stats);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return PumpResult::Open { more: false };

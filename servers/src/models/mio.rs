@@ -216,7 +216,12 @@ impl<'a> EventLoop<'a> {
         let Some(conn) = self.conns.get_mut(key) else {
             return; // closed earlier in this turn
         };
-        match conn.session.pump(&mut conn.stream, &mut self.scratch) {
+        match conn.session.pump(
+            &mut conn.stream,
+            &mut self.scratch,
+            &self.ctx.config.extra_work,
+            &self.ctx.stats,
+        ) {
             PumpResult::Open { more } => {
                 if more {
                     self.again.push_back(key);

@@ -183,7 +183,12 @@ impl EventLoop<'_> {
 
     fn pump(&mut self, i: usize) {
         let conn = &mut self.conns[i];
-        match conn.session.pump(&mut conn.stream, &mut self.scratch) {
+        match conn.session.pump(
+            &mut conn.stream,
+            &mut self.scratch,
+            &self.ctx.config.extra_work,
+            &self.ctx.stats,
+        ) {
             // `more` needs no bookkeeping: level-triggered poll reports leftover data again.
             PumpResult::Open { .. } => self.pollfds[i + 1].set_events(interest(&conn.session)),
             PumpResult::Close(reason) => self.close(i, reason),

@@ -32,16 +32,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use echo_proto::{Conn, Protocol, FRAME_HEADER_LEN};
+use echo_proto::{Conn, Messages, Protocol};
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::Context;
+use crate::extra_work::{charged_messages, ExtraWork};
 use crate::listener::{accept_step, configure_fd, AcceptStep};
 use crate::session::{READ_BUDGET, SCRATCH_LEN};
 use crate::shutdown::TICK;
-use crate::stats::{CloseReason, RefuseReason};
+use crate::stats::{CloseReason, RefuseReason, Stats};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX);
@@ -378,11 +379,13 @@ impl<'a> Reactor<'a> {
             return; // closed earlier in this turn
         };
         let protocol = self.ctx.config.protocol;
+        let work = self.ctx.config.extra_work;
         let max_pending = self.ctx.config.limits.max_pending_output;
         let result = pump_connection(conn, key, &mut self.scratch, max_pending, |job| {
             let mailbox = Arc::clone(&self.mailbox);
+            let stats = Arc::clone(&self.ctx.stats);
             self.pool.spawn(move || {
-                let reply = build_reply(protocol, &job.batch);
+                let reply = build_reply(protocol, &job.batch, &work, &stats);
                 mailbox.post(Completion {
                     key: job.key,
                     conn_id: job.conn_id,
@@ -510,27 +513,20 @@ fn pump_connection(
     }
 }
 
-/// The pool's work: walk the batch message by message and copy each into the reply, as a real
-/// handler would parse a request and serialize a response. The core already validated framing,
-/// so a message that does not parse here is a bug; it is echoed as is rather than dropped.
-fn build_reply(protocol: Protocol, batch: &[u8]) -> Vec<u8> {
+/// The pool's work: walk the batch message by message (boundaries from the core, which already
+/// validated them) and copy each into the reply, as a real handler would parse a request and
+/// serialize a response. `--extra-work` is spent here, on the pool thread that builds the echo.
+fn build_reply(protocol: Protocol, batch: &[u8], work: &ExtraWork, stats: &Stats) -> Vec<u8> {
     let mut reply = Vec::with_capacity(batch.len());
-    let mut rest = batch;
-    while !rest.is_empty() {
-        let len = match protocol {
-            Protocol::Raw => rest.len(),
-            Protocol::Line => rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |i| i + 1),
-            Protocol::Framed => rest
-                .first_chunk::<FRAME_HEADER_LEN>()
-                .map(|h| FRAME_HEADER_LEN + u32::from_be_bytes(*h) as usize)
-                .map_or(rest.len(), |l| l.min(rest.len())),
-        };
-        let (message, tail) = rest.split_at(len);
+    let mut messages = Messages::new(protocol, batch);
+    let mut complete = 0;
+    for message in messages.by_ref() {
         reply.extend_from_slice(message);
-        rest = tail;
+        complete += 1;
     }
+    // A batch holds whole messages only; anything else would be a core bug, and is echoed as is
+    // rather than dropped.
+    reply.extend_from_slice(messages.remainder());
+    work.spend(charged_messages(protocol, batch.len(), complete), stats);
     reply
 }

@@ -206,7 +206,12 @@ impl EventLoop<'_> {
             return;
         };
         // `more` needs no bookkeeping here: level-triggered select reports leftover data again.
-        if let PumpResult::Close(reason) = conn.session.pump(&mut conn.stream, &mut self.scratch) {
+        if let PumpResult::Close(reason) = conn.session.pump(
+            &mut conn.stream,
+            &mut self.scratch,
+            &self.ctx.config.extra_work,
+            &self.ctx.stats,
+        ) {
             self.close(key, reason);
         }
     }

@@ -430,7 +430,11 @@ impl Server<'_> {
                         c.last_active = Instant::now();
                         // A protocol error is picked up by `drive`, after the complete messages
                         // before it were taken for sending.
-                        let _ = c.conn.receive(data);
+                        let _ =
+                            self.ctx
+                                .config
+                                .extra_work
+                                .receive(&mut c.conn, data, &self.ctx.stats);
                     }
                     None => failure = Some(CloseReason::IoError),
                 }
