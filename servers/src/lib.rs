@@ -8,6 +8,7 @@ pub mod config;
 pub mod extra_work;
 pub mod listener;
 pub mod models;
+pub mod reactor;
 pub mod session;
 pub mod shutdown;
 pub mod stats;

@@ -26,8 +26,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
 use crate::listener::{accept_step, configure_accepted, AcceptStep};
-use crate::session::{PumpResult, Session, SCRATCH_LEN};
-use crate::shutdown::TICK;
+use crate::session::{
+    close_all, is_idle, ticking_timeout, IdleSweep, PumpResult, Session, SCRATCH_LEN,
+};
 use crate::stats::CloseReason;
 
 /// Serves on one thread until shutdown.
@@ -86,7 +87,23 @@ fn interest(session: &Session) -> PollFlags {
 
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
-        let mut last_idle_check = Instant::now();
+        let served = self.serve();
+        let reason = match served {
+            Ok(()) => CloseReason::Shutdown,
+            Err(_) => CloseReason::LoopFailed,
+        };
+        self.pollfds.truncate(1);
+        let conns = std::mem::take(&mut self.conns);
+        close_all(
+            &self.ctx.stats,
+            conns.iter().map(|c| &c.session.conn),
+            reason,
+        );
+        served
+    }
+
+    fn serve(&mut self) -> anyhow::Result<()> {
+        let mut sweep = IdleSweep::new(self.ctx.config.idle_timeout);
         while !self.ctx.shutdown.is_triggered() {
             let timeout = self.timeout();
             let mut ready = match poll(&mut self.pollfds, timeout) {
@@ -115,18 +132,10 @@ impl EventLoop<'_> {
             if ready > 0 && self.pollfds[0].any().unwrap_or(false) {
                 self.accept_all();
             }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
+            let now = Instant::now();
+            if let Some(idle) = sweep.due(now) {
+                self.close_idle(now, idle);
             }
-        }
-        self.pollfds.truncate(1);
-        for conn in self.conns.drain(..) {
-            self.ctx
-                .stats
-                .closed(&conn.session.conn, CloseReason::Shutdown);
         }
         Ok(())
     }
@@ -134,9 +143,7 @@ impl EventLoop<'_> {
     /// At most [`TICK`]; shorter if an accept backoff ends sooner (rounded up, so the loop does
     /// not spin through the last sub-millisecond).
     fn timeout(&self) -> PollTimeout {
-        let wait = self.accept_paused_until.map_or(TICK, |t| {
-            t.saturating_duration_since(Instant::now()).min(TICK)
-        });
+        let wait = ticking_timeout(self.accept_paused_until);
         let millis = wait.as_micros().div_ceil(1000);
         PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)
     }
@@ -202,10 +209,9 @@ impl EventLoop<'_> {
         self.ctx.stats.closed(&conn.session.conn, reason);
     }
 
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
+    fn close_idle(&mut self, now: Instant, idle: Duration) {
         for i in (0..self.conns.len()).rev() {
-            if now.duration_since(self.conns[i].session.last_active) >= idle {
+            if is_idle(self.conns[i].session.last_active, now, idle) {
                 self.close(i, CloseReason::IdleTimeout);
             }
         }

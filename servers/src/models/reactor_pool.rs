@@ -33,19 +33,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use echo_proto::{Conn, Messages, Protocol};
-use mio::net::{TcpListener as MioListener, TcpStream};
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::net::TcpStream;
+use mio::Waker;
 use slab::Slab;
 
 use super::Context;
 use crate::extra_work::{charged_messages, ExtraWork};
-use crate::listener::{accept_step, configure_fd, AcceptStep};
-use crate::session::{READ_BUDGET, SCRATCH_LEN};
-use crate::shutdown::TICK;
-use crate::stats::{CloseReason, RefuseReason, Stats};
-
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX);
+use crate::reactor::{register, watch_writes, Handler, Prepared, Turn};
+use crate::session::{close_all, idle_keys, READ_BUDGET, SCRATCH_LEN};
+use crate::stats::{CloseReason, Stats};
 
 /// Replies written per `writev`: enough to flush a pipelined burst in one call.
 const MAX_IOVECS: usize = 64;
@@ -57,9 +53,25 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         .thread_name(|i| format!("reply-{i}"))
         .build()
         .context("cannot start the reply pool")?;
-    listener.set_nonblocking(true)?;
-    let mut reactor = Reactor::new(MioListener::from_std(listener), &ctx, pool)?;
-    reactor.run();
+    let prepared = Prepared::new(listener, &ctx)?;
+    let (tx, completions) = mpsc::channel();
+    let mailbox = Arc::new(Mailbox {
+        tx,
+        waker: prepared.waker(),
+        wake_pending: AtomicBool::new(false),
+    });
+    let mut replies = Replies {
+        ctx: &ctx,
+        conns: Slab::new(),
+        next_conn_id: 0,
+        pool,
+        mailbox,
+        completions,
+        dirty: Vec::new(),
+        scratch: vec![0; SCRATCH_LEN],
+    };
+    // The reactor is the only accepting thread: it is worker 0 in the per-worker counts.
+    prepared.run(&mut replies, &ctx, 0)?;
     Ok(())
 }
 
@@ -76,7 +88,7 @@ struct Completion {
 /// What pool threads share with the reactor.
 struct Mailbox {
     tx: Sender<Completion>,
-    waker: Waker,
+    waker: Arc<Waker>,
     /// Set while a wake-up is pending, so a burst of completions costs one eventfd write.
     wake_pending: AtomicBool,
 }
@@ -180,177 +192,24 @@ enum Pumped {
     Close(CloseReason),
 }
 
-struct Reactor<'a> {
+/// Hands complete messages to the pool and writes the replies back in order.
+struct Replies<'a> {
     ctx: &'a Context,
-    poll: Poll,
-    listener: MioListener,
     conns: Slab<Connection>,
     next_conn_id: u64,
     pool: rayon::ThreadPool,
     mailbox: Arc<Mailbox>,
     completions: Receiver<Completion>,
-    /// Connections whose read budget ran out: pumped again without waiting for an event.
-    again: VecDeque<usize>,
     /// Connections that got replies this turn and must be flushed.
     dirty: Vec<usize>,
-    accept_paused_until: Option<Instant>,
     scratch: Vec<u8>,
 }
 
-impl<'a> Reactor<'a> {
-    fn new(
-        mut listener: MioListener,
-        ctx: &'a Context,
-        pool: rayon::ThreadPool,
-    ) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let (tx, completions) = mpsc::channel();
-        let mailbox = Arc::new(Mailbox {
-            tx,
-            waker: Waker::new(poll.registry(), WAKER)?,
-            wake_pending: AtomicBool::new(false),
-        });
-        let shutdown_mailbox = Arc::clone(&mailbox);
-        ctx.shutdown.on_trigger(move || {
-            let _ = shutdown_mailbox.waker.wake();
-        });
-        Ok(Reactor {
-            ctx,
-            poll,
-            listener,
-            conns: Slab::new(),
-            next_conn_id: 0,
-            pool,
-            mailbox,
-            completions,
-            again: VecDeque::new(),
-            dirty: Vec::new(),
-            accept_paused_until: None,
-            scratch: vec![0; SCRATCH_LEN],
-        })
-    }
-
-    fn run(&mut self) {
-        let mut events = Events::with_capacity(1024);
-        let mut last_idle_check = Instant::now();
-        while !self.ctx.shutdown.is_triggered() {
-            let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    eprintln!("echo-server: epoll_wait failed: {e}");
-                    break;
-                }
-            }
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => {}
-                    Token(key) => self.pump(key),
-                }
-            }
-            self.collect_replies();
-            for _ in 0..self.again.len() {
-                if let Some(key) = self.again.pop_front() {
-                    self.pump(key);
-                }
-            }
-            if self
-                .accept_paused_until
-                .is_some_and(|t| Instant::now() >= t)
-            {
-                self.accept_paused_until = None;
-                self.accept_all();
-            }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
-            }
-        }
-        for conn in self.conns.drain() {
-            self.ctx.stats.closed(&conn.conn, CloseReason::Shutdown);
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Duration> {
-        if !self.again.is_empty() {
-            return Some(Duration::ZERO);
-        }
-        let backoff = self
-            .accept_paused_until
-            .map(|t| t.saturating_duration_since(Instant::now()));
-        let idle = self.ctx.config.idle_timeout.map(|_| TICK);
-        match (backoff, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Takes every reply the pool finished, puts it in order, and flushes the connections that
-    /// got one (each once, however many replies it got).
-    fn collect_replies(&mut self) {
-        // Cleared before draining: a reply posted after the drain sees `false` and wakes us.
-        self.mailbox.wake_pending.store(false, Ordering::SeqCst);
-        while let Ok(done) = self.completions.try_recv() {
-            let Some(conn) = self.conns.get_mut(done.key) else {
-                continue;
-            };
-            if conn.conn_id != done.conn_id {
-                continue; // the connection closed; its slot was reused
-            }
-            conn.deliver(done.seq, done.reply);
-            if !conn.dirty {
-                conn.dirty = true;
-                self.dirty.push(done.key);
-            }
-        }
-        let mut dirty = std::mem::take(&mut self.dirty);
-        for key in dirty.drain(..) {
-            if let Some(conn) = self.conns.get_mut(key) {
-                conn.dirty = false;
-            }
-            self.pump(key);
-        }
-        self.dirty = dirty;
-    }
-
-    /// Accepts until the backlog is empty (edge-triggered: no second event would come).
-    fn accept_all(&mut self) {
-        if self.accept_paused_until.is_some() {
-            return;
-        }
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.accept_paused_until = Some(at);
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, mut stream: TcpStream) {
-        let stats = &self.ctx.stats;
-        // The reactor is the only accepting thread: it is worker 0 in the per-worker counts.
-        stats.worker_accepted(0);
-        if !stats.admit(self.ctx.config.max_conns) {
-            return; // dropping the stream closes it
-        }
-        let _ = configure_fd(&stream);
+impl Handler for Replies<'_> {
+    fn add(&mut self, mut stream: TcpStream, turn: &mut Turn<'_>) {
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut stream, Token(key), Interest::READABLE)
-        {
-            eprintln!("echo-server: cannot register connection: {e}");
-            stats.refuse(RefuseReason::RegisterFailed);
+        if !register(turn, &mut stream, key) {
             return;
         }
         let config = &self.ctx.config;
@@ -370,11 +229,10 @@ impl<'a> Reactor<'a> {
             dirty: false,
             last_active: Instant::now(),
         });
-        // Bytes may already be waiting; with edge triggering no event would announce them.
-        self.pump(key);
+        self.pump(key, turn);
     }
 
-    fn pump(&mut self, key: usize) {
+    fn pump(&mut self, key: usize, turn: &mut Turn<'_>) {
         let Some(conn) = self.conns.get_mut(key) else {
             return; // closed earlier in this turn
         };
@@ -397,46 +255,64 @@ impl<'a> Reactor<'a> {
         match result {
             Pumped::Open { more } => {
                 if more {
-                    self.again.push_back(key);
+                    turn.again.push_back(key);
                 }
                 let want_write = !conn.out.is_empty();
-                if want_write != conn.watching_write {
-                    let interest = if want_write {
-                        Interest::READABLE | Interest::WRITABLE
-                    } else {
-                        Interest::READABLE
-                    };
-                    match self
-                        .poll
-                        .registry()
-                        .reregister(&mut conn.stream, Token(key), interest)
-                    {
-                        Ok(()) => conn.watching_write = want_write,
-                        Err(_) => self.close(key, CloseReason::IoError),
-                    }
+                let watching = &mut conn.watching_write;
+                if watch_writes(turn.registry, &mut conn.stream, key, watching, want_write).is_err()
+                {
+                    self.close(key, CloseReason::IoError, turn);
                 }
             }
-            Pumped::Close(reason) => self.close(key, reason),
+            Pumped::Close(reason) => self.close(key, reason, turn),
         }
     }
 
-    fn close(&mut self, key: usize, reason: CloseReason) {
+    /// Takes every reply the pool finished, puts it in order, and flushes the connections that
+    /// got one (each once, however many replies it got).
+    fn after_events(&mut self, turn: &mut Turn<'_>) {
+        // Cleared before draining: a reply posted after the drain sees `false` and wakes us.
+        self.mailbox.wake_pending.store(false, Ordering::SeqCst);
+        while let Ok(done) = self.completions.try_recv() {
+            let Some(conn) = self.conns.get_mut(done.key) else {
+                continue;
+            };
+            if conn.conn_id != done.conn_id {
+                continue; // the connection closed; its slot was reused
+            }
+            conn.deliver(done.seq, done.reply);
+            if !conn.dirty {
+                conn.dirty = true;
+                self.dirty.push(done.key);
+            }
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for key in dirty.drain(..) {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.dirty = false;
+            }
+            self.pump(key, turn);
+        }
+        self.dirty = dirty;
+    }
+
+    fn close_idle(&mut self, now: Instant, idle: Duration, turn: &mut Turn<'_>) {
+        for key in idle_keys(&self.conns, now, idle, |c| Some(c.last_active)) {
+            self.close(key, CloseReason::IdleTimeout, turn);
+        }
+    }
+
+    fn close_all(&mut self, reason: CloseReason, stats: &Stats) {
+        close_all(stats, self.conns.iter().map(|(_, c)| &c.conn), reason);
+        self.conns.clear();
+    }
+}
+
+impl Replies<'_> {
+    fn close(&mut self, key: usize, reason: CloseReason, turn: &Turn<'_>) {
         let mut conn = self.conns.remove(key);
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        self.ctx.stats.closed(&conn.conn, reason);
-    }
-
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.duration_since(c.last_active) >= idle)
-            .map(|(k, _)| k)
-            .collect();
-        for key in expired {
-            self.close(key, CloseReason::IdleTimeout);
-        }
+        let _ = turn.registry.deregister(&mut conn.stream);
+        turn.stats.closed(&conn.conn, reason);
     }
 }
 

@@ -29,8 +29,9 @@ use slab::Slab;
 
 use super::Context;
 use crate::listener::{accept_step, configure_accepted, AcceptStep};
-use crate::session::{PumpResult, Session, SCRATCH_LEN};
-use crate::shutdown::TICK;
+use crate::session::{
+    close_all, idle_keys, ticking_timeout, IdleSweep, PumpResult, Session, SCRATCH_LEN,
+};
 use crate::stats::{CloseReason, RefuseReason};
 
 /// Serves on one thread until shutdown.
@@ -78,7 +79,22 @@ struct EventLoop<'a> {
 
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
-        let mut last_idle_check = Instant::now();
+        let served = self.serve();
+        let reason = match served {
+            Ok(()) => CloseReason::Shutdown,
+            Err(_) => CloseReason::LoopFailed,
+        };
+        let conns = std::mem::take(&mut self.conns);
+        close_all(
+            &self.ctx.stats,
+            conns.iter().map(|(_, c)| &c.session.conn),
+            reason,
+        );
+        served
+    }
+
+    fn serve(&mut self) -> anyhow::Result<()> {
+        let mut sweep = IdleSweep::new(self.ctx.config.idle_timeout);
         while !self.ctx.shutdown.is_triggered() {
             let listener_ready = self.wait()?;
             let mut ready = std::mem::take(&mut self.ready);
@@ -96,17 +112,10 @@ impl EventLoop<'_> {
             if listener_ready {
                 self.accept_all();
             }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
+            let now = Instant::now();
+            if let Some(idle) = sweep.due(now) {
+                self.close_idle(now, idle);
             }
-        }
-        for conn in self.conns.drain() {
-            self.ctx
-                .stats
-                .closed(&conn.session.conn, CloseReason::Shutdown);
         }
         Ok(())
     }
@@ -151,9 +160,7 @@ impl EventLoop<'_> {
 
     /// At most [`TICK`] (the shutdown and idle check); shorter if an accept backoff ends sooner.
     fn timeout(&self) -> Duration {
-        self.accept_paused_until.map_or(TICK, |t| {
-            t.saturating_duration_since(Instant::now()).min(TICK)
-        })
+        ticking_timeout(self.accept_paused_until)
     }
 
     /// Accepts until the backlog is empty.
@@ -221,15 +228,8 @@ impl EventLoop<'_> {
         self.ctx.stats.closed(&conn.session.conn, reason);
     }
 
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.duration_since(c.session.last_active) >= idle)
-            .map(|(k, _)| k)
-            .collect();
-        for key in expired {
+    fn close_idle(&mut self, now: Instant, idle: Duration) {
+        for key in idle_keys(&self.conns, now, idle, |c| Some(c.session.last_active)) {
             self.close(key, CloseReason::IdleTimeout);
         }
     }
