@@ -254,3 +254,57 @@ pub fn watch_writes(
     *watching_write = want_write;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{ServerConfig, Shutdown};
+
+    /// A real epoll instance whose wait starts failing with EBADF once a connection is open.
+    struct FailingOnceServing {
+        poll: Poll,
+        stats: Arc<Stats>,
+        calls: usize,
+    }
+
+    impl Readiness for FailingOnceServing {
+        fn registry(&self) -> &Registry {
+            self.poll.registry()
+        }
+
+        fn wait(&mut self, events: &mut Events, _timeout: Option<Duration>) -> io::Result<()> {
+            self.calls += 1;
+            // Bounded: fails by the 50th call (5 s) even if the connection never arrives.
+            if self.stats.active() > 0 || self.calls >= 50 {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
+            self.poll.poll(events, Some(Duration::from_millis(100)))
+        }
+    }
+
+    #[test]
+    fn a_failed_wait_ends_the_loop_with_an_error_and_counts_open_connections() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let ctx = Context {
+            config: ServerConfig::default(),
+            stats: Arc::new(Stats::new(1)),
+            shutdown: Shutdown::new(),
+        };
+        let readiness = FailingOnceServing {
+            poll: Poll::new().unwrap(),
+            stats: Arc::clone(&ctx.stats),
+            calls: 0,
+        };
+        let prepared = Prepared::with_readiness(readiness, listener, &ctx).unwrap();
+        let err = crate::models::mio::serve_prepared(prepared, &ctx, 0).unwrap_err();
+        assert!(err.to_string().contains("epoll_wait failed"), "{err}");
+        let stats = ctx.stats.snapshot("mio");
+        assert_eq!(stats.accepted, 1);
+        assert_eq!(stats.closed_by.loop_failed, 1);
+        assert_eq!(stats.closed_by.shutdown, 0);
+        assert_eq!(stats.active, 0);
+    }
+}

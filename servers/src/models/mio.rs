@@ -21,7 +21,7 @@ use mio::net::TcpStream;
 use slab::Slab;
 
 use super::Context;
-use crate::reactor::{register, watch_writes, Handler, Prepared, Turn};
+use crate::reactor::{register, watch_writes, Handler, Prepared, Readiness, Turn};
 use crate::session::{close_all, idle_keys, PumpResult, Session, SCRATCH_LEN};
 use crate::stats::{CloseReason, Stats};
 
@@ -33,7 +33,11 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
 /// Runs a loop set up by [`Prepared::new`] on the calling thread until shutdown; `worker` labels
 /// its accept counter. `thread-per-core` runs one of these per thread, each on its own
 /// SO_REUSEPORT listener.
-pub fn serve_prepared(prepared: Prepared, ctx: &Context, worker: usize) -> anyhow::Result<()> {
+pub fn serve_prepared<P: Readiness>(
+    prepared: Prepared<P>,
+    ctx: &Context,
+    worker: usize,
+) -> anyhow::Result<()> {
     let mut echo = Echo {
         ctx,
         conns: Slab::new(),
