@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use slab::Slab;
 
 use crate::listener::{accept_step, configure_fd, AcceptStep};
 use crate::models::Context;
@@ -217,18 +218,29 @@ impl<P: Readiness> EventLoop<'_, P> {
     }
 }
 
-/// Registers an accepted connection under `key` for reading; on failure counts the refusal and
-/// returns false (the caller drops, and so closes, the stream).
-pub fn register(turn: &Turn<'_>, stream: &mut TcpStream, key: usize) -> bool {
+/// Registers an accepted connection for reading under the next free key of `conns` and stores
+/// what `make` builds from it there. Returns the key, or `None` after counting the refusal when
+/// it cannot be registered (the stream is dropped, and so closed).
+pub fn insert<T>(
+    conns: &mut Slab<T>,
+    turn: &Turn<'_>,
+    mut stream: TcpStream,
+    make: impl FnOnce(TcpStream) -> T,
+) -> Option<usize> {
+    let entry = conns.vacant_entry();
+    let key = entry.key();
     match turn
         .registry
-        .register(stream, Token(key), Interest::READABLE)
+        .register(&mut stream, Token(key), Interest::READABLE)
     {
-        Ok(()) => true,
+        Ok(()) => {
+            entry.insert(make(stream));
+            Some(key)
+        }
         Err(e) => {
             eprintln!("echo-server: cannot register connection: {e}");
             turn.stats.refuse(RefuseReason::RegisterFailed);
-            false
+            None
         }
     }
 }

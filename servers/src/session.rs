@@ -2,12 +2,15 @@
 //! (select, poll, mio, thread-per-core) shares. The model only says *when* to call [`Session::pump`].
 
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use echo_proto::{Conn, Limits, Protocol};
 use slab::Slab;
 
+use crate::config::ServerConfig;
 use crate::extra_work::ExtraWork;
+use crate::listener::configure_accepted;
 use crate::shutdown::TICK;
 use crate::stats::{CloseReason, Stats};
 
@@ -127,6 +130,49 @@ impl Session {
             }
         }
         Ok(())
+    }
+}
+
+/// A std socket, set non-blocking, with its session: what the level-triggered loops (`select`,
+/// `poll`) keep per client.
+#[derive(Debug)]
+pub struct Client {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Its protocol state.
+    pub session: Session,
+}
+
+impl Client {
+    /// Sets up an accepted and admitted socket (non-blocking, TCP_NODELAY); on failure counts it
+    /// as closed and returns `None`, and dropping the stream closes it.
+    pub fn open(stream: TcpStream, config: &ServerConfig, stats: &Stats) -> Option<Client> {
+        let session = Session::new(config.protocol, config.limits, Instant::now());
+        match stream
+            .set_nonblocking(true)
+            .and_then(|()| configure_accepted(&stream))
+        {
+            Ok(()) => Some(Client { stream, session }),
+            Err(e) => {
+                stats.closed(&session.conn, CloseReason::from_io(&e));
+                None
+            }
+        }
+    }
+
+    /// [`Session::pump`] on this client's socket, charging `config.extra_work`.
+    pub fn pump(&mut self, scratch: &mut [u8], config: &ServerConfig, stats: &Stats) -> PumpResult {
+        self.session
+            .pump(&mut self.stream, scratch, &config.extra_work, stats)
+    }
+}
+
+/// Why the connections still open when a loop returns `served` are closed: shutdown, or the
+/// loop's own failure.
+pub fn close_reason<T, E>(served: &Result<T, E>) -> CloseReason {
+    match served {
+        Ok(_) => CloseReason::Shutdown,
+        Err(_) => CloseReason::LoopFailed,
     }
 }
 

@@ -21,7 +21,7 @@ use mio::net::TcpStream;
 use slab::Slab;
 
 use super::Context;
-use crate::reactor::{register, watch_writes, Handler, Prepared, Readiness, Turn};
+use crate::reactor::{insert, watch_writes, Handler, Prepared, Readiness, Turn};
 use crate::session::{close_all, idle_keys, PumpResult, Session, SCRATCH_LEN};
 use crate::stats::{CloseReason, Stats};
 
@@ -63,19 +63,16 @@ struct Echo<'a> {
 }
 
 impl Handler for Echo<'_> {
-    fn add(&mut self, mut stream: TcpStream, turn: &mut Turn<'_>) {
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
-        if !register(turn, &mut stream, key) {
-            return;
-        }
+    fn add(&mut self, stream: TcpStream, turn: &mut Turn<'_>) {
         let config = &self.ctx.config;
-        entry.insert(Connection {
+        let added = insert(&mut self.conns, turn, stream, |stream| Connection {
             stream,
             session: Session::new(config.protocol, config.limits, Instant::now()),
             watching_write: false,
         });
-        self.pump(key, turn);
+        if let Some(key) = added {
+            self.pump(key, turn);
+        }
     }
 
     fn pump(&mut self, key: usize, turn: &mut Turn<'_>) {

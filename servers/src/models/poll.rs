@@ -25,9 +25,10 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
-use crate::listener::{accept_step, configure_accepted, AcceptStep};
+use crate::listener::{accept_step, AcceptStep};
 use crate::session::{
-    close_all, is_idle, ticking_timeout, IdleSweep, PumpResult, Session, SCRATCH_LEN,
+    close_all, close_reason, is_idle, ticking_timeout, Client, IdleSweep, PumpResult, Session,
+    SCRATCH_LEN,
 };
 use crate::stats::CloseReason;
 
@@ -46,18 +47,13 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     event_loop.run()
 }
 
-struct Connection {
-    stream: TcpStream,
-    session: Session,
-}
-
 struct EventLoop<'a> {
     ctx: &'a Context,
     listener: TcpListener,
     /// `pollfds[0]` watches `listener`, `pollfds[i + 1]` watches `conns[i].stream`. Every entry
     /// is removed in the same step as the socket it names is dropped (see [`watch`]).
     pollfds: Vec<PollFd<'static>>,
-    conns: Vec<Connection>,
+    conns: Vec<Client>,
     accept_paused_until: Option<Instant>,
     scratch: Vec<u8>,
 }
@@ -88,10 +84,7 @@ fn interest(session: &Session) -> PollFlags {
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
         let served = self.serve();
-        let reason = match served {
-            Ok(()) => CloseReason::Shutdown,
-            Err(_) => CloseReason::LoopFailed,
-        };
+        let reason = close_reason(&served);
         self.pollfds.truncate(1);
         let conns = std::mem::take(&mut self.conns);
         close_all(
@@ -174,28 +167,18 @@ impl EventLoop<'_> {
         if !stats.admit(self.ctx.config.max_conns) {
             return; // dropping the stream closes it
         }
-        let config = &self.ctx.config;
-        let session = Session::new(config.protocol, config.limits, Instant::now());
-        if let Err(e) = stream
-            .set_nonblocking(true)
-            .and_then(|()| configure_accepted(&stream))
-        {
-            stats.closed(&session.conn, CloseReason::from_io(&e));
+        let Some(client) = Client::open(stream, &self.ctx.config, stats) else {
             return;
-        }
+        };
         // Not pumped now: if bytes are already waiting, the next poll reports them.
-        self.pollfds.push(watch(&stream, interest(&session)));
-        self.conns.push(Connection { stream, session });
+        self.pollfds
+            .push(watch(&client.stream, interest(&client.session)));
+        self.conns.push(client);
     }
 
     fn pump(&mut self, i: usize) {
         let conn = &mut self.conns[i];
-        match conn.session.pump(
-            &mut conn.stream,
-            &mut self.scratch,
-            &self.ctx.config.extra_work,
-            &self.ctx.stats,
-        ) {
+        match conn.pump(&mut self.scratch, &self.ctx.config, &self.ctx.stats) {
             // `more` needs no bookkeeping: level-triggered poll reports leftover data again.
             PumpResult::Open { .. } => self.pollfds[i + 1].set_events(interest(&conn.session)),
             PumpResult::Close(reason) => self.close(i, reason),

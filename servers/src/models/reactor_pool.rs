@@ -39,7 +39,7 @@ use slab::Slab;
 
 use super::Context;
 use crate::extra_work::{charged_messages, ExtraWork};
-use crate::reactor::{register, watch_writes, Handler, Prepared, Turn};
+use crate::reactor::{insert, watch_writes, Handler, Prepared, Turn};
 use crate::session::{close_all, idle_keys, READ_BUDGET, SCRATCH_LEN};
 use crate::stats::{CloseReason, Stats};
 
@@ -206,18 +206,14 @@ struct Replies<'a> {
 }
 
 impl Handler for Replies<'_> {
-    fn add(&mut self, mut stream: TcpStream, turn: &mut Turn<'_>) {
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
-        if !register(turn, &mut stream, key) {
-            return;
-        }
+    fn add(&mut self, stream: TcpStream, turn: &mut Turn<'_>) {
         let config = &self.ctx.config;
         self.next_conn_id += 1;
-        entry.insert(Connection {
+        let conn_id = self.next_conn_id;
+        let added = insert(&mut self.conns, turn, stream, |stream| Connection {
             stream,
             conn: Conn::new(config.protocol, config.limits),
-            conn_id: self.next_conn_id,
+            conn_id,
             read_closed: false,
             next_seq: 0,
             next_out_seq: 0,
@@ -229,7 +225,9 @@ impl Handler for Replies<'_> {
             dirty: false,
             last_active: Instant::now(),
         });
-        self.pump(key, turn);
+        if let Some(key) = added {
+            self.pump(key, turn);
+        }
     }
 
     fn pump(&mut self, key: usize, turn: &mut Turn<'_>) {

@@ -28,9 +28,9 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{accept_step, configure_accepted, AcceptStep};
+use crate::listener::{accept_step, AcceptStep};
 use crate::session::{
-    close_all, idle_keys, ticking_timeout, IdleSweep, PumpResult, Session, SCRATCH_LEN,
+    close_all, close_reason, idle_keys, ticking_timeout, Client, IdleSweep, PumpResult, SCRATCH_LEN,
 };
 use crate::stats::{CloseReason, RefuseReason};
 
@@ -61,15 +61,10 @@ fn fits_fd_set(fd: &impl AsRawFd) -> bool {
     usize::try_from(fd.as_raw_fd()).is_ok_and(|fd| fd < FD_SETSIZE)
 }
 
-struct Connection {
-    stream: TcpStream,
-    session: Session,
-}
-
 struct EventLoop<'a> {
     ctx: &'a Context,
     listener: TcpListener,
-    conns: Slab<Connection>,
+    conns: Slab<Client>,
     /// Keys reported ready by the last `select`, kept to reuse the allocation.
     ready: Vec<usize>,
     accept_paused_until: Option<Instant>,
@@ -80,10 +75,7 @@ struct EventLoop<'a> {
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
         let served = self.serve();
-        let reason = match served {
-            Ok(()) => CloseReason::Shutdown,
-            Err(_) => CloseReason::LoopFailed,
-        };
+        let reason = close_reason(&served);
         let conns = std::mem::take(&mut self.conns);
         close_all(
             &self.ctx.stats,
@@ -195,17 +187,11 @@ impl EventLoop<'_> {
             stats.refuse(RefuseReason::FdSetSize);
             return;
         }
-        let config = &self.ctx.config;
-        let session = Session::new(config.protocol, config.limits, Instant::now());
-        if let Err(e) = stream
-            .set_nonblocking(true)
-            .and_then(|()| configure_accepted(&stream))
-        {
-            stats.closed(&session.conn, CloseReason::from_io(&e));
+        let Some(client) = Client::open(stream, &self.ctx.config, stats) else {
             return;
-        }
+        };
         // Not pumped now: if bytes are already waiting, the next select reports them.
-        self.conns.insert(Connection { stream, session });
+        self.conns.insert(client);
     }
 
     fn pump(&mut self, key: usize) {
@@ -213,12 +199,9 @@ impl EventLoop<'_> {
             return;
         };
         // `more` needs no bookkeeping here: level-triggered select reports leftover data again.
-        if let PumpResult::Close(reason) = conn.session.pump(
-            &mut conn.stream,
-            &mut self.scratch,
-            &self.ctx.config.extra_work,
-            &self.ctx.stats,
-        ) {
+        if let PumpResult::Close(reason) =
+            conn.pump(&mut self.scratch, &self.ctx.config, &self.ctx.stats)
+        {
             self.close(key, reason);
         }
     }
