@@ -3,6 +3,12 @@
 //! Each model in [`models`] is only an I/O driver: it accepts connections, moves bytes between
 //! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
 //! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
+//!
+//! `--extra-work <duration>` ([`extra_work`]) plants a known CPU cost in every model alike: a busy
+//! spin per echoed message on the thread that produces the echo. A message is a complete line or
+//! frame; in `raw` mode, which has no boundaries, every 64 bytes received (rounded up per read).
+//! A fatal event-loop error ends the server with a non-zero exit; its counters still print, with
+//! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
 pub mod config;
 pub mod extra_work;

@@ -4,7 +4,9 @@
 //! Each wake-up returns only the sockets that changed, and each is pumped (write, read, write)
 //! until `WouldBlock`, because an edge-triggered event is not repeated. A connection that used up
 //! its read budget is queued to be pumped again on the next turn, so one busy client cannot
-//! starve the rest. Writability is watched only while echo bytes are pending.
+//! starve the rest. Writability is watched only while echo bytes are pending. The loop itself
+//! (wait, dispatch by token, accept, retry, idle sweep) is [`crate::reactor`], shared with
+//! `thread-per-core` and `reactor-pool`; this file is what it does with each connection.
 //!
 //! **What it costs.** Per connection: a socket, a slab slot and its protocol buffer (nothing
 //! while idle). Per event: one `epoll_wait` amortised over every ready socket, then plain

@@ -1,9 +1,10 @@
 //! `reactor-pool`: one mio reactor does all socket I/O; a rayon pool builds every reply.
 //!
-//! **How it works.** The reactor is the `mio` loop (edge-triggered epoll, read until `WouldBlock`
-//! within a budget), but instead of echoing in place it takes the complete messages each read
+//! **How it works.** The reactor is the `mio` loop ([`crate::reactor`]: edge-triggered epoll,
+//! read until `WouldBlock` within a budget), but instead of echoing in place it takes the complete messages each read
 //! produced ([`Conn::take_ready`]) and spawns one job per batch on a dedicated rayon pool of
-//! `--workers` threads. A job walks the batch message by message and copies it into a fresh reply
+//! `--workers` threads. A job walks the batch message by message (boundaries from
+//! [`echo_proto::Messages`]; this file never parses a message) and copies it into a fresh reply
 //! buffer (the stand-in for real request handling), pushes the reply onto a channel and wakes the
 //! reactor through a mio [`Waker`]. Jobs run in any order, so each batch carries a per-connection
 //! sequence number; the reactor parks early replies in a reorder map and writes them strictly in
