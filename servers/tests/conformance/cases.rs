@@ -190,7 +190,10 @@ pub fn over_long_line_closes_only_that_connection(model: &str) {
 /// `select` cannot hold fds ≥ FD_SETSIZE: it must serve what fits and refuse the rest cleanly.
 pub fn thousand_concurrent_clients(model: &str) {
     const CLIENTS: usize = 1000;
-    let Some(_fds) = reserve_fds("thousand_concurrent_clients", CLIENTS as u64 + 16) else {
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: thousand_concurrent_clients"),
+        CLIENTS as u64 + 16,
+    ) else {
         return;
     };
     let protocol = Protocol::Framed;
@@ -332,7 +335,10 @@ pub fn sigterm_closes_open_connections(model: &str) {
 /// and nothing left in flight.
 pub fn ten_thousand_clients_then_sigterm(model: &str) {
     const CLIENTS: usize = 10_000;
-    let Some(_fds) = reserve_fds("ten_thousand_clients_then_sigterm", CLIENTS as u64 + 16) else {
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: ten_thousand_clients_then_sigterm"),
+        CLIENTS as u64 + 16,
+    ) else {
         return;
     };
     let server = ServerProcess::start(model, Protocol::Raw, &[]);
@@ -386,8 +392,10 @@ pub fn ten_thousand_clients_then_sigterm(model: &str) {
 pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
     const CLIENTS: usize = 160;
     const KEPT: usize = 60;
-    let Some(_fds) = reserve_fds("fd_exhaustion_backs_off_and_recovers", CLIENTS as u64 + 16)
-    else {
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: fd_exhaustion_backs_off_and_recovers"),
+        CLIENTS as u64 + 16,
+    ) else {
         return;
     };
     let server =
@@ -421,7 +429,7 @@ pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
 pub fn mass_idle_timeout_keeps_serving_the_rest(model: &str) {
     const SILENT: usize = 10_000;
     let Some(_fds) = reserve_fds(
-        "mass_idle_timeout_keeps_serving_the_rest",
+        &format!("{model}: mass_idle_timeout_keeps_serving_the_rest"),
         SILENT as u64 + 16,
     ) else {
         return;
