@@ -119,3 +119,20 @@ pub fn accept_step<S>(
         return AcceptStep::PauseUntil(std::time::Instant::now() + ACCEPT_BACKOFF);
     }
 }
+
+/// [`accept_step`] for loops that accept until told to stop: the next connection to serve, or
+/// `None` when the backlog is drained or accepting must pause (then `paused_until` is set).
+pub fn accept_next<S>(
+    accept: impl FnMut() -> io::Result<S>,
+    stats: &crate::Stats,
+    paused_until: &mut Option<std::time::Instant>,
+) -> Option<S> {
+    match accept_step(accept, stats) {
+        AcceptStep::Serve(conn) => Some(conn),
+        AcceptStep::Drained => None,
+        AcceptStep::PauseUntil(at) => {
+            *paused_until = Some(at);
+            None
+        }
+    }
+}

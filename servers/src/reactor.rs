@@ -17,7 +17,7 @@ use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
 
-use crate::listener::{accept_step, configure_fd, AcceptStep};
+use crate::listener::{accept_next, configure_fd};
 use crate::models::Context;
 use crate::session::{wait_timeout, IdleSweep};
 use crate::stats::{CloseReason, RefuseReason, Stats};
@@ -197,23 +197,18 @@ impl<P: Readiness> EventLoop<'_, P> {
         if self.accept_paused_until.is_some() {
             return;
         }
-        loop {
+        while let Some((stream, _)) = accept_next(
+            || self.listener.accept(),
+            &self.ctx.stats,
+            &mut self.accept_paused_until,
+        ) {
             let stats = &self.ctx.stats;
-            match accept_step(|| self.listener.accept(), stats) {
-                AcceptStep::Serve((stream, _)) => {
-                    stats.worker_accepted(self.worker);
-                    if !stats.admit(self.ctx.config.max_conns) {
-                        continue; // dropping the stream closes it
-                    }
-                    let _ = configure_fd(&stream);
-                    handler.add(stream, &mut self.turn());
-                }
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.accept_paused_until = Some(at);
-                    return;
-                }
+            stats.worker_accepted(self.worker);
+            if !stats.admit(self.ctx.config.max_conns) {
+                continue; // dropping the stream closes it
             }
+            let _ = configure_fd(&stream);
+            handler.add(stream, &mut self.turn());
         }
     }
 }

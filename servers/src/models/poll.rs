@@ -25,7 +25,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
-use crate::listener::{accept_step, AcceptStep};
+use crate::listener::accept_next;
 use crate::session::{
     close_all, close_reason, is_idle, ticking_timeout, Client, IdleSweep, PumpResult, Session,
     SCRATCH_LEN,
@@ -143,22 +143,17 @@ impl EventLoop<'_> {
 
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.pause_accepting(at);
-                    return;
-                }
-            }
+        while let Some((stream, _)) = accept_next(
+            || self.listener.accept(),
+            &self.ctx.stats,
+            &mut self.accept_paused_until,
+        ) {
+            self.add(stream);
         }
-    }
-
-    /// Stops watching the listener until `at`; open connections are still served.
-    fn pause_accepting(&mut self, at: Instant) {
-        self.accept_paused_until = Some(at);
-        self.pollfds[0].set_events(PollFlags::empty());
+        if self.accept_paused_until.is_some() {
+            // Stop watching the listener until then; open connections are still served.
+            self.pollfds[0].set_events(PollFlags::empty());
+        }
     }
 
     fn add(&mut self, stream: TcpStream) {

@@ -28,7 +28,7 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{accept_step, AcceptStep};
+use crate::listener::accept_next;
 use crate::session::{
     close_all, close_reason, idle_keys, ticking_timeout, Client, IdleSweep, PumpResult, SCRATCH_LEN,
 };
@@ -157,15 +157,12 @@ impl EventLoop<'_> {
 
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.accept_paused_until = Some(at);
-                    return;
-                }
-            }
+        while let Some((stream, _)) = accept_next(
+            || self.listener.accept(),
+            &self.ctx.stats,
+            &mut self.accept_paused_until,
+        ) {
+            self.add(stream);
         }
     }
 
