@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use echo_proto::{Limits, Protocol};
 
+use crate::extra_work::ExtraWork;
+
 /// A concurrency model: how one process serves many clients at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Model {
@@ -93,6 +95,8 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Stack size of each per-client thread (`threads` model).
     pub thread_stack: usize,
+    /// CPU spent per echoed message, on the thread that produces the echo.
+    pub extra_work: ExtraWork,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +110,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             thread_stack: 64 * 1024,
+            extra_work: ExtraWork::default(),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Server-wide counters, shared by every connection, printed as one JSON line on shutdown.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use echo_proto::{Conn, ProtocolError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a connection ended. Each reason has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum CloseReason {
     IdleTimeout,
     /// The server is shutting down.
     Shutdown,
+    /// The event loop serving the connection failed and stopped (see `fatal_error`).
+    LoopFailed,
 }
 
 impl CloseReason {
@@ -71,7 +74,10 @@ pub struct Stats {
     io_errors: AtomicU64,
     idle_timeouts: AtomicU64,
     closed_at_shutdown: AtomicU64,
+    closed_loop_failed: AtomicU64,
+    extra_work_messages: AtomicU64,
     per_worker_accepted: Vec<AtomicU64>,
+    fatal_error: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -141,8 +147,22 @@ impl Stats {
             CloseReason::IoError => &self.io_errors,
             CloseReason::IdleTimeout => &self.idle_timeouts,
             CloseReason::Shutdown => &self.closed_at_shutdown,
+            CloseReason::LoopFailed => &self.closed_loop_failed,
         };
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Counts `n` messages charged with `--extra-work`.
+    pub fn extra_work(&self, n: u64) {
+        self.extra_work_messages.fetch_add(n, Relaxed);
+    }
+
+    /// Records an error that stopped an event loop. The first one is kept.
+    pub fn fatal(&self, error: &anyhow::Error) {
+        let mut slot = self.fatal_error.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(format!("{error:#}"));
+        }
     }
 
     /// Connections open right now.
@@ -181,14 +201,21 @@ impl Stats {
                 io_error: l(&self.io_errors),
                 idle_timeout: l(&self.idle_timeouts),
                 shutdown: l(&self.closed_at_shutdown),
+                loop_failed: l(&self.closed_loop_failed),
             },
             per_worker_accepted: self.per_worker_accepted.iter().map(l).collect(),
+            extra_work_messages: l(&self.extra_work_messages),
+            fatal_error: self
+                .fatal_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
 
 /// Every counter at one moment; serialized as the JSON line printed on shutdown.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StatsSnapshot {
     /// The model that served.
     pub model: String,
@@ -220,10 +247,16 @@ pub struct StatsSnapshot {
     pub closed_by: ClosedBy,
     /// Accepted connections per worker thread (models with several accept loops).
     pub per_worker_accepted: Vec<u64>,
+    /// Messages charged with `--extra-work` (0 when the option is off).
+    #[serde(default)]
+    pub extra_work_messages: u64,
+    /// The error that stopped an event loop, if one did; the server then exits non-zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatal_error: Option<String>,
 }
 
 /// Refused connections by reason.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Refused {
     /// Past `--max-conns`.
     pub max_conns: u64,
@@ -236,7 +269,7 @@ pub struct Refused {
 }
 
 /// Protocol errors by kind.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProtocolErrors {
     /// A `framed` length above `--max-frame`.
     pub frame_too_large: u64,
@@ -245,7 +278,7 @@ pub struct ProtocolErrors {
 }
 
 /// How served connections ended (protocol errors are counted separately).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ClosedBy {
     /// Clean close by the peer.
     pub eof: u64,
@@ -257,4 +290,7 @@ pub struct ClosedBy {
     pub idle_timeout: u64,
     /// Still open at shutdown.
     pub shutdown: u64,
+    /// Open when their event loop failed (see `fatal_error`).
+    #[serde(default)]
+    pub loop_failed: u64,
 }

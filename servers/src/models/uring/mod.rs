@@ -31,25 +31,27 @@
 //! later, which is why the buffer lifetimes below are spelled out in `SAFETY` comments.
 
 use std::collections::VecDeque;
-use std::io;
+
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use echo_proto::Conn;
 use io_uring::types::{CancelBuilder, Fd, SubmitArgs, Timespec};
-use io_uring::{cqueue, opcode, squeue, IoUring};
+use io_uring::{opcode, squeue, IoUring};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use slab::Slab;
 
 mod buf_ring;
+mod completion;
 
 use buf_ring::{BufRing, BUF_COUNT};
 
 use super::Context;
 use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
+use crate::session::{idle_keys, wait_timeout, IdleSweep};
 use crate::shutdown::TICK;
 use crate::stats::CloseReason;
 
@@ -116,7 +118,10 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         fatal: None,
     };
     let result = server.serve();
-    server.shut_down();
+    server.shut_down(match result {
+        Ok(()) => CloseReason::Shutdown,
+        Err(_) => CloseReason::LoopFailed,
+    });
     result
 }
 
@@ -224,7 +229,7 @@ impl Server<'_> {
                 .user_data(user_data(0, OP_WAKE)),
         );
         self.wake_armed = true;
-        let mut last_idle_check = Instant::now();
+        let mut sweep = IdleSweep::new(self.ctx.config.idle_timeout);
         while !self.ctx.shutdown.is_triggered() {
             if self
                 .accept_paused_until
@@ -242,27 +247,18 @@ impl Server<'_> {
                 self.accept_armed = true;
             }
             self.submit_queued()?;
-            self.wait(self.wait_timeout())?;
+            self.wait(wait_timeout(
+                false,
+                self.accept_paused_until,
+                self.ctx.config.idle_timeout,
+            ))?;
             self.handle_completions()?;
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
+            let now = Instant::now();
+            if let Some(idle) = sweep.due(now) {
+                self.close_idle(now, idle);
             }
         }
         Ok(())
-    }
-
-    fn wait_timeout(&self) -> Option<Duration> {
-        let backoff = self
-            .accept_paused_until
-            .map(|t| t.saturating_duration_since(Instant::now()));
-        let idle = self.ctx.config.idle_timeout.map(|_| TICK);
-        match (backoff, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
     }
 
     fn queue(&mut self, entry: squeue::Entry) {
@@ -316,175 +312,6 @@ impl Server<'_> {
             }
             Err(e) => Err(anyhow!("io_uring_enter failed: {e}")),
         }
-    }
-
-    fn handle_completions(&mut self) -> anyhow::Result<()> {
-        let mut batch = std::mem::take(&mut self.completions);
-        batch.extend(
-            self.ring
-                .completion()
-                .map(|c| (c.user_data(), c.result(), c.flags())),
-        );
-        for &(data, res, flags) in &batch {
-            let key = (data >> OP_BITS) as usize;
-            match data & ((1 << OP_BITS) - 1) {
-                OP_ACCEPT => self.on_accept(res, flags),
-                OP_RECV => self.on_recv(key, res, flags),
-                OP_SEND => self.on_send(key, res),
-                OP_WAKE => self.wake_armed = false,
-                _ => {} // OP_CANCEL: the cancelled operation reports for itself
-            }
-        }
-        batch.clear();
-        self.completions = batch;
-        self.fatal.take().map_or(Ok(()), Err)
-    }
-
-    fn on_accept(&mut self, res: i32, flags: u32) {
-        if !cqueue::more(flags) {
-            self.accept_armed = false;
-        }
-        if res >= 0 {
-            // SAFETY: a non-negative accept result is a new fd that nothing else owns.
-            let fd = unsafe { OwnedFd::from_raw_fd(res) };
-            self.add(fd);
-            return;
-        }
-        if res == -libc::ECANCELED {
-            return;
-        }
-        if res == -libc::EINVAL {
-            self.fatal = Some(anyhow!(
-                "io_uring multishot accept was rejected (EINVAL): it needs Linux 5.19+"
-            ));
-            return;
-        }
-        let err = io::Error::from_raw_os_error(-res);
-        match classify_accept_error(&err) {
-            AcceptError::WouldBlock | AcceptError::Retry => {}
-            kind => {
-                // Out of fds (or worse): pause accepting, keep serving the open connections.
-                self.ctx.stats.accept_error(kind == AcceptError::Backoff);
-                if kind == AcceptError::Fatal {
-                    eprintln!("echo-server: accept failed: {err}");
-                }
-                self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                if self.accept_armed {
-                    self.queue(
-                        opcode::AsyncCancel::new(user_data(0, OP_ACCEPT))
-                            .build()
-                            .user_data(user_data(0, OP_CANCEL)),
-                    );
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, fd: OwnedFd) {
-        let stats = &self.ctx.stats;
-        stats.worker_accepted(0);
-        if !stats.admit(self.ctx.config.max_conns) {
-            return; // dropping the fd closes it
-        }
-        let config = &self.ctx.config;
-        let conn = Conn::new(config.protocol, config.limits);
-        if self.stopping {
-            stats.closed(&conn, CloseReason::Shutdown);
-            return;
-        }
-        let _ = configure_fd(&fd);
-        let key = self.conns.insert(Connection {
-            fd,
-            conn,
-            recv: Recv::Idle,
-            sending: Vec::new(),
-            send_off: 0,
-            send_armed: false,
-            final_flush_sent: false,
-            read_closed: false,
-            closing: None,
-            last_active: Instant::now(),
-        });
-        self.drive(key);
-    }
-
-    fn on_recv(&mut self, key: usize, res: i32, flags: u32) {
-        let bid = cqueue::buffer_select(flags);
-        let Some(c) = self.conns.get_mut(key) else {
-            // Cannot happen (slots are freed only with no operation in flight), but a buffer
-            // must never be lost from the pool.
-            if let Some(bid) = bid {
-                self.bufs.recycle(bid);
-            }
-            return;
-        };
-        if !cqueue::more(flags) {
-            c.recv = Recv::Idle;
-        }
-        let mut failure = None;
-        if let Some(bid) = bid {
-            if res > 0 && c.closing.is_none() {
-                match self.bufs.data(bid, res as usize) {
-                    Some(data) => {
-                        self.recv_worked = true;
-                        c.last_active = Instant::now();
-                        // A protocol error is picked up by `drive`, after the complete messages
-                        // before it were taken for sending.
-                        let _ = c.conn.receive(data);
-                    }
-                    None => failure = Some(CloseReason::IoError),
-                }
-            }
-            self.bufs.recycle(bid);
-        } else if res > 0 {
-            failure = Some(CloseReason::IoError); // bytes without a buffer: cannot be trusted
-        }
-        match res {
-            0 if c.closing.is_none() && !c.read_closed => {
-                c.read_closed = true;
-                c.conn.receive_eof();
-            }
-            // Out of provided buffers, or our own cancel: nothing lost, `drive` re-arms.
-            r if r >= 0 || r == -libc::ENOBUFS || r == -libc::ECANCELED => {}
-            r if r == -libc::EINVAL && !self.recv_worked => {
-                self.fatal = Some(anyhow!(
-                    "io_uring multishot receive was rejected (EINVAL): it needs Linux 6.0+"
-                ));
-                failure = Some(CloseReason::IoError);
-            }
-            r => failure = Some(CloseReason::from_io(&io::Error::from_raw_os_error(-r))),
-        }
-        if let Some(reason) = failure {
-            self.begin_close(key, reason);
-        }
-        self.drive(key);
-    }
-
-    fn on_send(&mut self, key: usize, res: i32) {
-        let Some(c) = self.conns.get_mut(key) else {
-            return;
-        };
-        c.send_armed = false;
-        let failure = match res {
-            n if n > 0 => {
-                let n = n as usize;
-                c.conn.record_output(n);
-                c.last_active = Instant::now();
-                c.send_off += n;
-                if c.send_off >= c.sending.len() {
-                    c.sending = Vec::new();
-                    c.send_off = 0;
-                }
-                None
-            }
-            0 => Some(CloseReason::IoError), // a send of a non-empty buffer wrote nothing
-            e if e == -libc::EAGAIN || e == -libc::ECANCELED => None,
-            e => Some(CloseReason::from_io(&io::Error::from_raw_os_error(-e))),
-        };
-        if let Some(reason) = failure {
-            self.begin_close(key, reason);
-        }
-        self.drive(key);
     }
 
     /// Decides what a connection needs next: a send, a receive armed or cancelled, or closing.
@@ -608,28 +435,22 @@ impl Server<'_> {
         // Dropping `c` closes the fd; the kernel holds no reference to it any more.
     }
 
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.closing.is_none() && now.duration_since(c.last_active) >= idle)
-            .map(|(k, _)| k)
-            .collect();
-        for key in expired {
+    fn close_idle(&mut self, now: Instant, idle: Duration) {
+        let open = |c: &Connection| c.closing.is_none().then_some(c.last_active);
+        for key in idle_keys(&self.conns, now, idle, open) {
             self.begin_close(key, CloseReason::IdleTimeout);
         }
     }
 
     /// Closes every connection and waits for the kernel to report every operation, so no memory
     /// it may write to is freed under it. If it does not report in time the memory is leaked.
-    fn shut_down(&mut self) {
+    fn shut_down(&mut self, reason: CloseReason) {
         self.stopping = true;
         // One cancel-any for everything, not one cancel per connection: a cancel by fd scans
         // every request in flight, so 10,000 of them took longer than `DRAIN_LIMIT`.
         let mut idle = Vec::new();
         for (key, c) in self.conns.iter_mut() {
-            let reason = *c.closing.get_or_insert(CloseReason::Shutdown);
+            let reason = *c.closing.get_or_insert(reason);
             if !c.has_ops() {
                 idle.push((key, reason));
             }
@@ -662,7 +483,7 @@ impl Server<'_> {
         }
         eprintln!("echo-server: io_uring operations still in flight at exit; leaking their memory");
         for (_, c) in self.conns.iter() {
-            self.ctx.stats.closed(&c.conn, CloseReason::Shutdown);
+            self.ctx.stats.closed(&c.conn, reason);
         }
         std::mem::forget(std::mem::take(&mut self.conns));
         self.bufs.leak();
