@@ -7,9 +7,9 @@
 use std::time::{Duration, Instant};
 
 use crate::client::{Completion, ErrorKind};
-use crate::histogram::LatencyHistogram;
-use crate::result::Totals;
 use crate::schedule::OpenLoopSchedule;
+use echo_results::histogram::LatencyHistogram;
+use echo_results::result::Totals;
 
 /// The measured window, as instants.
 #[derive(Clone, Copy, Debug)]
@@ -81,23 +81,8 @@ impl WorkerStats {
         self.connect.add(&other.connect);
         self.busy = self.busy.max(other.busy);
         self.longest_stall = self.longest_stall.max(other.longest_stall);
-        add_totals(&mut self.totals, &other.totals);
+        self.totals.add(&other.totals);
     }
-}
-
-/// Adds every counter of `b` into `a`.
-pub fn add_totals(a: &mut Totals, b: &Totals) {
-    a.messages += b.messages;
-    a.bytes_sent += b.bytes_sent;
-    a.bytes_received += b.bytes_received;
-    a.warmup_messages += b.warmup_messages;
-    a.unanswered += b.unanswered;
-    a.unsent += b.unsent;
-    a.connections.attempted += b.connections.attempted;
-    a.connections.established += b.connections.established;
-    a.connections.failed += b.connections.failed;
-    a.connections.source_addrs = a.connections.source_addrs.max(b.connections.source_addrs);
-    a.errors.add(&b.errors);
 }
 
 /// Records completions into a worker's stats, placing each in the window or the warm-up.

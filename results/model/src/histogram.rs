@@ -98,11 +98,6 @@ impl LatencyHistogram {
         }
     }
 
-    /// The underlying HdrHistogram, for iteration and custom queries.
-    pub fn as_hdr(&self) -> &hdrhistogram::Histogram<u64> {
-        &self.inner
-    }
-
     /// The standard summary: min, mean, stdev, p50 … p99.99, max, count.
     pub fn summary(&self) -> Percentiles {
         if self.is_empty() {

@@ -2,7 +2,7 @@
 //! it (`loadgen schema`), and `results/README.md` explains each part.
 //!
 //! Units are in the names: `_us` microseconds, `_s` seconds, `_bytes` bytes. Counters are exact
-//! integers, so results from several processes add up ([`crate::merge`]).
+//! integers, so results from several processes add up.
 
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::histogram::{HistogramDecodeError, LatencyHistogram, Percentiles};
+use crate::server_stats::StatsSnapshot;
 
 /// Bumped whenever a field changes meaning or is removed (adding optional fields keeps it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -103,6 +104,24 @@ pub struct Totals {
     pub connections: ConnectionTotals,
     /// Errors by kind.
     pub errors: ErrorCounts,
+}
+
+impl Totals {
+    /// Adds every counter of `other` (`source_addrs` takes the larger of the two).
+    pub fn add(&mut self, other: &Totals) {
+        self.messages += other.messages;
+        self.bytes_sent += other.bytes_sent;
+        self.bytes_received += other.bytes_received;
+        self.warmup_messages += other.warmup_messages;
+        self.unanswered += other.unanswered;
+        self.unsent += other.unsent;
+        let (a, b) = (&mut self.connections, &other.connections);
+        a.attempted += b.attempted;
+        a.established += b.established;
+        a.failed += b.failed;
+        a.source_addrs = a.source_addrs.max(b.source_addrs);
+        self.errors.add(&other.errors);
+    }
 }
 
 /// Connection counts.
@@ -222,8 +241,8 @@ pub struct ServerReport {
     pub pid: u32,
     /// Its exit code after SIGTERM (`null` if killed by a signal or not reaped).
     pub exit_code: Option<i32>,
-    /// The JSON counters it printed on shutdown (see servers/src/stats.rs), if it printed them.
-    pub stats: Option<serde_json::Value>,
+    /// The counters it printed on shutdown, if it printed them.
+    pub stats: Option<StatsSnapshot>,
     /// What it used, from `/proc/<pid>`.
     pub resources: ProcessResources,
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::result::ProcessResources;
+use echo_results::result::ProcessResources;
 
 /// One reading of a process.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

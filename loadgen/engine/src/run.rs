@@ -7,18 +7,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 
-use crate::config::{RunConfig, Target};
 use crate::connect::{self, SourceAddrs};
 use crate::driver::{self, Shared, WorkerPlan};
 use crate::payload::Payload;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Progress, Reporter, Timeline};
-use crate::result::{
+use crate::spawn::{self, ServerChild};
+use crate::stats::{self, Window, WorkerStats};
+use echo_results::config::{RunConfig, Target};
+use echo_results::result::{
     LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
     Throughput, SCHEMA_VERSION,
 };
-use crate::spawn::{self, ServerChild};
-use crate::stats::{self, Window, WorkerStats};
 
 /// Most time given to the server to close its side of the connections before SIGTERM.
 const SERVER_SETTLE: Duration = Duration::from_secs(2);

@@ -13,12 +13,11 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::Args;
 use echo_proto::Protocol;
-use echo_servers::Model;
+use echo_results::{format, CpuList, Model};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{RunConfig, Target};
-use crate::progress::{format_us, Progress};
-use crate::result::RunResult;
+use echo_results::config::{RunConfig, Target};
+use echo_results::result::RunResult;
 
 /// File name of the [`SweepRecord`] in a sweep directory.
 pub const SWEEP_FILE: &str = "sweep.json";
@@ -74,7 +73,7 @@ pub struct SweepArgs {
     /// Pin every child server to these CPUs (e.g. `0`), and loadgen's workers to the others
     /// (one worker per remaining CPU): fixed placement removes the 2× swings a 2-core machine
     /// shows when the scheduler moves client and server between cores.
-    #[arg(long, value_name = "CPUS", value_parser = parse_cpu_list)]
+    #[arg(long, value_name = "CPUS", value_parser = |s: &str| s.parse::<CpuList>())]
     pub server_pin: Option<CpuList>,
     /// Client count of the latency-spectrum chart (default: the one most models completed).
     #[arg(long)]
@@ -143,17 +142,25 @@ impl SweepRecord {
     }
 }
 
+/// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
+/// opens a socket itself.
+pub trait CellRunner {
+    /// Runs one cell, configured as `config`, to its result.
+    fn run_cell(&mut self, config: &RunConfig) -> anyhow::Result<RunResult>;
+
+    /// A limit of this machine known to stop a run of `clients` (the fd limit), in one
+    /// line; `None` when it may fit.
+    fn machine_limit(&self, clients: usize) -> Option<String>;
+}
+
 /// A limit known to stop `model` serving `clients`, said in one line.
-pub fn known_limit(model: Model, clients: usize) -> Option<String> {
+pub fn known_limit(model: Model, clients: usize, runner: &dyn CellRunner) -> Option<String> {
     if model == Model::Select && clients + SERVER_FD_OVERHEAD > FD_SETSIZE {
         return Some(format!(
             "select(2) watches only fds below FD_SETSIZE ({FD_SETSIZE}); {clients} clients need more"
         ));
     }
-    let (soft, hard) = crate::connect::fd_limits().ok()?;
-    crate::connect::check_fd_limit(clients, soft, hard, true)
-        .err()
-        .map(|msg| msg.lines().next().unwrap_or_default().to_string())
+    runner.machine_limit(clients)
 }
 
 /// The result file of repeat `run` (1-based) of a cell.
@@ -163,7 +170,7 @@ pub fn run_file_name(model: &str, clients: usize, size: usize, run: usize) -> St
 
 /// Runs the sweep `args` describes, writes the report, and returns the exit code: 0 when every
 /// cell that ran passed and none failed to start, 1 otherwise.
-pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::Result<ExitCode> {
     if args.runs == 0 {
         anyhow::bail!("--runs must be at least 1");
     }
@@ -209,7 +216,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     // Known limits first, so they are reported once and cost nothing.
     let mut runnable = Vec::with_capacity(cells.len());
     for &(model, n) in &cells {
-        match known_limit(model, n) {
+        match known_limit(model, n, runner) {
             Some(reason) => {
                 if !args.quiet {
                     eprintln!("{model} × {n} clients: skipped: {reason}");
@@ -247,7 +254,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             );
             let config = cell_config(args, model, n, run);
             let started = Instant::now();
-            let outcome = crate::run(&config, Progress::Quiet);
+            let outcome = runner.run_cell(&config);
             eta.done(started.elapsed());
             match outcome {
                 Ok(result) => {
@@ -296,7 +303,7 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if failed {
-        ExitCode::from(crate::cli::EXIT_RUN_FAILED)
+        ExitCode::from(crate::EXIT_RUN_FAILED)
     } else {
         ExitCode::SUCCESS
     })
@@ -334,27 +341,6 @@ fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> Ru
     config
 }
 
-/// A CPU list such as `0`, `0,2` or `0-1`. A newtype, so clap takes it as one value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CpuList(pub Vec<usize>);
-
-fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
-    let mut cpus = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("bad CPU list {s:?}: expected e.g. 0,2-3");
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-        if a > b {
-            return Err(bad());
-        }
-        cpus.extend(a..=b);
-    }
-    if cpus.is_empty() {
-        return Err(format!("empty CPU list {s:?}"));
-    }
-    Ok(CpuList(cpus))
-}
-
 /// `results/sweep-<UTC timestamp>`.
 fn default_dir() -> PathBuf {
     let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
@@ -371,7 +357,7 @@ fn one_line(r: &RunResult) -> String {
     format!(
         "{:.0} msgs/s, p99 {}, {errors} errors{}",
         r.throughput.msgs_per_sec,
-        format_us(r.latency_us.p99),
+        format::duration_us(r.latency_us.p99),
         if r.loadgen_resources.saturated {
             " (loadgen saturated)"
         } else {
@@ -423,13 +409,33 @@ impl Eta {
 mod tests {
     use super::*;
 
+    /// A runner that never runs and knows no machine limit below `fds` clients.
+    struct NoRuns {
+        fds: usize,
+    }
+
+    impl CellRunner for NoRuns {
+        fn run_cell(&mut self, _: &RunConfig) -> anyhow::Result<RunResult> {
+            anyhow::bail!("not in this test")
+        }
+
+        fn machine_limit(&self, clients: usize) -> Option<String> {
+            (clients > self.fds).then(|| format!("{clients} > {}", self.fds))
+        }
+    }
+
     #[test]
     fn select_past_fd_setsize_is_a_known_limit() {
-        assert!(known_limit(Model::Select, 2000)
+        let runner = NoRuns { fds: 5000 };
+        assert!(known_limit(Model::Select, 2000, &runner)
             .unwrap()
             .contains("FD_SETSIZE"));
-        assert_eq!(known_limit(Model::Select, 100), None);
-        assert_eq!(known_limit(Model::Mio, 2000), None);
+        assert_eq!(known_limit(Model::Select, 100, &runner), None);
+        assert_eq!(known_limit(Model::Mio, 2000, &runner), None);
+        assert_eq!(
+            known_limit(Model::Mio, 6000, &runner).as_deref(),
+            Some("6000 > 5000")
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::compare::{Comparison, MetricDelta};
-use crate::progress::format_us;
 use crate::report::{CellStatus, CellSummary, Spread, Summary};
+use echo_results::format;
 
 /// The sweep table: model × clients → msgs/s, latency, errors, server CPU and RSS.
 pub fn summary(s: &Summary) -> String {
@@ -162,7 +162,11 @@ pub(crate) fn rate(s: Option<Spread>) -> String {
 pub(crate) fn latency(s: Option<Spread>) -> String {
     match s {
         None => "—".to_string(),
-        Some(s) => format!("{}{}", format_us(s.median.round() as u64), noise(&s)),
+        Some(s) => format!(
+            "{}{}",
+            format::duration_us(s.median.round() as u64),
+            noise(&s)
+        ),
     }
 }
 

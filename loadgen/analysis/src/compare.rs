@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::report::{self, CellStatus, CellSummary, Spread};
-use crate::result::RunResult;
+use echo_results::result::RunResult;
 
 /// Options of `loadgen compare`.
 #[derive(Args, Debug)]

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use echo_proto::Protocol;
+use echo_results::StatsSnapshot;
 
 /// How long the child may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,7 +41,7 @@ pub struct ServerExit {
     /// Exit code (`None`: killed by a signal).
     pub code: Option<i32>,
     /// The JSON counters line, parsed, if it printed one.
-    pub stats: Option<serde_json::Value>,
+    pub stats: Option<StatsSnapshot>,
     /// Its stderr (last 64 KiB), for error messages.
     pub stderr: String,
 }
@@ -217,11 +218,7 @@ impl ServerChild {
             .take()
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
-        let stats = stderr
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v.is_object());
+        let stats = stderr.lines().rev().find_map(StatsSnapshot::from_line);
         ServerExit {
             code: status.and_then(|s| s.code()),
             stats,

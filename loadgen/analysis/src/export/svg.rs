@@ -192,7 +192,7 @@ fn models(cells: &[Cell]) -> Vec<String> {
 }
 
 /// (nines, µs) points of a histogram, up to the deepest percentile its count supports.
-fn spectrum(h: &crate::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
+fn spectrum(h: &echo_results::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
     if h.is_empty() {
         return Vec::new();
     }
@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn spectrum_reaches_the_tail() {
-        let mut h = crate::histogram::LatencyHistogram::new();
+        let mut h = echo_results::histogram::LatencyHistogram::new();
         for us in 1..=1000 {
             h.record_us(us);
         }

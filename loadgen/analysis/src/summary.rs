@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::config::Target;
-use crate::histogram::Percentiles;
-use crate::progress::format_us;
-use crate::result::{ProcessResources, RunResult};
+use echo_results::config::Target;
+use echo_results::format;
+use echo_results::histogram::Percentiles;
+use echo_results::result::{ProcessResources, RunResult};
 
 /// Renders `r` as text; `json` is where the result was written, if anywhere.
 pub fn render(r: &RunResult, json: Option<&str>) -> String {
@@ -117,14 +117,14 @@ fn latency_row(s: &mut String, label: &str, p: &Percentiles) {
     let _ = writeln!(
         s,
         "    {label:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        format_us(p.p50),
-        format_us(p.p90),
-        format_us(p.p99),
-        format_us(p.p99_9),
-        format_us(p.p99_99),
-        format_us(p.max),
-        format_us(p.mean.round() as u64),
-        format_us(p.stdev.round() as u64),
+        format::duration_us(p.p50),
+        format::duration_us(p.p90),
+        format::duration_us(p.p99),
+        format::duration_us(p.p99_9),
+        format::duration_us(p.p99_99),
+        format::duration_us(p.max),
+        format::duration_us(p.mean.round() as u64),
+        format::duration_us(p.stdev.round() as u64),
     );
 }
 

@@ -1,4 +1,4 @@
-//! What one run is asked to do. This struct is both the library's input ([`crate::run()`]) and the
+//! What one run is asked to do. This struct is both the engine's input and the
 //! `config` object of the result JSON, so a result file always says exactly how it was made.
 
 use std::net::SocketAddr;
@@ -161,8 +161,8 @@ impl RunConfig {
             }
         }
         if let Target::Spawn { model, .. } = &self.target {
-            if echo_servers::Model::from_name(model).is_none() {
-                let names: Vec<_> = echo_servers::Model::ALL.iter().map(|m| m.name()).collect();
+            if crate::Model::from_name(model).is_none() {
+                let names: Vec<_> = crate::Model::ALL.iter().map(|m| m.name()).collect();
                 bail!(
                     "unknown model {model:?}; expected one of {}",
                     names.join(", ")

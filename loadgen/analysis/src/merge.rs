@@ -9,9 +9,8 @@
 
 use anyhow::{bail, Context};
 
-use crate::histogram::LatencyHistogram;
-use crate::result::{ProcessResources, RunResult, SerializedHistograms};
-use crate::stats::add_totals;
+use echo_results::histogram::LatencyHistogram;
+use echo_results::result::{ProcessResources, RunResult, SerializedHistograms};
 
 /// Merges `inputs` (label, result) into one result. The first input supplies the
 /// configuration, with `clients` summed.
@@ -61,7 +60,7 @@ pub fn merge(inputs: &[(String, RunResult)]) -> anyhow::Result<RunResult> {
         out.started_at = out.started_at.clone().min(r.started_at.clone());
         out.measured_s = out.measured_s.max(r.measured_s);
         out.passed &= r.passed;
-        add_totals(&mut out.totals, &r.totals);
+        out.totals.add(&r.totals);
         out.throughput.msgs_per_sec += r.throughput.msgs_per_sec;
         out.throughput.bytes_per_sec += r.throughput.bytes_per_sec;
         merge_timeline(&mut out, r);
@@ -109,7 +108,7 @@ fn merge_server(out: &mut RunResult, r: &RunResult) {
             add_resources(&mut a.resources, &b.resources);
             a.stats = match (a.stats.take(), &b.stats) {
                 (Some(mut x), Some(y)) => {
-                    add_json_numbers(&mut x, y);
+                    x.add(y);
                     Some(x)
                 }
                 _ => None,
@@ -132,36 +131,11 @@ fn add_resources(a: &mut ProcessResources, b: &ProcessResources) {
     a.max_open_fds = a.max_open_fds.max(b.max_open_fds);
 }
 
-/// Adds the integer leaves of `b` into `a` (server counters); other values keep `a`'s.
-fn add_json_numbers(a: &mut serde_json::Value, b: &serde_json::Value) {
-    use serde_json::Value;
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if let (Some(x1), Some(y1)) = (x.as_u64(), y.as_u64()) {
-                *x = (x1 + y1).into();
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            for (k, v) in x.iter_mut() {
-                if let Some(w) = y.get(k) {
-                    add_json_numbers(v, w);
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            for (v, w) in x.iter_mut().zip(y) {
-                add_json_numbers(v, w);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RunConfig;
-    use crate::result::*;
+    use echo_results::config::RunConfig;
+    use echo_results::result::*;
 
     fn result_with(values: &[u64], clients: usize) -> RunResult {
         let mut h = LatencyHistogram::new();
@@ -177,7 +151,11 @@ mod tests {
                 git_commit: "x".into(),
             },
             started_at: "2026-01-01T00:00:00Z".into(),
-            machine: crate::run::machine_info(),
+            machine: MachineInfo {
+                cpus: 2,
+                kernel: "Linux 6".into(),
+                hostname: "h".into(),
+            },
             config,
             target_addr: "127.0.0.1:1".into(),
             measured_s: 1.0,
@@ -225,16 +203,5 @@ mod tests {
         assert_eq!(merged.config.clients, 30);
         assert_eq!(merged.throughput.msgs_per_sec, 8000.0);
         assert_eq!(merged.merged_from, vec!["a", "b"]);
-    }
-
-    #[test]
-    fn server_counters_add() {
-        let mut a = serde_json::json!({"model": "mio", "accepted": 3, "closed_by": {"eof": 1}});
-        let b = serde_json::json!({"model": "mio", "accepted": 4, "closed_by": {"eof": 2}});
-        add_json_numbers(&mut a, &b);
-        assert_eq!(
-            a,
-            serde_json::json!({"model": "mio", "accepted": 7, "closed_by": {"eof": 3}})
-        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use crate::result::RunResult;
+use echo_results::result::RunResult;
 
 /// `results/<model>-<clients>c-<size>B-<UTC timestamp>.json`, the timestamp taken from the
 /// result's start time (`20260131T120000Z`), so a file name says what and when.

@@ -5,11 +5,12 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use echo_results::format;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::histogram::LatencyHistogram;
-use crate::result::TimelinePoint;
 use crate::stats::Tick;
+use echo_results::histogram::LatencyHistogram;
+use echo_results::result::TimelinePoint;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +140,7 @@ impl Reporter {
             p.connected,
             self.clients,
             p.msgs_per_sec,
-            format_us(p.p99_us),
+            format::duration_us(p.p99_us),
             self.errors
         );
         match (&self.bar, self.mode) {
@@ -157,15 +158,6 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// A latency in µs, shown with a unit that keeps it short: `850us`, `1.25ms`, `2.10s`.
-pub fn format_us(us: u64) -> String {
-    match us {
-        0..=999 => format!("{us}us"),
-        1_000..=999_999 => format!("{:.2}ms", us as f64 / 1e3),
-        _ => format!("{:.2}s", us as f64 / 1e6),
     }
 }
 
@@ -194,12 +186,5 @@ mod tests {
             (p[1].msgs, p[1].msgs_per_sec, p[1].warmup),
             (30, 30.0, false)
         );
-    }
-
-    #[test]
-    fn formats_latency_units() {
-        assert_eq!(format_us(850), "850us");
-        assert_eq!(format_us(1_250), "1.25ms");
-        assert_eq!(format_us(2_100_000), "2.10s");
     }
 }

@@ -12,12 +12,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use echo_servers::Model;
+use echo_results::Model;
 use serde::{Deserialize, Serialize};
 
-use crate::histogram::LatencyHistogram;
-use crate::result::{MachineInfo, RunResult};
 use crate::sweep::{SweepRecord, SWEEP_FILE};
+use echo_results::histogram::LatencyHistogram;
+use echo_results::result::{MachineInfo, RunResult};
 
 /// The table and everything behind it, as JSON.
 pub const SUMMARY_JSON: &str = "summary.json";
@@ -369,7 +369,7 @@ fn summarize(key: CellKey, group: &[(String, RunResult)]) -> anyhow::Result<Cell
             .collect::<Vec<_>>(),
     );
     let note = (!passed).then(|| {
-        let mut kinds = crate::result::ErrorCounts::default();
+        let mut kinds = echo_results::result::ErrorCounts::default();
         for (_, r) in group {
             kinds.add(&r.totals.errors);
         }
