@@ -2,7 +2,8 @@
 //! records latency the way it should be recorded (HdrHistogram, coordinated omission corrected).
 //!
 //! One concern per module:
-//! - [`run()`]: one run end to end; [`driver`]: worker threads multiplexing clients;
+//! - [`run()`]: one run end to end; [`coordinator`]: the timeline and /proc samples while it
+//!   runs; [`warnings`]: what a reader must know about it; [`driver`]: worker threads multiplexing clients;
 //!   [`client`]: one client's state; [`payload`]: verifiable message bytes;
 //!   [`schedule`]: open-loop send times; [`stats`]: counters and their sums.
 //! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
@@ -13,6 +14,7 @@
 
 pub mod client;
 pub mod connect;
+pub mod coordinator;
 pub mod driver;
 pub mod payload;
 pub mod procfs;
@@ -21,6 +23,7 @@ pub mod run;
 pub mod schedule;
 pub mod spawn;
 pub mod stats;
+pub mod warnings;
 
 pub use progress::Progress;
 pub use run::run;

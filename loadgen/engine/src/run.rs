@@ -1,20 +1,25 @@
-//! One run from start to finish: check limits, start the server, drive the workers, sample
-//! resources, stop the server, and assemble the [`RunResult`].
+//! One run from start to finish, in named steps: check limits, start the target, connect and
+//! drive the workers, coordinate the window, collect, stop the server, assemble the
+//! [`RunResult`] with its warnings.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
+use echo_results::config::{RunConfig, Target};
 
 use crate::connect::{self, SourceAddrs};
+use crate::coordinator::{coordinate, Coordinated, Probes};
 use crate::driver::{self, Shared, WorkerPlan};
 use crate::payload::Payload;
-use crate::procfs::{ProcReader, Sample, Usage};
+use crate::procfs::Usage;
 use crate::progress::{Progress, Reporter, Timeline};
 use crate::spawn::{self, ServerChild};
-use crate::stats::{self, Window, WorkerStats};
-use echo_results::config::{RunConfig, Target};
+use crate::stats::{self, Tick, Window, WorkerStats};
+use crate::warnings::{self, Observed};
 use echo_results::result::{
     LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
     Throughput, SCHEMA_VERSION,
@@ -24,8 +29,6 @@ use echo_results::result::{
 const SERVER_SETTLE: Duration = Duration::from_secs(2);
 /// loadgen counts as saturated above this share of its worker threads' CPU time.
 const SATURATED: f64 = 0.9;
-/// A worker thread off the CPU this long at once is worth a warning: every echo waited for it.
-const STALL_WARNING: Duration = Duration::from_millis(500);
 
 /// Runs one benchmark. Setup failures (limits, server start) are errors; failures during the
 /// run (lost or corrupted echoes, failed connections) are counted in the result, whose
@@ -33,16 +36,58 @@ const STALL_WARNING: Duration = Duration::from_millis(500);
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
     let started_at = SystemTime::now();
-    let (soft, hard) = connect::fd_limits().context("cannot read the fd limit")?;
-    let spawns = matches!(config.target, Target::Spawn { .. });
-    connect::check_fd_limit(config.clients, soft, hard, spawns).map_err(anyhow::Error::msg)?;
-
+    check_limits(config)?;
     let interrupted = interrupt_flag();
     if interrupted.load(Ordering::Relaxed) {
         anyhow::bail!("interrupted");
     }
+    let mut server = start_target(config)?;
+    let target = match (&config.target, &server) {
+        (_, Some(child)) => child.addr,
+        (Target::External { addr }, None) => *addr,
+        (Target::Spawn { .. }, None) => unreachable!("a spawn target always has a child"),
+    };
+    let threads = config.threads.min(config.clients).max(1);
+    let probes = Probes::new(server.as_ref().map(ServerChild::pid));
+    let shared = Arc::new(shared_state(config, target, interrupted));
+    let (handles, ticks) = start_workers(config, threads, &shared)?;
+    let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
+    let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
+    let coordinated = coordinate(&shared, &probes, ticks, timeline, reporter);
+    let total = collect(handles)?;
+    let window_closed = coordinated
+        .interrupted_at
+        .map_or(shared.window.end, |t| t.min(shared.window.end));
+    let measured = window_closed
+        .saturating_duration_since(shared.window.start)
+        .as_secs_f64();
+    let server_report = server
+        .as_mut()
+        .map(|child| stop_server(config, child, &probes, &coordinated.server_usage, measured));
+    Ok(assemble(Assembly {
+        config,
+        started_at,
+        target,
+        threads,
+        measured,
+        t0: shared.t0,
+        probes: &probes,
+        coordinated,
+        total,
+        server: server_report,
+    }))
+}
 
-    let mut server = match &config.target {
+/// Refuses a run the fd limit cannot hold.
+fn check_limits(config: &RunConfig) -> anyhow::Result<()> {
+    let (soft, hard) = connect::fd_limits().context("cannot read the fd limit")?;
+    let spawns = matches!(config.target, Target::Spawn { .. });
+    connect::check_fd_limit(config.clients, soft, hard, spawns).map_err(anyhow::Error::msg)
+}
+
+/// Starts the child server when the target is one; `None` for an external address.
+fn start_target(config: &RunConfig) -> anyhow::Result<Option<ServerChild>> {
+    match &config.target {
         Target::Spawn {
             model,
             server_bin,
@@ -50,35 +95,26 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             server_pin,
         } => {
             let bin = spawn::find_server_bin(server_bin.as_deref())?;
-            Some(ServerChild::start(
+            Ok(Some(ServerChild::start(
                 &bin,
                 model,
                 config.protocol,
                 server_args,
                 server_pin.as_deref(),
-            )?)
+            )?))
         }
-        Target::External { .. } => None,
-    };
-    let target = match (&config.target, &server) {
-        (_, Some(child)) => child.addr,
-        (Target::External { addr }, None) => *addr,
-        (Target::Spawn { .. }, None) => unreachable!("a spawn target always has a child"),
-    };
+        Target::External { .. } => Ok(None),
+    }
+}
 
-    let threads = config.threads.min(config.clients).max(1);
-    let self_proc = ProcReader::current();
-    let server_proc = server.as_ref().map(|s| ProcReader::new(s.pid()));
-    let rss_before = self_proc.sample().map_or(0, |s| s.rss_bytes);
-    let server_fds_idle = server_proc.as_ref().and_then(|p| p.sample()).map(|s| s.fds);
-
+/// What every worker shares: where to connect, what to send, and the run's clock.
+fn shared_state(config: &RunConfig, target: SocketAddr, interrupted: Arc<AtomicBool>) -> Shared {
     let t0 = Instant::now();
     let window = Window {
         start: t0 + config.warmup,
         end: t0 + config.warmup + config.duration,
     };
-    let interval_ends = stats::interval_ends(config.warmup, config.duration);
-    let shared = Arc::new(Shared {
+    Shared {
         target,
         payload: Payload::new(config.seed, config.protocol, config.size),
         pipeline: config.pipeline,
@@ -88,87 +124,36 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         window,
         deadline: window.end + config.drain,
         backlog_cutoff: window.end + config.drain / 2,
-        interval_ends: interval_ends.clone(),
+        interval_ends: stats::interval_ends(config.warmup, config.duration),
         sources: SourceAddrs::new(target, config.clients),
-        interrupted: Arc::clone(&interrupted),
-    });
+        interrupted,
+    }
+}
 
+/// A worker thread's handle: its stats when it ends.
+type WorkerHandle = JoinHandle<std::io::Result<WorkerStats>>;
+
+/// Starts `threads` workers; they connect and drive their clients, sending a tick per interval.
+fn start_workers(
+    config: &RunConfig,
+    threads: usize,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<(Vec<WorkerHandle>, mpsc::Receiver<Tick>)> {
     let (tx, rx) = mpsc::channel();
     let mut handles = Vec::with_capacity(threads);
     for plan in plans(config, threads) {
-        let (shared, tx) = (Arc::clone(&shared), tx.clone());
+        let (shared, tx) = (Arc::clone(shared), tx.clone());
         let handle = std::thread::Builder::new()
             .name(format!("loadgen-{}", plan.index))
             .spawn(move || driver::run_worker(shared, plan, tx))
             .context("cannot start a worker thread")?;
         handles.push(handle);
     }
-    drop(tx);
+    Ok((handles, rx))
+}
 
-    // The coordinator: collect ticks into the timeline, sample /proc once a second and at the
-    // window's edges, until every worker has finished (they end by the deadline on their own).
-    let mut timeline = Timeline::new(interval_ends, config.warmup, threads);
-    let mut reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
-    let (mut self_usage, mut server_usage) = (Usage::default(), Usage::default());
-    let mut next_sample = t0;
-    let (mut window_started, mut window_ended) = (false, false);
-    let mut rss_clients = 0;
-    let mut interrupted_at = None;
-    loop {
-        let now = Instant::now();
-        if interrupted_at.is_none() && interrupted.load(Ordering::Relaxed) {
-            interrupted_at = Some(now);
-        }
-        if !window_started && now >= window.start {
-            window_started = true;
-            let s = sample_into(&self_proc, &mut self_usage, Usage::window_started);
-            rss_clients = rss_clients.max(s.map_or(0, |s| s.rss_bytes));
-            if let Some(p) = &server_proc {
-                sample_into(p, &mut server_usage, Usage::window_started);
-            }
-        }
-        if !window_ended && (now >= window.end || interrupted_at.is_some()) {
-            window_ended = true;
-            let s = sample_into(&self_proc, &mut self_usage, Usage::window_ended);
-            rss_clients = rss_clients.max(s.map_or(0, |s| s.rss_bytes));
-            if let Some(p) = &server_proc {
-                sample_into(p, &mut server_usage, Usage::window_ended);
-            }
-        }
-        if now >= next_sample {
-            next_sample += Duration::from_secs(1);
-            sample_into(&self_proc, &mut self_usage, Usage::observe);
-            if let Some(p) = &server_proc {
-                sample_into(p, &mut server_usage, Usage::observe);
-            }
-        }
-        let mut wake = next_sample;
-        if !window_started {
-            wake = wake.min(window.start);
-        }
-        if !window_ended {
-            wake = wake.min(window.end);
-        }
-        match rx.recv_timeout(wake.saturating_duration_since(Instant::now())) {
-            Ok(tick) => {
-                let new = timeline.add(tick);
-                let points = timeline.points();
-                for p in &points[points.len() - new..] {
-                    reporter.point(p);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    reporter.finish();
-    if !window_ended {
-        sample_into(&self_proc, &mut self_usage, Usage::window_ended);
-        if let Some(p) = &server_proc {
-            sample_into(p, &mut server_usage, Usage::window_ended);
-        }
-    }
-
+/// Waits for every worker and adds up their stats.
+fn collect(handles: Vec<WorkerHandle>) -> anyhow::Result<WorkerStats> {
     let mut total = WorkerStats::default();
     for handle in handles {
         let stats = handle
@@ -177,18 +162,18 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             .context("a loadgen worker failed")?;
         total.add(&stats);
     }
-    let window_closed = interrupted_at.map_or(window.end, |t: Instant| t.min(window.end));
-    let measured = window_closed
-        .saturating_duration_since(window.start)
-        .as_secs_f64();
-    let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
-    let mut timeline = timeline.into_points();
-    if let Some(at) = interrupted_at {
-        // Intervals after the interrupt are empty by construction, not by measurement.
-        let last = (at - t0).as_secs_f64().ceil();
-        timeline.retain(|p| p.t_s <= last);
-    }
-    if let (Some(p), Some(idle)) = (&server_proc, server_fds_idle) {
+    Ok(total)
+}
+
+/// Lets the server see the clients' EOFs, stops it, and reports it.
+fn stop_server(
+    config: &RunConfig,
+    child: &mut ServerChild,
+    probes: &Probes,
+    usage: &Usage,
+    measured: f64,
+) -> ServerReport {
+    if let (Some(p), Some(idle)) = (&probes.server, probes.server_fds_idle) {
         // The workers have closed every socket; let the server see those EOFs before SIGTERM,
         // so its counters say "closed by the client", not "closed at shutdown".
         let deadline = Instant::now() + SERVER_SETTLE;
@@ -196,98 +181,90 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    let server_report = server.as_mut().map(|child| {
-        let exit = child.stop();
-        ServerReport {
-            model: config.target.label().to_string(),
-            bin: child.bin.display().to_string(),
-            args: child.args.clone(),
-            pid: child.pid(),
-            exit_code: exit.code,
-            stats: exit.stats,
-            resources: server_usage.resources(measured),
-        }
-    });
+    let exit = child.stop();
+    ServerReport {
+        model: config.target.label().to_string(),
+        bin: child.bin.display().to_string(),
+        args: child.args.clone(),
+        pid: child.pid(),
+        exit_code: exit.code,
+        stats: exit.stats,
+        resources: usage.resources(measured),
+    }
+}
 
-    let process = self_usage.resources(measured);
-    let busiest_worker_cpu = per_second(total.busy.unwrap_or_default().as_secs_f64());
+/// Everything the result is assembled from.
+struct Assembly<'a> {
+    config: &'a RunConfig,
+    started_at: SystemTime,
+    target: SocketAddr,
+    threads: usize,
+    measured: f64,
+    t0: Instant,
+    probes: &'a Probes,
+    coordinated: Coordinated,
+    total: WorkerStats,
+    server: Option<ServerReport>,
+}
+
+/// loadgen's own resource use, and whether it was the bottleneck.
+fn loadgen_resources(a: &Assembly) -> LoadgenResources {
+    let per_second = |n: f64| {
+        if a.measured > 0.0 {
+            n / a.measured
+        } else {
+            0.0
+        }
+    };
+    let process = a.coordinated.own_usage.resources(a.measured);
+    let busiest_worker_cpu = per_second(a.total.busy.unwrap_or_default().as_secs_f64());
     let saturated =
-        busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * threads as f64;
-    let loadgen_resources = LoadgenResources {
-        worker_threads: threads,
-        memory_per_client_bytes: rss_clients.saturating_sub(rss_before) / config.clients as u64,
+        busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * a.threads as f64;
+    let grown = a
+        .coordinated
+        .rss_clients
+        .saturating_sub(a.probes.rss_before);
+    LoadgenResources {
+        worker_threads: a.threads,
+        memory_per_client_bytes: grown / a.config.clients as u64,
         saturated,
         busiest_worker_cpu,
         process,
-    };
+    }
+}
+
+/// The result of the run.
+fn assemble(a: Assembly) -> RunResult {
+    let loadgen_resources = loadgen_resources(&a);
+    let (config, total, measured) = (a.config, &a.total, a.measured);
+    let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
     let totals = total.totals.clone();
-    let mut warnings = Vec::new();
-    if interrupted_at.is_some() {
-        warnings.push(format!(
-            "interrupted: the window was cut to {measured:.1}s of the {:.1}s asked for",
-            config.duration.as_secs_f64()
-        ));
-    }
-    if saturated {
-        warnings.push(format!(
-            "loadgen was saturated: its busiest worker thread was on CPU {:.0}% of the window \
-             ({:.2} cores in all, {threads} workers); the figures may measure loadgen, not the \
-             server (try more --threads, --pin, or a second loadgen process and `merge`)",
-            busiest_worker_cpu * 100.0,
-            loadgen_resources.process.cpu_cores_used
-        ));
-    }
-    if total.longest_stall >= STALL_WARNING {
-        warnings.push(format!(
-            "a loadgen worker thread was off the CPU for {:.2}s at once (machine overloaded or \
-             paused): latencies and throughput include that wait, rerun on a quieter machine",
-            total.longest_stall.as_secs_f64()
-        ));
-    }
-    if totals.errors.total() > 0 || totals.unanswered > 0 {
-        let kinds: Vec<String> = totals
-            .errors
-            .by_kind()
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        warnings.push(format!(
-            "{} connection(s) failed ({}); {} echo(es) lost",
-            totals.connections.failed,
-            kinds.join(", "),
-            totals.unanswered
-        ));
-    }
-    if totals.unsent > 0 {
-        warnings.push(format!(
-            "{} message(s) fell due but were never sent: the server (or loadgen) fell behind \
-             the open-loop rate by more than the drain time, or clients were not connected",
-            totals.unsent
-        ));
-    }
-    if totals.connections.established < config.clients as u64 {
-        warnings.push(format!(
-            "only {} of {} clients connected",
-            totals.connections.established, config.clients
-        ));
-    }
-    if let Some(report) = &server_report {
-        if report.stats.is_none() {
-            warnings.push("the server printed no counters on shutdown".to_string());
-        }
+    let warnings = warnings::warnings(&Observed {
+        config,
+        totals: &totals,
+        loadgen: &loadgen_resources,
+        server: a.server.as_ref(),
+        measured_s: measured,
+        interrupted: a.coordinated.interrupted_at.is_some(),
+        longest_stall: total.longest_stall,
+    });
+    let mut timeline = a.coordinated.timeline.into_points();
+    if let Some(at) = a.coordinated.interrupted_at {
+        // Intervals after the interrupt are empty by construction, not by measurement.
+        let last = (at - a.t0).as_secs_f64().ceil();
+        timeline.retain(|p| p.t_s <= last);
     }
     let open = config.is_open_loop();
-    Ok(RunResult {
+    RunResult {
         schema_version: SCHEMA_VERSION,
         loadgen: LoadgenInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: env!("LOADGEN_GIT_COMMIT").to_string(),
         },
-        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        started_at: humantime::format_rfc3339_seconds(a.started_at).to_string(),
         machine: machine_info(),
         config: config.clone(),
-        target_addr: target.to_string(),
+        target_addr: a.target.to_string(),
         measured_s: measured,
         passed: totals.errors.total() == 0 && totals.unanswered == 0,
         throughput: Throughput {
@@ -299,7 +276,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         service_time_us: open.then(|| total.service.summary()),
         connect_latency_us: total.connect.summary(),
         timeline,
-        server: server_report,
+        server: a.server,
         loadgen_resources,
         warnings,
         histograms: SerializedHistograms {
@@ -308,18 +285,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
             connect: total.connect.to_base64(),
         },
         merged_from: Vec::new(),
-    })
-}
-
-/// Reads `reader` and folds the sample into `usage` with `fold`.
-fn sample_into(
-    reader: &ProcReader,
-    usage: &mut Usage,
-    fold: fn(&mut Usage, Sample),
-) -> Option<Sample> {
-    let s = reader.sample()?;
-    fold(usage, s);
-    Some(s)
+    }
 }
 
 /// Splits clients, rates and CPUs over `threads` workers as evenly as possible.
