@@ -63,11 +63,6 @@ impl Conn {
         }
     }
 
-    /// The protocol this connection speaks.
-    pub fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-
     /// Feeds bytes read from the peer, in any split. Complete messages become pending output.
     ///
     /// After an error the connection must be closed; further input is ignored.

@@ -108,11 +108,6 @@ impl Client {
         self.oldest_sent_at().is_some_and(|t| now - t >= timeout)
     }
 
-    /// Messages fully echoed so far.
-    pub fn completed(&self) -> u64 {
-        self.next_recv
-    }
-
     /// Messages started so far (first byte written).
     pub fn started(&self) -> u64 {
         self.next_send + u64::from(self.send_offset > 0)
