@@ -14,13 +14,13 @@ use anyhow::Context;
 use clap::Args;
 use echo_proto::Protocol;
 use echo_results::{format, CpuList, Model};
-use serde::{Deserialize, Serialize};
 
 use echo_results::config::{RunConfig, Target};
 use echo_results::result::RunResult;
 
-/// File name of the [`SweepRecord`] in a sweep directory.
-pub const SWEEP_FILE: &str = "sweep.json";
+mod record;
+
+pub use record::{NotRun, SweepRecord, SWEEP_FILE};
 
 /// `select(2)` cannot watch descriptors at or above this.
 const FD_SETSIZE: usize = 1024;
@@ -86,62 +86,6 @@ pub struct SweepArgs {
     pub quiet: bool,
 }
 
-/// What a sweep was asked to do, and every cell that produced no result file, with why.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SweepRecord {
-    /// Models in the order tables show them.
-    pub models: Vec<String>,
-    /// Client counts, ascending.
-    pub clients: Vec<usize>,
-    /// Payload bytes per message.
-    pub size: usize,
-    /// Wire protocol name.
-    pub protocol: String,
-    /// Repeats per cell.
-    pub runs: usize,
-    /// Measured seconds per run.
-    pub duration_s: f64,
-    /// Warm-up seconds per run.
-    pub warmup_s: f64,
-    /// Cells without a result file.
-    pub not_run: Vec<NotRun>,
-}
-
-/// A cell that produced no result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NotRun {
-    /// Model name.
-    pub model: String,
-    /// Client count.
-    pub clients: usize,
-    /// True when known not to work before trying (a documented limit); false when it failed.
-    pub skipped: bool,
-    /// Why, in one line.
-    pub reason: String,
-}
-
-impl SweepRecord {
-    /// Reads `dir/sweep.json` if it exists.
-    pub fn load(dir: &Path) -> anyhow::Result<Option<SweepRecord>> {
-        let path = dir.join(SWEEP_FILE);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let record = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a loadgen sweep record", path.display()))?;
-        Ok(Some(record))
-    }
-
-    fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let path = dir.join(SWEEP_FILE);
-        let mut json = serde_json::to_string_pretty(self).expect("a sweep record serializes");
-        json.push('\n');
-        std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
 /// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
 /// opens a socket itself.
 pub trait CellRunner {
@@ -168,37 +112,12 @@ pub fn run_file_name(model: &str, clients: usize, size: usize, run: usize) -> St
     format!("{model}-{clients}c-{size}B-r{run}.json")
 }
 
-/// Runs the sweep `args` describes, writes the report, and returns the exit code: 0 when every
-/// cell that ran passed and none failed to start, 1 otherwise.
+/// Runs the sweep `args` describes, each cell through `runner`, writes the report, and returns
+/// the exit code: 0 when every cell that ran passed and none failed to start, 1 otherwise.
 pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::Result<ExitCode> {
-    if args.runs == 0 {
-        anyhow::bail!("--runs must be at least 1");
-    }
-    let models: Vec<Model> = if args.models.is_empty() {
-        Model::ALL.to_vec()
-    } else {
-        args.models.clone()
-    };
-    let mut clients = args.clients.clone();
-    clients.sort_unstable();
-    clients.dedup();
-    if clients.is_empty() {
-        anyhow::bail!("--clients needs at least one count");
-    }
+    let (models, clients) = grid(args)?;
     let out = args.out.clone().unwrap_or_else(default_dir);
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    // The report reads every JSON file in the directory: old runs would mix into this sweep.
-    let old_json = std::fs::read_dir(&out)
-        .with_context(|| format!("cannot list {}", out.display()))?
-        .filter_map(|e| e.ok())
-        .any(|e| e.file_name().to_string_lossy().ends_with(".json"));
-    if old_json {
-        anyhow::bail!(
-            "{} already holds result files; give a new --out directory (or remove it)",
-            out.display()
-        );
-    }
-
+    prepare_dir(&out)?;
     let mut record = SweepRecord {
         models: models.iter().map(|m| m.name().to_string()).collect(),
         clients: clients.clone(),
@@ -213,9 +132,63 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
         .iter()
         .flat_map(|&m| clients.iter().map(move |&c| (m, c)))
         .collect();
-    // Known limits first, so they are reported once and cost nothing.
+    let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
+    let failed = run_cells(args, &runnable, runner, &out, &mut record)?;
+    record.save(&out)?;
+    show_report(args, &out)?;
+    Ok(if failed {
+        ExitCode::from(crate::EXIT_RUN_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The models and client counts (ascending, without repeats) of the grid.
+fn grid(args: &SweepArgs) -> anyhow::Result<(Vec<Model>, Vec<usize>)> {
+    if args.runs == 0 {
+        anyhow::bail!("--runs must be at least 1");
+    }
+    let models: Vec<Model> = if args.models.is_empty() {
+        Model::ALL.to_vec()
+    } else {
+        args.models.clone()
+    };
+    let mut clients = args.clients.clone();
+    clients.sort_unstable();
+    clients.dedup();
+    if clients.is_empty() {
+        anyhow::bail!("--clients needs at least one count");
+    }
+    Ok((models, clients))
+}
+
+/// Creates the output directory, refusing one that already holds results.
+fn prepare_dir(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    // The report reads every JSON file in the directory: old runs would mix into this sweep.
+    let old_json = std::fs::read_dir(out)
+        .with_context(|| format!("cannot list {}", out.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with(".json"));
+    if old_json {
+        anyhow::bail!(
+            "{} already holds result files; give a new --out directory (or remove it)",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Records the cells a known limit stops (so they are reported once and cost nothing) and
+/// returns the others.
+fn skip_known_limits(
+    args: &SweepArgs,
+    cells: &[(Model, usize)],
+    runner: &dyn CellRunner,
+    record: &mut SweepRecord,
+) -> Vec<(Model, usize)> {
     let mut runnable = Vec::with_capacity(cells.len());
-    for &(model, n) in &cells {
+    for &(model, n) in cells {
         match known_limit(model, n, runner) {
             Some(reason) => {
                 if !args.quiet {
@@ -231,15 +204,27 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
             None => runnable.push((model, n)),
         }
     }
-    // Repeats go round the whole grid (run 1 of every cell, then run 2, ...), so a burst of
-    // load from elsewhere on the machine lands in one repeat of many cells rather than every
-    // repeat of one cell: the spread then shows the noise, and the median ignores it.
+    runnable
+}
+
+/// Runs every repeat of every cell, writing each result; returns whether any failed.
+///
+/// Repeats go round the whole grid (run 1 of every cell, then run 2, ...), so a burst of load
+/// from elsewhere on the machine lands in one repeat of many cells rather than every repeat of
+/// one cell: the spread then shows the noise, and the median ignores it.
+fn run_cells(
+    args: &SweepArgs,
+    runnable: &[(Model, usize)],
+    runner: &mut dyn CellRunner,
+    out: &Path,
+    record: &mut SweepRecord,
+) -> anyhow::Result<bool> {
     let total_runs = runnable.len() * args.runs;
     let mut eta = Eta::new(total_runs, args.warmup + args.duration + CELL_OVERHEAD);
     let mut failed = false;
     let mut done = 0;
     for run in 1..=args.runs {
-        for &(model, n) in &runnable {
+        for &(model, n) in runnable {
             if record
                 .not_run
                 .iter()
@@ -270,11 +255,7 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
                     }
                 }
                 Err(err) => {
-                    let reason = format!("{err:#}")
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
+                    let reason = first_line(&format!("{err:#}"));
                     if !args.quiet {
                         eprintln!("{label}: failed: {reason}");
                     }
@@ -290,8 +271,17 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
             }
         }
     }
-    record.save(&out)?;
-    let written = crate::report::write_report(&out, args.spectrum_clients)?;
+    Ok(failed)
+}
+
+/// The first line of `text`.
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// Writes the report of `out` and, unless quiet, prints its table and where it went.
+fn show_report(args: &SweepArgs, out: &Path) -> anyhow::Result<()> {
+    let written = crate::report::write_report(out, args.spectrum_clients)?;
     if !args.quiet {
         let md = std::fs::read_to_string(out.join(crate::report::SUMMARY_MD)).unwrap_or_default();
         eprintln!("\n{md}");
@@ -302,11 +292,7 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
             out.join(crate::report::INDEX_HTML).display()
         );
     }
-    Ok(if failed {
-        ExitCode::from(crate::EXIT_RUN_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
 }
 
 /// The configuration of repeat `run` of one cell; repeats differ only in their seed.
