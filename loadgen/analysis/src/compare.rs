@@ -258,11 +258,12 @@ fn scaled(s: Option<Spread>, factor: f64) -> Option<Spread> {
     })
 }
 
+/// The row of one cell, present on either side or both; pushes every failure it finds.
 fn row(
     base: Option<&CellSummary>,
     new: Option<&CellSummary>,
-    (msgs_threshold, p99_threshold): (f64, f64),
-    (msgs_factor, p99_factor): (f64, f64),
+    thresholds: (f64, f64),
+    factors: (f64, f64),
     failures: &mut Vec<String>,
 ) -> Row {
     let label = match (base, new) {
@@ -315,6 +316,18 @@ fn row(
             verdict: verdict.to_string(),
         };
     };
+    judged(label, base, new, thresholds, factors, failures)
+}
+
+/// The row of a cell that ran on both sides: each metric judged against its threshold.
+fn judged(
+    label: String,
+    base: &CellSummary,
+    new: &CellSummary,
+    (msgs_threshold, p99_threshold): (f64, f64),
+    (msgs_factor, p99_factor): (f64, f64),
+    failures: &mut Vec<String>,
+) -> Row {
     if new.status == CellStatus::Failed {
         let why = new.note.clone().unwrap_or_default();
         failures.push(format!("{label}: a repeat could not run in NEW: {why}"));

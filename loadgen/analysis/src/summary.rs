@@ -10,8 +10,23 @@ use echo_results::result::{ProcessResources, RunResult};
 
 /// Renders `r` as text; `json` is where the result was written, if anywhere.
 pub fn render(r: &RunResult, json: Option<&str>) -> String {
-    let c = &r.config;
     let mut s = String::new();
+    header(&mut s, r);
+    latency_table(&mut s, r);
+    counts(&mut s, r);
+    resource_lines(&mut s, r);
+    for w in &r.warnings {
+        let _ = writeln!(s, "WARNING: {w}");
+    }
+    if let Some(path) = json {
+        let _ = writeln!(s, "JSON: {path}");
+    }
+    s
+}
+
+/// What ran: target, protocol, size, threads, connections, loop shape.
+fn header(s: &mut String, r: &RunResult) {
+    let c = &r.config;
     let what = match &c.target {
         Target::Spawn { model, .. } => format!("echo-server --model {model}"),
         Target::External { .. } => "external server".to_string(),
@@ -35,6 +50,10 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
         c.clients,
         c.warmup.as_secs_f64()
     );
+}
+
+/// The latency percentiles, one row per measure.
+fn latency_table(s: &mut String, r: &RunResult) {
     let _ = writeln!(
         s,
         "  {:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
@@ -45,24 +64,28 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
     } else {
         "latency"
     };
-    latency_row(&mut s, label, &r.latency_us);
+    latency_row(s, label, &r.latency_us);
     if let Some(service) = &r.service_time_us {
-        latency_row(&mut s, "uncorrected", service);
+        latency_row(s, "uncorrected", service);
     }
-    latency_row(&mut s, "connect", &r.connect_latency_us);
+    latency_row(s, "connect", &r.connect_latency_us);
+}
+
+/// Messages, rates and errors.
+fn counts(s: &mut String, r: &RunResult) {
     let t = &r.totals;
     let _ = writeln!(
         s,
         "  {} messages in {:.2}s, {} echoed (verified)",
         t.messages,
         r.measured_s,
-        bytes(t.bytes_received as f64)
+        format::bytes(t.bytes_received as f64)
     );
     let _ = writeln!(
         s,
         "Msgs/sec: {:>12.1}\nTransfer/sec: {:>8}",
         r.throughput.msgs_per_sec,
-        bytes(r.throughput.bytes_per_sec)
+        format::bytes(r.throughput.bytes_per_sec)
     );
     if t.errors.total() == 0 && t.unanswered == 0 {
         let _ = writeln!(
@@ -70,24 +93,28 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
             "Errors: none ({} connections)",
             t.connections.established
         );
-    } else {
-        let kinds: Vec<String> = t
-            .errors
-            .by_kind()
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "Errors: {} ({}); {} echoes lost; {}/{} connections established",
-            t.errors.total(),
-            kinds.join(", "),
-            t.unanswered,
-            t.connections.established,
-            c.clients
-        );
+        return;
     }
+    let kinds: Vec<String> = t
+        .errors
+        .by_kind()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Errors: {} ({}); {} echoes lost; {}/{} connections established",
+        t.errors.total(),
+        kinds.join(", "),
+        t.unanswered,
+        t.connections.established,
+        r.config.clients
+    );
+}
+
+/// What the server and loadgen used.
+fn resource_lines(s: &mut String, r: &RunResult) {
     if let Some(server) = &r.server {
         let _ = writeln!(
             s,
@@ -101,30 +128,23 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
         s,
         "loadgen: {}, {} per client, busiest worker {:.0}% busy",
         resources(&lr.process),
-        bytes(lr.memory_per_client_bytes as f64),
+        format::bytes(lr.memory_per_client_bytes as f64),
         lr.busiest_worker_cpu * 100.0
     );
-    for w in &r.warnings {
-        let _ = writeln!(s, "WARNING: {w}");
-    }
-    if let Some(path) = json {
-        let _ = writeln!(s, "JSON: {path}");
-    }
-    s
 }
 
 fn latency_row(s: &mut String, label: &str, p: &Percentiles) {
     let _ = writeln!(
         s,
         "    {label:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        format::duration_us(p.p50),
-        format::duration_us(p.p90),
-        format::duration_us(p.p99),
-        format::duration_us(p.p99_9),
-        format::duration_us(p.p99_99),
-        format::duration_us(p.max),
-        format::duration_us(p.mean.round() as u64),
-        format::duration_us(p.stdev.round() as u64),
+        format::duration_us(p.p50 as f64),
+        format::duration_us(p.p90 as f64),
+        format::duration_us(p.p99 as f64),
+        format::duration_us(p.p99_9 as f64),
+        format::duration_us(p.p99_99 as f64),
+        format::duration_us(p.max as f64),
+        format::duration_us(p.mean),
+        format::duration_us(p.stdev),
     );
 }
 
@@ -134,23 +154,8 @@ fn resources(r: &ProcessResources) -> String {
         r.cpu_cores_used,
         r.user_cpu_s,
         r.system_cpu_s,
-        bytes(r.peak_rss_bytes as f64),
+        format::bytes(r.peak_rss_bytes as f64),
         r.max_threads,
         r.max_open_fds
     )
-}
-
-/// Bytes with a binary unit: `512B`, `1.50KiB`, `7.25MiB`.
-fn bytes(n: f64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024.0 {
-        return format!("{n:.0}B");
-    }
-    let mut v = n / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.2}{}", UNITS[unit])
 }

@@ -134,13 +134,13 @@ impl Reporter {
     pub fn point(&mut self, p: &TimelinePoint) {
         self.errors += p.errors;
         let line = format!(
-            "[{:>5.1}s]{} connected {}/{}  msgs/s {:.0}  p99 {}  errors {}",
+            "[{:>5.1}s]{} connected {}/{}  msgs/s {}  p99 {}  errors {}",
             p.t_s,
             if p.warmup { " warmup" } else { "" },
             p.connected,
             self.clients,
-            p.msgs_per_sec,
-            format::duration_us(p.p99_us),
+            format::count(p.msgs_per_sec),
+            format::duration_us(p.p99_us as f64),
             self.errors
         );
         match (&self.bar, self.mode) {

@@ -1,13 +1,28 @@
 //! How numbers read everywhere a person sees them (summary, progress line, tables, charts):
 //! one formatter each for durations, counts and byte sizes.
 
-/// A latency in µs, shown with a unit that keeps it short: `850us`, `1.25ms`, `2.10s`.
-pub fn duration_us(us: u64) -> String {
-    match us {
-        0..=999 => format!("{us}us"),
-        1_000..=999_999 => format!("{:.2}ms", us as f64 / 1e3),
-        _ => format!("{:.2}s", us as f64 / 1e6),
-    }
+/// A duration in µs with the unit that keeps it short, three significant digits at most and no
+/// trailing zeros: `850us`, `1.25ms`, `31.6ms`, `100ms`, `2s`.
+pub fn duration_us(us: f64) -> String {
+    let (value, unit) = match us {
+        v if v < 1e3 => return format!("{:.0}us", v.max(0.0)),
+        v if v < 1e6 => (v / 1e3, "ms"),
+        v => (v / 1e6, "s"),
+    };
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{unit}")
 }
 
 /// A count with thousands separators, rounded: `12,345`.
@@ -41,9 +56,14 @@ mod tests {
 
     #[test]
     fn durations_keep_three_figures() {
-        assert_eq!(duration_us(850), "850us");
-        assert_eq!(duration_us(1_250), "1.25ms");
-        assert_eq!(duration_us(2_100_000), "2.10s");
+        assert_eq!(duration_us(850.0), "850us");
+        assert_eq!(duration_us(316.2), "316us");
+        assert_eq!(duration_us(1_250.0), "1.25ms");
+        assert_eq!(duration_us(1_500.0), "1.5ms");
+        assert_eq!(duration_us(31_640.0), "31.6ms");
+        assert_eq!(duration_us(100_000.0), "100ms");
+        assert_eq!(duration_us(2_000_000.0), "2s");
+        assert_eq!(duration_us(2_100_000.0), "2.1s");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::export::markdown::{bytes, errors, latency, rate, status, thousands};
+use echo_results::format;
+
+use crate::export::markdown::{errors, latency, rate, status};
 use crate::export::svg::Chart;
 use crate::report::{CellStatus, Summary};
 
@@ -56,7 +58,7 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
             "<tr{class}><td>{}</td><td>{}</td><td>{} B</td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&c.key.model),
-            thousands(c.key.clients as f64),
+            format::count(c.key.clients as f64),
             c.key.size,
             rate(c.msgs_per_sec),
             latency(c.p50_us),
@@ -65,7 +67,8 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
             errors(c),
             c.server_cpu_cores
                 .map_or("—".to_string(), |v| format!("{v:.2}")),
-            c.server_rss_per_conn_bytes.map_or("—".to_string(), bytes),
+            c.server_rss_per_conn_bytes
+                .map_or("—".to_string(), format::bytes),
             escape(&status(c)),
         );
     }

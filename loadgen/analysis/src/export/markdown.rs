@@ -37,7 +37,7 @@ pub fn summary(s: &Summary) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.key.model,
-            thousands(c.key.clients as f64),
+            format::count(c.key.clients as f64),
             rate(c.msgs_per_sec),
             latency(c.p50_us),
             latency(c.p99_us),
@@ -45,7 +45,8 @@ pub fn summary(s: &Summary) -> String {
             errors(c),
             c.server_cpu_cores
                 .map_or("—".to_string(), |v| format!("{v:.2} cores")),
-            c.server_rss_per_conn_bytes.map_or("—".to_string(), bytes),
+            c.server_rss_per_conn_bytes
+                .map_or("—".to_string(), format::bytes),
             status(c),
         );
     }
@@ -154,7 +155,7 @@ pub(crate) fn errors(c: &CellSummary) -> String {
 pub(crate) fn rate(s: Option<Spread>) -> String {
     match s {
         None => "—".to_string(),
-        Some(s) => format!("{}{}", thousands(s.median), noise(&s)),
+        Some(s) => format!("{}{}", format::count(s.median), noise(&s)),
     }
 }
 
@@ -162,11 +163,7 @@ pub(crate) fn rate(s: Option<Spread>) -> String {
 pub(crate) fn latency(s: Option<Spread>) -> String {
     match s {
         None => "—".to_string(),
-        Some(s) => format!(
-            "{}{}",
-            format::duration_us(s.median.round() as u64),
-            noise(&s)
-        ),
+        Some(s) => format!("{}{}", format::duration_us(s.median), noise(&s)),
     }
 }
 
@@ -177,40 +174,14 @@ fn noise(s: &Spread) -> String {
     }
 }
 
-/// `12,345` (rounded).
-pub fn thousands(v: f64) -> String {
-    let n = v.round().max(0.0) as u64;
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// `12.3 KiB`.
-pub fn bytes(v: f64) -> String {
-    match v {
-        v if v < 1024.0 => format!("{v:.0} B"),
-        v if v < 1024.0 * 1024.0 => format!("{:.1} KiB", v / 1024.0),
-        v => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(thousands(1234567.4), "1,234,567");
-        assert_eq!(thousands(999.0), "999");
-        assert_eq!(bytes(2048.0), "2.0 KiB");
         let s = Spread::of(&[90.0, 100.0, 110.0]);
         assert_eq!(rate(s), "100 ±10%");
-        assert_eq!(latency(Spread::of(&[1500.0])), "1.50ms");
+        assert_eq!(latency(Spread::of(&[1500.0])), "1.5ms");
     }
 }

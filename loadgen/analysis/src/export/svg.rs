@@ -8,8 +8,8 @@
 
 use plotters::prelude::*;
 
-use crate::export::markdown::{bytes, thousands};
 use crate::report::Cell;
+use echo_results::format;
 
 /// Line colours (the "tab10" set): distinct from each other and readable on white.
 const COLORS: [RGBColor; 10] = [
@@ -168,7 +168,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
     let svg = line_chart(
         &title,
         ("clients", clients),
-        ("RSS per connection", Axis::Log(bytes)),
+        ("RSS per connection", Axis::Log(format::bytes)),
         &series,
         (Legend::UpperRight, MARKERS),
     )?;
@@ -312,7 +312,7 @@ fn line_chart(
 fn clients_label(v: f64) -> String {
     let n = v.round();
     if n >= 1000.0 {
-        format!("{}k", thousands(n / 1000.0))
+        format!("{}k", format::count(n / 1000.0))
     } else {
         format!("{n:.0}")
     }
@@ -320,7 +320,7 @@ fn clients_label(v: f64) -> String {
 
 fn rate_label(v: f64) -> String {
     if v >= 1000.0 {
-        format!("{}k", thousands(v / 1000.0))
+        format!("{}k", format::count(v / 1000.0))
     } else {
         format!("{v:.0}")
     }
@@ -335,27 +335,9 @@ fn integer_ticks(axis: Axis, lo: f64, hi: f64) -> usize {
     }
 }
 
-/// `316us`, `3.16ms`, `31.6ms`, `2s`: three significant digits at most, no trailing zeros.
+/// A latency axis tick, µs.
 fn us_label(v: f64) -> String {
-    let (value, unit) = match v {
-        v if v < 1e3 => return format!("{v:.0}us"),
-        v if v < 1e6 => (v / 1e3, "ms"),
-        v => (v / 1e6, "s"),
-    };
-    let decimals = if value < 10.0 {
-        2
-    } else if value < 100.0 {
-        1
-    } else {
-        0
-    };
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{unit}")
+    format::duration_us(v)
 }
 
 /// `90%`, `99.9%` for the nines axis.

@@ -341,9 +341,9 @@ fn default_dir() -> PathBuf {
 fn one_line(r: &RunResult) -> String {
     let errors = r.totals.errors.total() + r.totals.unanswered;
     format!(
-        "{:.0} msgs/s, p99 {}, {errors} errors{}",
-        r.throughput.msgs_per_sec,
-        format::duration_us(r.latency_us.p99),
+        "{} msgs/s, p99 {}, {errors} errors{}",
+        format::count(r.throughput.msgs_per_sec),
+        format::duration_us(r.latency_us.p99 as f64),
         if r.loadgen_resources.saturated {
             " (loadgen saturated)"
         } else {
