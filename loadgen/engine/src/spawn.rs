@@ -92,6 +92,72 @@ pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     )
 }
 
+/// The command that starts the server with `args`, in its own process group, pinned to `pin`,
+/// and stopped by the kernel should loadgen die first.
+fn command(bin: &Path, args: &[String], pin: Option<&[usize]>) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut cpu_set = None;
+    if let Some(cpus) = pin {
+        let mut set = nix::sched::CpuSet::new();
+        for &cpu in cpus {
+            set.set(cpu)
+                .with_context(|| format!("--server-pin: no CPU {cpu}"))?;
+        }
+        cpu_set = Some(set);
+    }
+    use std::os::unix::process::CommandExt;
+    // Its own process group: a Ctrl-C at the terminal reaches loadgen only, which then
+    // finishes the run and stops the server itself, keeping the server's counters clean.
+    cmd.process_group(0);
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs between fork and exec. It makes only async-signal-safe
+    // system calls (prctl, getppid, sched_setaffinity) on values built before the fork, and
+    // allocates nothing (errors are raw OS errors).
+    unsafe {
+        cmd.pre_exec(move || {
+            // If loadgen dies without stopping it, the server gets SIGTERM instead of
+            // lingering in its own process group.
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+            if nix::unistd::getppid() != parent {
+                // loadgen died before prctl took effect.
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            if let Some(set) = &cpu_set {
+                nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), set)?;
+            }
+            Ok(())
+        });
+    }
+    Ok(cmd)
+}
+
+/// The first stdout line, as it arrives; and the thread keeping stderr's tail. Both pipes are
+/// drained to the end so the child never blocks writing.
+fn read_output(child: &mut Child) -> anyhow::Result<(FirstLine, JoinHandle<String>)> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let stderr = std::thread::Builder::new()
+        .name("server-stderr".into())
+        .spawn(move || keep_tail(stderr))?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("server-stdout".into())
+        .spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            // Keep draining so the child never blocks writing to stdout.
+            for _ in lines {}
+        })?;
+    Ok((rx, stderr))
+}
+
+/// Where the server's first stdout line arrives.
+type FirstLine = mpsc::Receiver<Option<std::io::Result<String>>>;
+
 impl ServerChild {
     /// Starts `bin --model model --addr 127.0.0.1:0 --protocol p extra...`, pinned to `pin`,
     /// and waits for its `listening on` line.
@@ -107,60 +173,11 @@ impl ServerChild {
             .into();
         args.push(protocol.name().to_string());
         args.extend(extra.iter().cloned());
-        let mut cmd = Command::new(bin);
-        cmd.args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut cpu_set = None;
-        if let Some(cpus) = pin {
-            let mut set = nix::sched::CpuSet::new();
-            for &cpu in cpus {
-                set.set(cpu)
-                    .with_context(|| format!("--server-pin: no CPU {cpu}"))?;
-            }
-            cpu_set = Some(set);
-        }
-        use std::os::unix::process::CommandExt;
-        // Its own process group: a Ctrl-C at the terminal reaches loadgen only, which then
-        // finishes the run and stops the server itself, keeping the server's counters clean.
-        cmd.process_group(0);
-        let parent = nix::unistd::getpid();
-        // SAFETY: the closure runs between fork and exec. It makes only async-signal-safe
-        // system calls (prctl, getppid, sched_setaffinity) on values built before the fork, and
-        // allocates nothing (errors are raw OS errors).
-        unsafe {
-            cmd.pre_exec(move || {
-                // If loadgen dies without stopping it, the server gets SIGTERM instead of
-                // lingering in its own process group.
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
-                if nix::unistd::getppid() != parent {
-                    // loadgen died before prctl took effect.
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                if let Some(set) = &cpu_set {
-                    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), set)?;
-                }
-                Ok(())
-            });
-        }
+        let mut cmd = command(bin, &args, pin)?;
         let mut child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let stderr = std::thread::Builder::new()
-            .name("server-stderr".into())
-            .spawn(move || keep_tail(stderr))?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("server-stdout".into())
-            .spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let _ = tx.send(lines.next());
-                // Keep draining so the child never blocks writing to stdout.
-                for _ in lines {}
-            })?;
+        let (first_line, stderr) = read_output(&mut child)?;
         let mut server = ServerChild {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -168,7 +185,7 @@ impl ServerChild {
             args,
             stderr: Some(stderr),
         };
-        let first = rx.recv_timeout(START_TIMEOUT);
+        let first = first_line.recv_timeout(START_TIMEOUT);
         let line = match first {
             Ok(Some(Ok(line))) => line,
             _ => {

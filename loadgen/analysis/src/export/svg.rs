@@ -100,84 +100,72 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
             })
             .collect()
     };
-    let clients = Axis::Log(clients_label);
-    let mut out = Vec::with_capacity(4);
-    let title = "Throughput vs clients (median msgs/s)".to_string();
-    let series = per_model(&|c| c.summary.msgs_per_sec.map(|s| s.median));
-    let svg = line_chart(
-        &title,
-        ("clients", clients),
-        ("msgs/s", Axis::Linear(rate_label)),
-        &series,
-        (Legend::LowerRight, MARKERS),
-    )?;
-    out.push(Chart {
-        file: "throughput.svg",
-        title,
-        svg,
-    });
-
-    let title = "p99 latency vs clients".to_string();
-    let series = per_model(&|c| c.summary.p99_us.map(|s| s.median));
-    let svg = line_chart(
-        &title,
-        ("clients", clients),
-        ("p99 latency", Axis::Log(us_label)),
-        &series,
-        (Legend::UpperLeft, MARKERS),
-    )?;
-    out.push(Chart {
-        file: "p99.svg",
-        title,
-        svg,
-    });
-
-    let title = match spectrum_clients {
+    let clients = ("clients", Axis::Log(clients_label));
+    let spectrum_title = match spectrum_clients {
         Some(n) => format!("Latency by percentile at {n} clients"),
         None => "Latency by percentile (no cell ran)".to_string(),
     };
-    let series: Vec<Series> = models(cells)
+    Ok(vec![
+        chart(
+            "throughput.svg",
+            "Throughput vs clients (median msgs/s)".to_string(),
+            (clients, ("msgs/s", Axis::Linear(rate_label))),
+            &per_model(&|c| c.summary.msgs_per_sec.map(|s| s.median)),
+            (Legend::LowerRight, MARKERS),
+        )?,
+        chart(
+            "p99.svg",
+            "p99 latency vs clients".to_string(),
+            (clients, ("p99 latency", Axis::Log(us_label))),
+            &per_model(&|c| c.summary.p99_us.map(|s| s.median)),
+            (Legend::UpperLeft, MARKERS),
+        )?,
+        chart(
+            "spectrum.svg",
+            spectrum_title,
+            (
+                ("percentile", Axis::Nines),
+                ("latency", Axis::Log(us_label)),
+            ),
+            &spectrum_series(cells, spectrum_clients),
+            (Legend::UpperLeft, !MARKERS),
+        )?,
+        chart(
+            "rss.svg",
+            "Server RSS per connection vs clients (peak RSS / clients)".to_string(),
+            (clients, ("RSS per connection", Axis::Log(format::bytes))),
+            &per_model(&|c| c.summary.server_rss_per_conn_bytes),
+            (Legend::UpperRight, MARKERS),
+        )?,
+    ])
+}
+
+/// One chart, drawn.
+fn chart(
+    file: &'static str,
+    title: String,
+    (x, y): ((&str, Axis), (&str, Axis)),
+    series: &[Series],
+    style: (Legend, bool),
+) -> anyhow::Result<Chart> {
+    let svg = line_chart(&title, x, y, series, style)?;
+    Ok(Chart { file, title, svg })
+}
+
+/// Each model's latency spectrum at `clients`.
+fn spectrum_series(cells: &[Cell], clients: Option<usize>) -> Vec<Series> {
+    models(cells)
         .into_iter()
         .map(|name| {
             let points = cells
                 .iter()
-                .find(|c| {
-                    c.summary.key.model == name && Some(c.summary.key.clients) == spectrum_clients
-                })
+                .find(|c| c.summary.key.model == name && Some(c.summary.key.clients) == clients)
                 .and_then(|c| c.latency.as_ref())
                 .map(spectrum)
                 .unwrap_or_default();
             Series { name, points }
         })
-        .collect();
-    let svg = line_chart(
-        &title,
-        ("percentile", Axis::Nines),
-        ("latency", Axis::Log(us_label)),
-        &series,
-        (Legend::UpperLeft, !MARKERS),
-    )?;
-    out.push(Chart {
-        file: "spectrum.svg",
-        title,
-        svg,
-    });
-
-    let title = "Server RSS per connection vs clients (peak RSS / clients)".to_string();
-    let series = per_model(&|c| c.summary.server_rss_per_conn_bytes);
-    let svg = line_chart(
-        &title,
-        ("clients", clients),
-        ("RSS per connection", Axis::Log(format::bytes)),
-        &series,
-        (Legend::UpperRight, MARKERS),
-    )?;
-    out.push(Chart {
-        file: "rss.svg",
-        title,
-        svg,
-    });
-    Ok(out)
+        .collect()
 }
 
 /// Model names in table order, each once.
@@ -218,15 +206,13 @@ enum Legend {
 /// Whether each point gets a marker (not on dense curves such as the spectrum).
 const MARKERS: bool = true;
 
-fn line_chart(
-    title: &str,
-    x: (&str, Axis),
-    y: (&str, Axis),
+/// The points of `series` on the two axes' scales, and the ranges to draw.
+#[allow(clippy::type_complexity)]
+fn map_series(
     series: &[Series],
-    (legend, markers): (Legend, bool),
-) -> anyhow::Result<String> {
-    let (x_desc, x_axis) = x;
-    let (y_desc, y_axis) = y;
+    x_axis: Axis,
+    y_axis: Axis,
+) -> (Vec<Vec<(f64, f64)>>, (f64, f64), (f64, f64)) {
     let mapped: Vec<Vec<(f64, f64)>> = series
         .iter()
         .map(|s| {
@@ -248,8 +234,22 @@ fn line_chart(
     };
     let (xl, xh) = bounds(|p| p.0);
     let (yl, yh) = bounds(|p| p.1);
-    let (x0, x1) = x_axis.range(xl, xh);
-    let (y0, y1) = y_axis.range(yl, yh);
+    let x = x_axis.range(xl, xh);
+    let y = y_axis.range(yl, yh);
+    (mapped, x, y)
+}
+
+/// Draws `series` as lines (and markers) on one chart, as SVG text.
+fn line_chart(
+    title: &str,
+    x: (&str, Axis),
+    y: (&str, Axis),
+    series: &[Series],
+    (legend, markers): (Legend, bool),
+) -> anyhow::Result<String> {
+    let (x_desc, x_axis) = x;
+    let (y_desc, y_axis) = y;
+    let (mapped, (x0, x1), (y0, y1)) = map_series(series, x_axis, y_axis);
     let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot draw chart {title:?}: {e:?}");
 
     let mut svg = String::new();
