@@ -1,20 +1,22 @@
-//! Records the git commit loadgen is built from, for the `loadgen.git_commit` result field.
+//! Records the git commit the engine is built from (`VERGEN_GIT_SHA`), for the
+//! `loadgen.git_commit` result field. Outside a git checkout vergen emits a placeholder and the
+//! field reads `unknown` (see `run::git_commit`).
 
-use std::process::Command;
+use vergen_gitcl::{Emitter, GitclBuilder};
 
 fn main() {
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_string());
-    println!("cargo:rustc-env=LOADGEN_GIT_COMMIT={commit}");
-    // Rebuild when HEAD moves (a new commit or a checkout), not on every file change.
-    for path in ["../.git/HEAD", "../.git/refs/heads", "../.git/packed-refs"] {
-        println!("cargo:rerun-if-changed={path}");
+    let emitted = GitclBuilder::default()
+        .sha(true)
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|git| {
+            Emitter::default()
+                .add_instructions(&git)
+                .and_then(|e| e.emit())
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = emitted {
+        // A build without git metadata still builds; the result then says `unknown`.
+        println!("cargo:warning=no git metadata for loadgen: {e}");
     }
 }

@@ -1,9 +1,8 @@
-//! Resource use of a process, read from `/proc/<pid>`: CPU time, memory, threads, open fds.
+//! Resource use of a process, read from `/proc/<pid>` (with the `procfs` crate): CPU time,
+//! memory, threads, open fds.
 //!
 //! Sampled once a second during a run (peaks of threads and fds are only visible while the
 //! load is on) and at the edges of the measured window (CPU is reported for the window only).
-
-use std::path::PathBuf;
 
 use echo_results::result::ProcessResources;
 
@@ -27,58 +26,47 @@ pub struct Sample {
 /// Which process to read.
 #[derive(Clone, Debug)]
 pub struct ProcReader {
-    dir: PathBuf,
+    /// `None`: loadgen itself.
+    pid: Option<i32>,
     ticks_per_s: f64,
 }
 
 impl ProcReader {
     /// Reads process `pid`.
     pub fn new(pid: u32) -> Self {
-        Self::at(PathBuf::from(format!("/proc/{pid}")))
+        // A pid past i32 names no process: -1 reads as gone.
+        Self::of(Some(i32::try_from(pid).unwrap_or(-1)))
     }
 
     /// Reads loadgen itself.
     pub fn current() -> Self {
-        Self::at(PathBuf::from("/proc/self"))
+        Self::of(None)
     }
 
-    fn at(dir: PathBuf) -> Self {
-        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .filter(|&t| t > 0)
-            .unwrap_or(100);
+    fn of(pid: Option<i32>) -> Self {
         ProcReader {
-            dir,
-            ticks_per_s: ticks as f64,
+            pid,
+            ticks_per_s: procfs::ticks_per_second().max(1) as f64,
         }
     }
 
     /// Reads the process now; `None` once it is gone or if /proc is unreadable.
     pub fn sample(&self) -> Option<Sample> {
-        let stat = std::fs::read_to_string(self.dir.join("stat")).ok()?;
-        // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // `rest` starts at field 3 (state); utime is field 14, stime 15, num_threads 20.
-        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-        let status = std::fs::read_to_string(self.dir.join("status")).unwrap_or_default();
-        let kib = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(0, |k| k * 1024)
-        };
-        let fds = std::fs::read_dir(self.dir.join("fd")).map_or(0, |d| d.count() as u64);
+        let process = match self.pid {
+            Some(pid) => procfs::process::Process::new(pid),
+            None => procfs::process::Process::myself(),
+        }
+        .ok()?;
+        let stat = process.stat().ok()?;
+        let status = process.status().ok();
+        let kib = |v: Option<u64>| v.map_or(0, |k| k * 1024);
         Some(Sample {
-            user_s: field(14)? as f64 / self.ticks_per_s,
-            system_s: field(15)? as f64 / self.ticks_per_s,
-            rss_bytes: kib("VmRSS:"),
-            peak_rss_bytes: kib("VmHWM:"),
-            threads: field(20).unwrap_or(0),
-            fds,
+            user_s: stat.utime as f64 / self.ticks_per_s,
+            system_s: stat.stime as f64 / self.ticks_per_s,
+            rss_bytes: kib(status.as_ref().and_then(|s| s.vmrss)),
+            peak_rss_bytes: kib(status.as_ref().and_then(|s| s.vmhwm)),
+            threads: u64::try_from(stat.num_threads).unwrap_or(0),
+            fds: process.fd_count().map_or(0, |n| n as u64),
         })
     }
 }

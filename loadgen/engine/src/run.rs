@@ -259,7 +259,7 @@ fn assemble(a: Assembly) -> RunResult {
         schema_version: SCHEMA_VERSION,
         loadgen: LoadgenInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: env!("LOADGEN_GIT_COMMIT").to_string(),
+            git_commit: git_commit().to_string(),
         },
         started_at: humantime::format_rfc3339_seconds(a.started_at).to_string(),
         machine: machine_info(),
@@ -309,6 +309,14 @@ fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
             }
         })
         .collect()
+}
+
+/// The short hash of the commit this was built from, or `unknown` outside a git checkout.
+fn git_commit() -> &'static str {
+    match option_env!("VERGEN_GIT_SHA") {
+        Some(sha) if !sha.is_empty() && sha != "VERGEN_IDEMPOTENT_OUTPUT" => sha,
+        _ => "unknown",
+    }
 }
 
 /// CPUs, kernel and host name of this machine.
