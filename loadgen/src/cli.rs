@@ -54,9 +54,9 @@ pub enum Command {
     /// Run models × client counts (× repeats), then write the table, charts and index.html.
     Sweep(sweep::SweepArgs),
     /// Rebuild a sweep directory's table, charts and index.html from its JSON.
-    Report(report::ReportArgs),
+    Report(report::write::ReportArgs),
     /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
-    Compare(compare::CompareArgs),
+    Compare(compare::command::CompareArgs),
 }
 
 /// Options of one benchmark run.
@@ -199,8 +199,8 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Merge(args)) => merge_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args, &mut EngineRunner),
-        Some(Command::Report(args)) => report::report_command(&args),
-        Some(Command::Compare(args)) => compare::compare_command(&args),
+        Some(Command::Report(args)) => report::write::report_command(&args),
+        Some(Command::Compare(args)) => compare::command::compare_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",

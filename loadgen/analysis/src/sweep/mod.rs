@@ -18,7 +18,7 @@ use echo_results::{format, CpuList, Model};
 use echo_results::config::{RunConfig, Target};
 use echo_results::result::RunResult;
 
-mod record;
+pub mod record;
 
 pub use record::{NotRun, SweepRecord, SWEEP_FILE};
 
@@ -281,7 +281,7 @@ fn first_line(text: &str) -> String {
 
 /// Writes the report of `out` and, unless quiet, prints its table and where it went.
 fn show_report(args: &SweepArgs, out: &Path) -> anyhow::Result<()> {
-    let written = crate::report::write_report(out, args.spectrum_clients)?;
+    let written = crate::report::write::write_report(out, args.spectrum_clients)?;
     if !args.quiet {
         let md = std::fs::read_to_string(out.join(crate::report::SUMMARY_MD)).unwrap_or_default();
         eprintln!("\n{md}");
