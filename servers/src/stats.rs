@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
 use echo_proto::{Conn, ProtocolError};
-use serde::{Deserialize, Serialize};
+pub use echo_results::server_stats::{ClosedBy, ProtocolErrors, Refused, StatsSnapshot};
 
 /// Why a connection ended. Each reason has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,85 +212,4 @@ impl Stats {
                 .clone(),
         }
     }
-}
-
-/// Every counter at one moment; serialized as the JSON line printed on shutdown.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StatsSnapshot {
-    /// The model that served.
-    pub model: String,
-    /// Connections returned by `accept`.
-    pub accepted: u64,
-    /// Connections still open.
-    pub active: u64,
-    /// Most connections open at once.
-    pub peak_active: u64,
-    /// Connections closed after being served.
-    pub closed: u64,
-    /// Connections closed right after `accept`, by reason.
-    pub refused: Refused,
-    /// `accept` calls that failed (EMFILE, ENFILE, ENOMEM, ...).
-    pub accept_errors: u64,
-    /// Times the accept loop paused because of such an error.
-    pub accept_backoffs: u64,
-    /// Bytes received from clients.
-    pub bytes_in: u64,
-    /// Bytes echoed back.
-    pub bytes_out: u64,
-    /// Complete `line`/`framed` messages echoed.
-    pub messages: u64,
-    /// Connections closed for breaking the protocol.
-    pub protocol_errors: ProtocolErrors,
-    /// Bytes of incomplete messages dropped because the client closed mid-message.
-    pub truncated_at_eof_bytes: u64,
-    /// Served connections by how they ended.
-    pub closed_by: ClosedBy,
-    /// Accepted connections per worker thread (models with several accept loops).
-    pub per_worker_accepted: Vec<u64>,
-    /// Messages charged with `--extra-work` (0 when the option is off).
-    #[serde(default)]
-    pub extra_work_messages: u64,
-    /// The error that stopped an event loop, if one did; the server then exits non-zero.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fatal_error: Option<String>,
-}
-
-/// Refused connections by reason.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Refused {
-    /// Past `--max-conns`.
-    pub max_conns: u64,
-    /// fd ≥ FD_SETSIZE (select only).
-    pub fd_setsize: u64,
-    /// No thread could be spawned (threads only).
-    pub spawn_failed: u64,
-    /// Could not be added to the event loop.
-    pub register_failed: u64,
-}
-
-/// Protocol errors by kind.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ProtocolErrors {
-    /// A `framed` length above `--max-frame`.
-    pub frame_too_large: u64,
-    /// A `line` longer than `--max-line`.
-    pub line_too_long: u64,
-}
-
-/// How served connections ended (protocol errors are counted separately).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ClosedBy {
-    /// Clean close by the peer.
-    pub eof: u64,
-    /// Reset by the peer.
-    pub reset: u64,
-    /// Other I/O errors.
-    pub io_error: u64,
-    /// Idle past `--idle-timeout`.
-    pub idle_timeout: u64,
-    /// Still open at shutdown.
-    pub shutdown: u64,
-    /// Open when their event loop failed (see `fatal_error`).
-    #[serde(default)]
-    pub loop_failed: u64,
 }
