@@ -1,12 +1,29 @@
-//! Records the git commit the engine is built from (`VERGEN_GIT_SHA`), for the
-//! `loadgen.git_commit` result field. Outside a git checkout vergen emits a placeholder and the
-//! field reads `unknown` (see `run::git_commit`).
+//! Records the build facts of a result: the git commit (`VERGEN_GIT_SHA`, for the
+//! `loadgen.git_commit` field), and for the `meta` field the dirty flag (`VERGEN_GIT_DIRTY`),
+//! the rustc version (`LOADGEN_RUSTC_VERSION`) and cargo's profile (`LOADGEN_BUILD_PROFILE`),
+//! read here because vergen-gitcl's rustc feature pins another vergen-lib. Outside a git checkout vergen emits a placeholder and the
+//! fields read `unknown` (see `metadata::git_commit`).
+
+use std::process::Command;
 
 use vergen_gitcl::{Emitter, GitclBuilder};
 
 fn main() {
+    let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".to_string());
+    println!("cargo:rustc-env=LOADGEN_BUILD_PROFILE={profile}");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    if let Some(version) = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+    {
+        println!("cargo:rustc-env=LOADGEN_RUSTC_VERSION={}", version.trim());
+    }
     let emitted = GitclBuilder::default()
         .sha(true)
+        .dirty(false)
         .build()
         .map_err(|e| e.to_string())
         .and_then(|git| {

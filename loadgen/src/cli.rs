@@ -21,7 +21,7 @@ pub const EXIT_RUN_FAILED: u8 = loadgen_analysis::EXIT_RUN_FAILED;
 /// Exit code for bad arguments, limits, or a server that would not start.
 pub const EXIT_SETUP: u8 = 2;
 /// Exit code when SIGINT/SIGTERM cut the run short (its result is still written).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_INTERRUPTED: u8 = loadgen_analysis::EXIT_INTERRUPTED;
 
 /// A load generator for echo servers whose numbers can be trusted: thousands of verified
 /// clients on a few threads, closed and open loop, HdrHistogram latency, full JSON results.

@@ -18,4 +18,8 @@ impl CellRunner for EngineRunner {
             .err()
             .map(|msg| msg.lines().next().unwrap_or_default().to_string())
     }
+
+    fn interrupted(&self) -> bool {
+        loadgen_engine::run::interrupted()
+    }
 }

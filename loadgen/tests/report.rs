@@ -12,7 +12,13 @@ use common::{loadgen_bin, run_bounded};
 use loadgen::sweep::{NotRun, SweepRecord, SWEEP_FILE};
 
 const MODELS: [&str; 3] = ["threads", "select", "mio"];
-const CHARTS: [&str; 4] = ["throughput.svg", "p99.svg", "spectrum.svg", "rss.svg"];
+const CHARTS: [&str; 5] = [
+    "throughput.svg",
+    "p99.svg",
+    "spectrum.svg",
+    "rss.svg",
+    "server-cpu-per-msg.svg",
+];
 
 /// A sweep of MODELS × {1, 100} plus `select × 2000`, skipped as a sweep would record it.
 fn crafted_sweep() -> std::path::PathBuf {
@@ -33,6 +39,7 @@ fn crafted_sweep() -> std::path::PathBuf {
             skipped: true,
             reason: "select(2) watches only fds below FD_SETSIZE (1024)".into(),
         }],
+        ..SweepRecord::default()
     };
     std::fs::write(
         dir.join(SWEEP_FILE),

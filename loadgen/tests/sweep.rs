@@ -50,6 +50,7 @@ fn a_small_sweep_leaves_table_charts_and_page() {
         "p99.svg",
         "spectrum.svg",
         "rss.svg",
+        "server-cpu-per-msg.svg",
     ] {
         assert!(out.join(name).is_file(), "{name} missing");
     }

@@ -15,3 +15,5 @@ pub mod sweep;
 
 /// Exit code when a run failed (errors, lost echoes) or a cell did not run.
 pub const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code when SIGINT/SIGTERM cut the work short.
+pub const EXIT_INTERRUPTED: u8 = 130;

@@ -20,6 +20,8 @@ pub fn merge(inputs: &[(String, RunResult)]) -> anyhow::Result<RunResult> {
     };
     let mut out = first.clone();
     out.merged_from = inputs.iter().map(|(label, _)| label.clone()).collect();
+    // Each input's cost divides its own processes' CPU by its own messages: they do not add.
+    out.cost = None;
     out.warnings = Vec::new();
     let mut latency = LatencyHistogram::new();
     let mut service: Option<LatencyHistogram> = None;
@@ -175,6 +177,8 @@ mod tests {
             server: None,
             loadgen_resources: LoadgenResources::default(),
             warnings: vec![],
+            cost: None,
+            meta: None,
             histograms: SerializedHistograms {
                 latency: h.to_base64(),
                 service_time: None,

@@ -15,6 +15,13 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
     latency_table(&mut s, r);
     counts(&mut s, r);
     resource_lines(&mut s, r);
+    if let Some(cost) = &r.cost {
+        for (side, c) in [("server", &cost.server), ("loadgen", &cost.loadgen)] {
+            if let Some(c) = c {
+                let _ = writeln!(s, "{side} cost: {}", c.one_line());
+            }
+        }
+    }
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }

@@ -1,5 +1,6 @@
 //! The coordinator of a run: while the workers drive the clients, it folds their ticks into the
-//! timeline and samples `/proc` once a second and at the measured window's edges, until every
+//! timeline and samples `/proc` once a second and at the measured window's edges (usage, and
+//! the per-thread counters of the cost per message), until every
 //! worker has finished (they end by the deadline on their own).
 
 use std::sync::atomic::Ordering;
@@ -10,6 +11,7 @@ use crate::driver::Shared;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Reporter, Timeline};
 use crate::stats::{Tick, Window};
+use crate::task_sampler::{CostWindow, TaskSampler};
 
 /// The processes a run samples: loadgen itself and, when it started one, the server.
 pub struct Probes {
@@ -21,6 +23,8 @@ pub struct Probes {
     pub rss_before: u64,
     /// The server's open fds before the first connection.
     pub server_fds_idle: Option<u64>,
+    /// The server's process id, for its per-thread counters.
+    pub server_pid: Option<u32>,
 }
 
 impl Probes {
@@ -33,6 +37,7 @@ impl Probes {
             server_fds_idle: server.as_ref().and_then(|p| p.sample()).map(|s| s.fds),
             own,
             server,
+            server_pid,
         }
     }
 }
@@ -49,6 +54,10 @@ pub struct Coordinated {
     pub rss_clients: u64,
     /// When SIGINT/SIGTERM arrived, if it did.
     pub interrupted_at: Option<Instant>,
+    /// loadgen's per-thread counters at the window's edges.
+    pub own_cost: CostWindow,
+    /// The server's per-thread counters at the window's edges.
+    pub server_cost: Option<CostWindow>,
 }
 
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
@@ -62,6 +71,8 @@ struct Sampler<'a> {
     next_sample: Instant,
     window_started: bool,
     window_ended: bool,
+    own_cost: CostWindow,
+    server_cost: Option<CostWindow>,
 }
 
 impl Sampler<'_> {
@@ -77,6 +88,7 @@ impl Sampler<'_> {
     fn due(&mut self, now: Instant) {
         if !self.window_started && now >= self.window.start {
             self.window_started = true;
+            self.cost_edge(CostWindow::window_started);
             let s = self.sample(Usage::window_started);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -93,9 +105,19 @@ impl Sampler<'_> {
     fn close_window(&mut self) {
         if !self.window_ended {
             self.window_ended = true;
+            self.cost_edge(CostWindow::window_ended);
             let s = self.sample(Usage::window_ended);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
+    }
+
+    /// Samples both sides' per-thread counters at a window edge, server first: the server's
+    /// threads are the ones a late sample would misattribute.
+    fn cost_edge(&mut self, edge: fn(&mut CostWindow)) {
+        if let Some(c) = &mut self.server_cost {
+            edge(c);
+        }
+        edge(&mut self.own_cost);
     }
 
     /// When the next sample falls due.
@@ -129,6 +151,10 @@ pub fn coordinate(
         server_usage: Usage::default(),
         rss_clients: 0,
         interrupted_at: None,
+        own_cost: CostWindow::new(TaskSampler::current()),
+        server_cost: probes
+            .server_pid
+            .map(|pid| CostWindow::new(TaskSampler::new(pid))),
     };
     loop {
         let now = Instant::now();
@@ -157,6 +183,8 @@ pub fn coordinate(
         server_usage: sampler.server_usage,
         rss_clients: sampler.rss_clients,
         interrupted_at: sampler.interrupted_at,
+        own_cost: sampler.own_cost,
+        server_cost: sampler.server_cost,
     }
 }
 

@@ -7,7 +7,8 @@
 //!   [`client`]: one client's state; [`payload`]: verifiable message bytes;
 //!   [`schedule`]: open-loop send times; [`stats`]: counters and their sums.
 //! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
-//!   [`procfs`]: resource use from /proc.
+//!   [`procfs`]: resource use from /proc; [`task_sampler`], [`cost`]: cost per message;
+//!   [`metadata`]: what makes a run reproducible.
 //! - [`progress`]: the live progress line and the per-second timeline.
 //!
 //! What a run is asked to do and what it produced are data, in [`echo_results`].
@@ -15,7 +16,9 @@
 pub mod client;
 pub mod connect;
 pub mod coordinator;
+pub mod cost;
 pub mod driver;
+pub mod metadata;
 pub mod payload;
 pub mod procfs;
 pub mod progress;
@@ -23,6 +26,7 @@ pub mod run;
 pub mod schedule;
 pub mod spawn;
 pub mod stats;
+pub mod task_sampler;
 pub mod warnings;
 
 pub use progress::Progress;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use echo_results::config::{RunConfig, Target};
+use echo_results::cost::CostReport;
+use echo_results::meta::RunMeta;
 
 use crate::connect::{self, SourceAddrs};
 use crate::coordinator::{coordinate, Coordinated, Probes};
@@ -36,6 +38,7 @@ const SATURATED: f64 = 0.9;
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
     let started_at = SystemTime::now();
+    let meta = crate::metadata::before_run(started_at);
     check_limits(config)?;
     let interrupted = interrupt_flag();
     if interrupted.load(Ordering::Relaxed) {
@@ -67,6 +70,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     Ok(assemble(Assembly {
         config,
         started_at,
+        meta,
         target,
         threads,
         measured,
@@ -197,6 +201,7 @@ fn stop_server(
 struct Assembly<'a> {
     config: &'a RunConfig,
     started_at: SystemTime,
+    meta: RunMeta,
     target: SocketAddr,
     threads: usize,
     measured: f64,
@@ -254,12 +259,20 @@ fn assemble(a: Assembly) -> RunResult {
         let last = (at - a.t0).as_secs_f64().ceil();
         timeline.retain(|p| p.t_s <= last);
     }
+    let cost = CostReport {
+        server: a
+            .coordinated
+            .server_cost
+            .as_ref()
+            .and_then(|c| c.cost(totals.messages, measured)),
+        loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
+    };
     let open = config.is_open_loop();
     RunResult {
         schema_version: SCHEMA_VERSION,
         loadgen: LoadgenInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: git_commit().to_string(),
+            git_commit: crate::metadata::git_commit().to_string(),
         },
         started_at: humantime::format_rfc3339_seconds(a.started_at).to_string(),
         machine: machine_info(),
@@ -284,6 +297,8 @@ fn assemble(a: Assembly) -> RunResult {
             service_time: open.then(|| total.service.to_base64()),
             connect: total.connect.to_base64(),
         },
+        cost: Some(cost),
+        meta: Some(crate::metadata::finish(a.meta, SystemTime::now())),
         merged_from: Vec::new(),
     }
 }
@@ -309,14 +324,6 @@ fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
             }
         })
         .collect()
-}
-
-/// The short hash of the commit this was built from, or `unknown` outside a git checkout.
-fn git_commit() -> &'static str {
-    match option_env!("VERGEN_GIT_SHA") {
-        Some(sha) if !sha.is_empty() && sha != "VERGEN_IDEMPOTENT_OUTPUT" => sha,
-        _ => "unknown",
-    }
 }
 
 /// CPUs, kernel and host name of this machine.

@@ -2,6 +2,8 @@
 //!
 //! - [`result`]: the result JSON ([`RunResult`]) and its JSON Schema; [`config`]: how the run
 //!   was configured ([`RunConfig`]); [`histogram`]: the latency histograms and [`Percentiles`].
+//! - [`cost`]: cost per echoed message ([`cost::CostReport`]); [`meta`]: what makes a run
+//!   reproducible ([`meta::RunMeta`]).
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
 //! - [`model`]: the names of the concurrency models ([`Model`]).
@@ -10,9 +12,11 @@
 //! Data only: serde, schemars and HdrHistogram, no I/O runtime.
 
 pub mod config;
+pub mod cost;
 pub mod cpus;
 pub mod format;
 pub mod histogram;
+pub mod meta;
 pub mod model;
 pub mod result;
 pub mod server_stats;

@@ -14,7 +14,9 @@ use crate::histogram::{HistogramDecodeError, LatencyHistogram, Percentiles};
 use crate::server_stats::StatsSnapshot;
 
 /// Bumped whenever a field changes meaning or is removed (adding optional fields keeps it).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// Oldest schema version still read: later versions only added optional fields.
+pub const OLDEST_READABLE_SCHEMA: u32 = 1;
 
 /// One benchmark run (or several merged): configuration, counters, latency, resources.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -58,6 +60,12 @@ pub struct RunResult {
     pub warnings: Vec<String>,
     /// The full histograms, for lossless merging and re-analysis.
     pub histograms: SerializedHistograms,
+    /// Cost per echoed message of the server and of loadgen (schema 2; absent in older files).
+    #[serde(default)]
+    pub cost: Option<crate::cost::CostReport>,
+    /// What makes the run reproducible (schema 2; absent in older files).
+    #[serde(default)]
+    pub meta: Option<crate::meta::RunMeta>,
     /// Paths of the results this one was merged from (empty for a single run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
@@ -325,9 +333,10 @@ impl RunResult {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let result: RunResult = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a loadgen result", path.display()))?;
-        if result.schema_version != SCHEMA_VERSION {
+        if !(OLDEST_READABLE_SCHEMA..=SCHEMA_VERSION).contains(&result.schema_version) {
             anyhow::bail!(
-                "{} has schema version {}, this loadgen reads version {SCHEMA_VERSION}",
+                "{} has schema version {}, this loadgen reads versions \
+                 {OLDEST_READABLE_SCHEMA} to {SCHEMA_VERSION}",
                 path.display(),
                 result.schema_version
             );

@@ -29,13 +29,13 @@ pub fn summary(s: &Summary) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| model | clients | msgs/s | p50 | p99 | p99.9 | errors | server CPU | server RSS/conn | status |"
+        "| model | clients | msgs/s | p50 | p99 | p99.9 | errors | server CPU | server CPU/msg | loadgen CPU/msg | server RSS/conn | status |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for c in &s.cells {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.key.model,
             format::count(c.key.clients as f64),
             rate(c.msgs_per_sec),
@@ -45,6 +45,8 @@ pub fn summary(s: &Summary) -> String {
             errors(c),
             c.server_cpu_cores
                 .map_or("—".to_string(), |v| format!("{v:.2} cores")),
+            ns_per_msg(c.server_cpu_ns_per_msg),
+            ns_per_msg(c.loadgen_cpu_ns_per_msg),
             c.server_rss_per_conn_bytes
                 .map_or("—".to_string(), format::bytes),
             status(c),
@@ -67,6 +69,11 @@ pub fn summary(s: &Summary) -> String {
         out,
         "\nServer RSS/conn is the server's peak RSS divided by clients (includes its fixed size, \
          so it falls as clients grow). ±x% is half the run-to-run spread: (max − min) / 2 / median."
+    );
+    let _ = writeln!(
+        out,
+        "CPU/msg is the process's CPU time (user + system, all threads) over the measured window \
+         divided by the messages echoed in it."
     );
     out
 }
@@ -119,6 +126,14 @@ pub fn comparison(c: &Comparison) -> String {
         }
     }
     out
+}
+
+/// Median CPU ns per message as µs, with the spread when there are repeats.
+fn ns_per_msg(s: Option<Spread>) -> String {
+    match s {
+        None => "—".to_string(),
+        Some(s) => format!("{:.2} µs{}", s.median / 1000.0, noise(&s)),
+    }
 }
 
 fn metric_cells(

@@ -29,6 +29,9 @@ const MAX_NINES: f64 = 5.0;
 /// Spectrum resolution on the nines axis.
 const NINES_STEP: f64 = 0.05;
 
+/// File name of the server CPU per message chart.
+pub const SERVER_CPU_CHART: &str = "server-cpu-per-msg.svg";
+
 /// One chart, rendered.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
@@ -84,8 +87,8 @@ impl Axis {
     }
 }
 
-/// Every chart of a sweep: throughput, p99 and server RSS per connection against clients, and
-/// the latency spectrum at `spectrum_clients`.
+/// Every chart of a sweep: throughput, p99, server RSS per connection and server CPU per message
+/// against clients, and the latency spectrum at `spectrum_clients`.
 pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result<Vec<Chart>> {
     let per_model = |f: &dyn Fn(&Cell) -> Option<f64>| -> Vec<Series> {
         models(cells)
@@ -135,6 +138,16 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
             "Server RSS per connection vs clients (peak RSS / clients)".to_string(),
             (clients, ("RSS per connection", Axis::Log(format::bytes))),
             &per_model(&|c| c.summary.server_rss_per_conn_bytes),
+            (Legend::UpperRight, MARKERS),
+        )?,
+        chart(
+            SERVER_CPU_CHART,
+            "Server CPU per message by model and clients (median)".to_string(),
+            (
+                clients,
+                ("server CPU per message", Axis::Linear(cpu_us_label)),
+            ),
+            &per_model(&|c| c.summary.server_cpu_ns_per_msg.map(|s| s.median / 1000.0)),
             (Legend::UpperRight, MARKERS),
         )?,
     ])
@@ -316,6 +329,11 @@ fn clients_label(v: f64) -> String {
     } else {
         format!("{n:.0}")
     }
+}
+
+/// `4.5µs` (CPU time per message).
+fn cpu_us_label(v: f64) -> String {
+    format!("{v:.1}µs")
 }
 
 fn rate_label(v: f64) -> String {

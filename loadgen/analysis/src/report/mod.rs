@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
+use echo_results::cost::{CostReport, ProcessCost};
 use echo_results::histogram::LatencyHistogram;
 use echo_results::result::{MachineInfo, RunResult};
 use echo_results::Model;
@@ -131,6 +132,12 @@ pub struct CellSummary {
     pub server_rss_per_conn_bytes: Option<f64>,
     /// Whether loadgen itself was saturated in any repeat (figures may measure loadgen).
     pub loadgen_saturated: bool,
+    /// Server CPU time per echoed message, ns (runs that recorded a cost).
+    #[serde(default)]
+    pub server_cpu_ns_per_msg: Option<Spread>,
+    /// loadgen CPU time per echoed message, ns.
+    #[serde(default)]
+    pub loadgen_cpu_ns_per_msg: Option<Spread>,
 }
 
 impl CellSummary {
@@ -342,6 +349,8 @@ fn summarize(key: CellKey, group: &[(String, RunResult)]) -> anyhow::Result<Cell
             server_cpu_cores: cpu.map(|s| s.median),
             server_rss_per_conn_bytes: rss.map(|s| s.median),
             loadgen_saturated: group.iter().any(|(_, r)| r.loadgen_resources.saturated),
+            server_cpu_ns_per_msg: cpu_per_msg(group, |c| c.server.as_ref()),
+            loadgen_cpu_ns_per_msg: cpu_per_msg(group, |c| c.loadgen.as_ref()),
         },
         latency: Some(latency),
     })
@@ -367,7 +376,22 @@ fn empty_cell(key: CellKey, skipped: bool, reason: &str) -> CellSummary {
         server_cpu_cores: None,
         server_rss_per_conn_bytes: None,
         loadgen_saturated: false,
+        server_cpu_ns_per_msg: None,
+        loadgen_cpu_ns_per_msg: None,
     }
+}
+
+/// The spread of one side's CPU ns per message over the repeats that recorded it.
+fn cpu_per_msg(
+    group: &[(String, RunResult)],
+    side: fn(&CostReport) -> Option<&ProcessCost>,
+) -> Option<Spread> {
+    let values: Vec<f64> = group
+        .iter()
+        .filter_map(|(_, r)| side(r.cost.as_ref()?))
+        .map(|c| c.cpu_ns_per_msg)
+        .collect();
+    Spread::of(&values)
 }
 
 /// The client count for the latency spectrum: `wanted`, else the one with the most cells that

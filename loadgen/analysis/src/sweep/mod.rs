@@ -19,6 +19,7 @@ use echo_results::config::{RunConfig, Target};
 use echo_results::result::RunResult;
 
 pub mod record;
+pub mod resume;
 
 pub use record::{NotRun, SweepRecord, SWEEP_FILE};
 
@@ -84,6 +85,10 @@ pub struct SweepArgs {
     /// Only errors on stderr (no per-cell progress).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Finish the interrupted sweep in DIR with its saved options: only the cells without a
+    /// result file run, then the report is rebuilt.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
 }
 
 /// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
@@ -95,6 +100,11 @@ pub trait CellRunner {
     /// A limit of this machine known to stop a run of `clients` (the fd limit), in one
     /// line; `None` when it may fit.
     fn machine_limit(&self, clients: usize) -> Option<String>;
+
+    /// Whether SIGINT/SIGTERM asked the sweep to stop (the cell just run was cut short).
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// A limit known to stop `model` serving `clients`, said in one line.
@@ -115,9 +125,11 @@ pub fn run_file_name(model: &str, clients: usize, size: usize, run: usize) -> St
 /// Runs the sweep `args` describes, each cell through `runner`, writes the report, and returns
 /// the exit code: 0 when every cell that ran passed and none failed to start, 1 otherwise.
 pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::Result<ExitCode> {
+    let resumed = resume::resolve(args)?;
+    let args = resumed.as_ref().unwrap_or(args);
     let (models, clients) = grid(args)?;
     let out = args.out.clone().unwrap_or_else(default_dir);
-    prepare_dir(&out)?;
+    prepare_dir(&out, args.resume.is_some())?;
     let mut record = SweepRecord {
         models: models.iter().map(|m| m.name().to_string()).collect(),
         clients: clients.clone(),
@@ -127,15 +139,22 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
         duration_s: args.duration.as_secs_f64(),
         warmup_s: args.warmup.as_secs_f64(),
         not_run: Vec::new(),
+        plan: Some(resume::SweepPlan::of(args)),
+        interrupted: false,
     };
     let cells: Vec<(Model, usize)> = models
         .iter()
         .flat_map(|&m| clients.iter().map(move |&c| (m, c)))
         .collect();
     let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
+    // The plan, before any cell: a sweep killed outright stays resumable.
+    record.save(&out)?;
     let failed = run_cells(args, &runnable, runner, &out, &mut record)?;
     record.save(&out)?;
     show_report(args, &out)?;
+    if record.interrupted {
+        return Ok(resume::stopped(&out));
+    }
     Ok(if failed {
         ExitCode::from(crate::EXIT_RUN_FAILED)
     } else {
@@ -162,15 +181,15 @@ fn grid(args: &SweepArgs) -> anyhow::Result<(Vec<Model>, Vec<usize>)> {
     Ok((models, clients))
 }
 
-/// Creates the output directory, refusing one that already holds results.
-fn prepare_dir(out: &Path) -> anyhow::Result<()> {
+/// Creates the output directory, refusing one that already holds results unless `resuming`.
+fn prepare_dir(out: &Path, resuming: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     // The report reads every JSON file in the directory: old runs would mix into this sweep.
     let old_json = std::fs::read_dir(out)
         .with_context(|| format!("cannot list {}", out.display()))?
         .filter_map(|e| e.ok())
         .any(|e| e.file_name().to_string_lossy().ends_with(".json"));
-    if old_json {
+    if old_json && !resuming {
         anyhow::bail!(
             "{} already holds result files; give a new --out directory (or remove it)",
             out.display()
@@ -223,8 +242,13 @@ fn run_cells(
     let mut eta = Eta::new(total_runs, args.warmup + args.duration + CELL_OVERHEAD);
     let mut failed = false;
     let mut done = 0;
-    for run in 1..=args.runs {
+    'grid: for run in 1..=args.runs {
         for &(model, n) in runnable {
+            if args.resume.is_some() && resume::finished(out, model.name(), n, args.size, run) {
+                done += 1;
+                eta.skip(1);
+                continue;
+            }
             if record
                 .not_run
                 .iter()
@@ -241,6 +265,11 @@ fn run_cells(
             let started = Instant::now();
             let outcome = runner.run_cell(&config);
             eta.done(started.elapsed());
+            if runner.interrupted() {
+                // The cut cell is not a finished cell: leave it for --resume.
+                record.interrupted = true;
+                break 'grid;
+            }
             match outcome {
                 Ok(result) => {
                     let path = out.join(run_file_name(model.name(), n, args.size, run));

@@ -28,6 +28,12 @@ pub struct SweepRecord {
     pub warmup_s: f64,
     /// Cells without a result file.
     pub not_run: Vec<NotRun>,
+    /// The options the sweep ran with, for `--resume`.
+    #[serde(default)]
+    pub plan: Option<super::resume::SweepPlan>,
+    /// True when SIGINT/SIGTERM cut the sweep short (`--resume` finishes it).
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// A cell that produced no result.
@@ -61,6 +67,9 @@ impl SweepRecord {
         let path = dir.join(SWEEP_FILE);
         let mut json = serde_json::to_string_pretty(self).expect("a sweep record serializes");
         json.push('\n');
-        std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))
+        // Write then rename: an interrupted sweep must never leave half a plan behind.
+        let tmp = dir.join(format!("{SWEEP_FILE}.tmp"));
+        std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
     }
 }

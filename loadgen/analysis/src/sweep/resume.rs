@@ -1,0 +1,251 @@
+//! `loadgen sweep --resume DIR`: finishing a sweep that was cut off.
+//!
+//! A sweep saves its plan ([`SweepPlan`]: every option that decides which cells exist and what
+//! they measure) in `sweep.json` before its first cell, and writes each cell's result file
+//! atomically as the cell completes. Resuming reads the plan back, runs only the cells whose
+//! result file is missing (same model, clients, size and repeat index), and regenerates the
+//! report. An option given again on the resuming command line must equal the saved one: a
+//! sweep whose cells were measured differently would not be one sweep.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use echo_proto::Protocol;
+use echo_results::result::RunResult;
+use echo_results::{CpuList, Model};
+use serde::{Deserialize, Serialize};
+
+use super::{run_file_name, SweepArgs, SweepRecord};
+
+/// The options a sweep ran with, named as on the command line (`--server-pin` is
+/// `server_pin`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPlan {
+    /// Model names.
+    pub models: Vec<String>,
+    /// Client counts, as given.
+    pub clients: Vec<usize>,
+    /// Payload bytes per message.
+    pub size: usize,
+    /// Measured time per run (`500ms`).
+    pub duration: String,
+    /// Warm-up per run.
+    pub warmup: String,
+    /// Repeats per cell.
+    pub runs: usize,
+    /// Wire protocol name.
+    pub protocol: String,
+    /// Messages outstanding per client.
+    pub pipeline: usize,
+    /// loadgen worker threads, when given.
+    pub threads: Option<usize>,
+    /// The echo-server binary, when given.
+    pub server_bin: Option<PathBuf>,
+    /// Extra arguments of every child server.
+    pub server_arg: Vec<String>,
+    /// Payload seed.
+    pub seed: u64,
+    /// CPUs of the child servers, when pinned.
+    pub server_pin: Option<Vec<usize>>,
+    /// Client count of the latency-spectrum chart, when given.
+    pub spectrum_clients: Option<usize>,
+}
+
+impl SweepPlan {
+    /// The plan of `args` (models resolved: empty means every model).
+    pub fn of(args: &SweepArgs) -> SweepPlan {
+        let models = if args.models.is_empty() {
+            Model::ALL.to_vec()
+        } else {
+            args.models.clone()
+        };
+        SweepPlan {
+            models: models.iter().map(|m| m.name().to_string()).collect(),
+            clients: args.clients.clone(),
+            size: args.size,
+            duration: humantime::format_duration(args.duration).to_string(),
+            warmup: humantime::format_duration(args.warmup).to_string(),
+            runs: args.runs,
+            protocol: args.protocol.name().to_string(),
+            pipeline: args.pipeline,
+            threads: args.threads,
+            server_bin: args.server_bin.clone(),
+            server_arg: args.server_arg.clone(),
+            seed: args.seed,
+            server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
+            spectrum_clients: args.spectrum_clients,
+        }
+    }
+
+    /// The sweep options this plan stands for, writing into `out`.
+    pub fn to_args(&self, out: &Path, quiet: bool) -> anyhow::Result<SweepArgs> {
+        let models = self
+            .models
+            .iter()
+            .map(|m| Model::from_name(m).with_context(|| format!("unknown model {m:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let duration = |s: &str| -> anyhow::Result<Duration> {
+            humantime::parse_duration(s).with_context(|| format!("bad duration {s:?}"))
+        };
+        Ok(SweepArgs {
+            models,
+            clients: self.clients.clone(),
+            size: self.size,
+            duration: duration(&self.duration)?,
+            warmup: duration(&self.warmup)?,
+            runs: self.runs,
+            protocol: self
+                .protocol
+                .parse::<Protocol>()
+                .map_err(|e| anyhow::anyhow!("bad protocol {:?}: {e}", self.protocol))?,
+            pipeline: self.pipeline,
+            threads: self.threads,
+            server_bin: self.server_bin.clone(),
+            server_arg: self.server_arg.clone(),
+            seed: self.seed,
+            server_pin: self.server_pin.clone().map(CpuList),
+            spectrum_clients: self.spectrum_clients,
+            out: Some(out.to_path_buf()),
+            quiet,
+            resume: Some(out.to_path_buf()),
+        })
+    }
+
+    fn keyed(&self) -> BTreeMap<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+}
+
+/// The first of the `given` options whose value in `now` differs from `saved`, as a message.
+pub fn check_same(saved: &SweepPlan, now: &SweepPlan, given: &[String]) -> Result<(), String> {
+    let (saved, now) = (saved.keyed(), now.keyed());
+    for key in given {
+        if let (Some(a), Some(b)) = (saved.get(key), now.get(key)) {
+            if a != b {
+                return Err(format!(
+                    "--{} differs from the interrupted sweep's: it ran with {a}, this command \
+                     gives {b} (drop the option to keep the saved value)",
+                    key.replace('_', "-")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The sweep options to resume `dir` with: the saved plan, after checking that every option
+/// given on this command line agrees with it.
+pub fn resumed_args(args: &SweepArgs, dir: &Path) -> anyhow::Result<SweepArgs> {
+    let record = SweepRecord::load(dir)?
+        .with_context(|| format!("{} holds no sweep.json: nothing to resume", dir.display()))?;
+    let plan = record.plan.with_context(|| {
+        format!(
+            "{}/sweep.json has no saved plan (written by an older loadgen): cannot resume",
+            dir.display()
+        )
+    })?;
+    check_same(&plan, &SweepPlan::of(args), &given_options()).map_err(anyhow::Error::msg)?;
+    plan.to_args(dir, args.quiet)
+}
+
+/// With `--resume DIR`: the options to run with instead of `args`; `None` for a new sweep.
+pub fn resolve(args: &SweepArgs) -> anyhow::Result<Option<SweepArgs>> {
+    args.resume
+        .as_deref()
+        .map(|dir| resumed_args(args, dir))
+        .transpose()
+}
+
+/// Says how to finish an interrupted sweep in `dir`, and returns the interrupted exit code.
+pub fn stopped(dir: &Path) -> std::process::ExitCode {
+    eprintln!(
+        "interrupted: finish the sweep with `loadgen sweep --resume {}`",
+        dir.display()
+    );
+    std::process::ExitCode::from(crate::EXIT_INTERRUPTED)
+}
+
+/// Whether repeat `run` of a cell already has a readable result file in `dir`.
+pub fn finished(dir: &Path, model: &str, clients: usize, size: usize, run: usize) -> bool {
+    RunResult::load(&dir.join(run_file_name(model, clients, size, run))).is_ok()
+}
+
+/// The `sweep` options given on this process's command line (clap's value sources): the
+/// arguments after the `sweep` subcommand, parsed as [`SweepArgs`].
+fn given_options() -> Vec<String> {
+    use clap::parser::ValueSource;
+    use clap::Args;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip_while(|a| a != "sweep").collect();
+    let Ok(sub) = SweepArgs::augment_args(clap::Command::new("sweep")).try_get_matches_from(argv)
+    else {
+        return Vec::new();
+    };
+    sub.ids()
+        .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> SweepArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct P {
+            #[command(flatten)]
+            sweep: SweepArgs,
+        }
+        let mut argv = vec!["x"];
+        argv.extend_from_slice(extra);
+        P::try_parse_from(argv).unwrap().sweep
+    }
+
+    #[test]
+    fn a_plan_round_trips_through_its_json() {
+        let a = args(&[
+            "--models",
+            "mio,tokio",
+            "--clients",
+            "1,10",
+            "--duration",
+            "300ms",
+            "--server-pin",
+            "0",
+            "--server-arg",
+            "--x",
+        ]);
+        let plan = SweepPlan::of(&a);
+        let json = serde_json::to_string(&plan).unwrap();
+        let back: SweepPlan = serde_json::from_str(&json).unwrap();
+        let b = back.to_args(Path::new("d"), true).unwrap();
+        assert_eq!(SweepPlan::of(&b), plan);
+        assert_eq!(b.duration, Duration::from_millis(300));
+        assert_eq!(b.resume.as_deref(), Some(Path::new("d")));
+    }
+
+    #[test]
+    fn only_a_given_option_that_differs_is_refused() {
+        let saved = SweepPlan::of(&args(&["--clients", "1,2", "--runs", "3"]));
+        let now = SweepPlan::of(&args(&["--clients", "1,5"]));
+        assert_eq!(check_same(&saved, &now, &[]), Ok(()));
+        assert_eq!(
+            check_same(&saved, &now, &["runs".to_string()]),
+            Err(
+                "--runs differs from the interrupted sweep's: it ran with 3, this command gives 1 \
+             (drop the option to keep the saved value)"
+                    .to_string()
+            )
+        );
+        let err = check_same(&saved, &now, &["quiet".into(), "clients".into()]).unwrap_err();
+        assert!(err.starts_with("--clients differs"), "{err}");
+        let same = SweepPlan::of(&args(&["--clients", "1,2"]));
+        assert_eq!(check_same(&saved, &same, &["clients".to_string()]), Ok(()));
+    }
+}
