@@ -30,13 +30,20 @@ fn run_files(dir: &Path) -> Vec<String> {
 fn an_interrupted_sweep_resumes_to_every_cell_once() {
     let dir = temp_path("resume-sweep");
     let _ = std::fs::remove_dir_all(&dir);
+    interrupt_after_the_first_cell(&dir);
+    resume_to_every_cell(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts a sweep of CELLS into `dir` and sends SIGINT once the first cell is on disk.
+fn interrupt_after_the_first_cell(dir: &Path) {
     let mut child = Command::new(loadgen_bin())
         .args(["sweep", "--models", "mio", "--clients", "1,2,3"])
         .args(["--duration", "300ms", "--warmup", "100ms", "--quiet"])
         .arg("--server-bin")
         .arg(echo_server_bin())
         .arg("--out")
-        .arg(&dir)
+        .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -63,7 +70,7 @@ fn an_interrupted_sweep_resumes_to_every_cell_once() {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let left = run_files(&dir);
+    let left = run_files(dir);
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
     if status.code() == Some(130) {
@@ -74,12 +81,15 @@ fn an_interrupted_sweep_resumes_to_every_cell_once() {
         println!("note: the sweep finished before SIGINT reached it ({status})");
     }
     assert!(left.contains(&CELLS[0].to_string()));
+}
 
-    // A resume that changes the grid is refused, naming the option.
+/// A resume that changes the grid is refused; one that does not completes every cell once,
+/// keeping the finished ones.
+fn resume_to_every_cell(dir: &Path) {
     let mut changed = Command::new(loadgen_bin());
     changed
         .args(["sweep", "--clients", "1,5", "--resume"])
-        .arg(&dir);
+        .arg(dir);
     let refused = run_bounded(changed);
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
@@ -92,10 +102,10 @@ fn an_interrupted_sweep_resumes_to_every_cell_once() {
         .and_then(|m| m.modified())
         .unwrap();
     let mut resume = Command::new(loadgen_bin());
-    resume.args(["sweep", "--quiet", "--resume"]).arg(&dir);
+    resume.args(["sweep", "--quiet", "--resume"]).arg(dir);
     let resumed = run_bounded(resume);
     assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
-    assert_eq!(run_files(&dir), CELLS.to_vec());
+    assert_eq!(run_files(dir), CELLS.to_vec());
     let first_now = std::fs::metadata(dir.join(CELLS[0]))
         .and_then(|m| m.modified())
         .unwrap();
@@ -117,5 +127,4 @@ fn an_interrupted_sweep_resumes_to_every_cell_once() {
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
     assert_eq!(record["interrupted"], false);
-    let _ = std::fs::remove_dir_all(&dir);
 }
