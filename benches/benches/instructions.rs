@@ -21,6 +21,9 @@
 //! Setup (building inputs, creating sockets, first allocation of the connection buffer) runs
 //! before the measured function and is not counted.
 
+// gungraun's macros generate modules without docs.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
