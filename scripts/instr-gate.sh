@@ -6,8 +6,10 @@
 #
 # Usage: scripts/instr-gate.sh BASE_REV [PCT]     (PCT defaults to $INSTR_GATE_PCT, else 3)
 #
-# BASE_REV is built in a temporary git worktree (removed on exit). Both sides share this tree's
-# target directory, so dependencies compile once; each side's workspace crates build separately.
+# BASE_REV is built in a temporary git worktree (removed on exit) into its own target directory,
+# target/instr-gate-base, kept between runs so its dependencies compile once. It cannot share the
+# working tree's: cargo names a workspace crate's artifacts by its path relative to the workspace,
+# so the two trees' crates would overwrite each other and the older sources could look fresh.
 # Exit status: 0 pass (or nothing to compare, with the reason printed), 1 a bench regressed,
 # 2 setup error (bad revision, missing valgrind or gungraun-runner, a build that fails).
 set -euo pipefail
@@ -35,28 +37,30 @@ cleanup() {
 trap cleanup EXIT
 
 git worktree add --detach --quiet "$work/base" "$base_sha"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[[ -n $target_dir ]] || die "cannot find cargo's target directory"
 # One gungraun home for both sides, so the working tree's run finds the base's baseline.
 export GUNGRAUN_HOME=$work/gungraun
 
-run_benches() { # DIR LOG ARGS...: runs the instruction benches of the tree in DIR
-  local dir=$1 log=$2
-  shift 2
-  (cd "$dir" && cargo bench --quiet -p echo-benches --bench instructions -- "$@") >"$log" 2>&1
+run_benches() { # DIR TARGET_DIR LOG ARGS...: runs the instruction benches of the tree in DIR
+  local dir=$1 target=$2 log=$3
+  shift 3
+  (cd "$dir" && cargo bench --quiet --target-dir "$target" -p echo-benches --bench instructions \
+    -- "$@") >"$log" 2>&1
 }
 
 echo "instr-gate: base ${base_sha:0:12} ($base_rev)"
-if ! run_benches "$work/base" "$work/base.log" --save-baseline=base; then
+if ! run_benches "$work/base" "$target_dir/instr-gate-base" "$work/base.log" --save-baseline=base; then
   cat "$work/base.log" >&2
   die "the base revision's benches failed"
 fi
 
 echo "instr-gate: working tree, limit +${pct}% instructions per bench"
 status=0
-run_benches . "$work/new.log" --baseline=base "--callgrind-limits=ir=${pct}%" || status=$?
+run_benches . "$target_dir" "$work/new.log" --baseline=base "--callgrind-limits=ir=${pct}%" || status=$?
 # One line per bench: its name and its instruction count against the base.
-awk '/^[^ ].*::/ { name = $1 " " $2 } /^  Instructions:/ { printf "  %-60s %s %s\n", name, $2, $3 }' \
-  "$work/new.log"
+bench_names='/^[^ ].*::/ { sub(/^[^:]*::/, "", $1); sub(/:.*/, "", $2); name = $1 " " $2 }'
+awk "$bench_names"' /^  Instructions:/ { $1 = ""; printf "  %-40s %s\n", name, $0 }' "$work/new.log"
 
 case $status in
   0)
@@ -64,8 +68,7 @@ case $status in
     ;;
   3)
     echo "instr-gate: FAIL: instructions rose more than ${pct}% over ${base_sha:0:12} in:"
-    awk '/^[^ ].*::/ { name = $1 " " $2 } /[Rr]egress/ && !/^Gungraun result/ { print "  " name ": " $0 }' \
-      "$work/new.log"
+    awk "$bench_names"' /regressed by/ { print "  " name ": " $0 }' "$work/new.log"
     grep '^Gungraun result' "$work/new.log" || true
     exit 1
     ;;
