@@ -29,6 +29,15 @@ if ! git cat-file -e "$base_sha:$bench_file" 2>/dev/null; then
   exit 0
 fi
 
+# gungraun-runner refuses a library of another version, and one runner serves both sides.
+lock_version() { awk '/^name = "gungraun"$/ { getline; gsub(/[^0-9.]/, ""); print }'; }
+base_version=$(git show "$base_sha:Cargo.lock" | lock_version)
+new_version=$(lock_version <Cargo.lock)
+if [[ $base_version != "$new_version" ]]; then
+  echo "instr-gate: skipped: $base_rev uses gungraun $base_version, the working tree $new_version"
+  exit 0
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/instr-gate.XXXXXX")
 cleanup() {
   git worktree remove --force "$work/base" >/dev/null 2>&1 || true
