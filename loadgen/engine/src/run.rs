@@ -37,6 +37,10 @@ const SATURATED: f64 = 0.9;
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
     let started_at = SystemTime::now();
+    if let Some(at) = config.start_at {
+        // Refused before anything starts; the wait itself comes once the server is up.
+        start_at::wait_before_start(at, config.warmup, started_at)?;
+    }
     check_limits(config)?;
     let interrupted = interrupt_flag();
     if interrupted.load(Ordering::Relaxed) {
