@@ -322,3 +322,42 @@ fn two_real_shards_merge_into_one_histogram_with_aligned_windows() {
     );
     assert!(starts.0.abs_diff(starts.1) <= tolerance, "{starts:?}");
 }
+
+#[test]
+fn clients_unconnected_when_the_window_opens_fail_the_run() {
+    // A port nothing listens on: every connect is refused, so no client is connected in time.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let start_at =
+        humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(1)).to_string();
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "2",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "200ms",
+        "--drain",
+        "100ms",
+        "--start-at",
+        &start_at,
+    ];
+    let (outcome, result) = common::loadgen(&args, "unconnected.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let result = result.expect("the result is still written");
+    assert!(!result.passed);
+    assert!(
+        result
+            .warnings
+            .iter()
+            .any(|w| w.contains("only 0 of 2 clients were connected when the window opened")),
+        "{:?}",
+        result.warnings
+    );
+}
