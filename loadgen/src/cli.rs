@@ -83,7 +83,7 @@ pub struct RunArgs {
     /// CPUs for the child server, e.g. `0` or `0,1` or `0-1`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
     pub server_pin: Option<CpuList>,
-    /// Concurrent client connections.
+    /// Concurrent client connections (with --shard: of the whole run, split over the shards).
     #[arg(long, default_value_t = 50)]
     pub clients: usize,
     /// Measured time (e.g. 10s, 500ms, 1m).
@@ -101,10 +101,12 @@ pub struct RunArgs {
     /// Messages outstanding per client (closed loop); in open loop, the most unanswered.
     #[arg(long, default_value_t = 1)]
     pub pipeline: usize,
-    /// Open loop: total messages per second, sent on schedule whatever the replies do.
+    /// Open loop: total messages per second, sent on schedule whatever the replies do (with
+    /// --shard: of the whole run, split like the clients).
     #[arg(long, value_name = "MSGS_PER_SEC")]
     pub rate: Option<f64>,
-    /// New connections per second over all clients (default: as fast as the backlog allows).
+    /// New connections per second over all clients (default: as fast as the backlog allows);
+    /// with --shard, per shard.
     #[arg(long, value_name = "CONNS_PER_SEC")]
     pub connect_rate: Option<f64>,
     /// A connect that takes longer is counted as a connect timeout.
@@ -138,7 +140,8 @@ pub struct RunArgs {
     /// closer than the warm-up; the run fails if clients are still unconnected when it opens.
     #[arg(long, value_name = "TIME", value_parser = humantime::parse_rfc3339)]
     pub start_at: Option<SystemTime>,
-    /// Where the JSON goes (`-` for stdout); default `results/<model>-<clients>c-<size>B-<time>.json`.
+    /// Where the JSON goes (`-` for stdout); default `results/<model>-<clients>c-<size>B-<time>.json`
+    /// (a shard's ends in `-shard<I>of<N>.json`).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// No progress and no summary (errors only).
