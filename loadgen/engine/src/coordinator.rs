@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::driver::Shared;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Reporter, Timeline};
+use crate::start_at;
 use crate::stats::{Tick, Window};
 use crate::task_sampler::{CostWindow, TaskSampler};
 
@@ -58,6 +59,10 @@ pub struct Coordinated {
     pub own_cost: CostWindow,
     /// The server's per-thread counters at the window's edges.
     pub server_cost: Option<CostWindow>,
+    /// The wall-clock time the window opened, ns since the Unix epoch (if it did).
+    pub window_start_unix_ns: Option<u64>,
+    /// The wall-clock time the window closed, ns since the Unix epoch.
+    pub window_end_unix_ns: Option<u64>,
 }
 
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
@@ -73,6 +78,8 @@ struct Sampler<'a> {
     window_ended: bool,
     own_cost: CostWindow,
     server_cost: Option<CostWindow>,
+    window_start_unix_ns: Option<u64>,
+    window_end_unix_ns: Option<u64>,
 }
 
 impl Sampler<'_> {
@@ -89,6 +96,7 @@ impl Sampler<'_> {
         if !self.window_started && now >= self.window.start {
             self.window_started = true;
             self.cost_edge(CostWindow::window_started);
+            self.window_start_unix_ns = Some(start_at::unix_ns_at(self.window.start));
             let s = self.sample(Usage::window_started);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -106,6 +114,10 @@ impl Sampler<'_> {
         if !self.window_ended {
             self.window_ended = true;
             self.cost_edge(CostWindow::window_ended);
+            let end = self
+                .interrupted_at
+                .map_or(self.window.end, |t| t.min(self.window.end));
+            self.window_end_unix_ns = Some(start_at::unix_ns_at(end));
             let s = self.sample(Usage::window_ended);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -147,6 +159,8 @@ pub fn coordinate(
         next_sample: shared.t0,
         window_started: false,
         window_ended: false,
+        window_start_unix_ns: None,
+        window_end_unix_ns: None,
         own_usage: Usage::default(),
         server_usage: Usage::default(),
         rss_clients: 0,
@@ -185,6 +199,8 @@ pub fn coordinate(
         interrupted_at: sampler.interrupted_at,
         own_cost: sampler.own_cost,
         server_cost: sampler.server_cost,
+        window_start_unix_ns: sampler.window_start_unix_ns,
+        window_end_unix_ns: sampler.window_end_unix_ns,
     }
 }
 
