@@ -4,9 +4,10 @@ use std::io;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Semaphore};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 use crate::delay::DelaySampler;
+use crate::release_clock::ReleaseClock;
 use crate::stats::ProxyStats;
 
 /// Most chunks queued in one direction, whatever their size: bounds the per-chunk overhead when
@@ -59,6 +60,7 @@ pub async fn forward<R, W>(
     to: W,
     sampler: DelaySampler,
     max_queued: usize,
+    clock: &ReleaseClock,
     stats: &ProxyStats,
 ) -> Result<(), DirectionError>
 where
@@ -69,7 +71,7 @@ where
     let budget = Semaphore::new(max_queued);
     let (tx, rx) = mpsc::channel(MAX_QUEUED_CHUNKS);
     let read = read_side(from, tx, sampler, &budget, max_queued);
-    let write = write_side(to, rx, &budget, stats);
+    let write = write_side(to, rx, &budget, clock, stats);
     tokio::pin!(read, write);
     // The writer decides the outcome. It ends after the reader's last segment, or on a failed
     // write, and then a reader still blocked on an idle peer is dropped rather than awaited.
@@ -143,9 +145,10 @@ async fn write_side<W: AsyncWrite + Unpin>(
     mut to: W,
     mut rx: mpsc::Receiver<Queued>,
     budget: &Semaphore,
+    clock: &ReleaseClock,
     stats: &ProxyStats,
 ) -> Result<(), DirectionError> {
-    let result = write_queue(&mut to, &mut rx, budget, stats).await;
+    let result = write_queue(&mut to, &mut rx, budget, clock, stats).await;
     if result.is_err() {
         // Wake a reader waiting for budget so that the join ends.
         budget.close();
@@ -157,10 +160,11 @@ async fn write_queue<W: AsyncWrite + Unpin>(
     to: &mut W,
     rx: &mut mpsc::Receiver<Queued>,
     budget: &Semaphore,
+    clock: &ReleaseClock,
     stats: &ProxyStats,
 ) -> Result<(), DirectionError> {
     while let Some(Queued { release, segment }) = rx.recv().await {
-        sleep_until(release).await;
+        clock.wait_until(release).await;
         match segment {
             Segment::Data(bytes) => {
                 to.write_all(&bytes).await.map_err(DirectionError::Write)?;
@@ -198,7 +202,9 @@ mod tests {
         let stats = ProxyStats::default();
         let started = Instant::now();
         let forwarding = async {
-            forward(from, to, sampler, 4096, &stats).await.unwrap();
+            forward(from, to, sampler, 4096, &ReleaseClock::Tokio, &stats)
+                .await
+                .unwrap();
         };
         let check = async {
             source.write_all(b"hello").await.unwrap();
@@ -233,7 +239,7 @@ mod tests {
             }
         };
         tokio::select! {
-            _ = forward(from, to, sampler, CAP, &stats) => panic!("forward ended"),
+            _ = forward(from, to, sampler, CAP, &ReleaseClock::Tokio, &stats) => panic!("forward ended"),
             () = writing => unreachable!(),
             // Paused time jumps ahead once every task is blocked: this fires only when the
             // writer has been stuck for a (virtual) minute.

@@ -6,8 +6,9 @@
 //! and queues it with a release time: arrival + delay + a jitter sample drawn uniformly from
 //! `[-jitter, +jitter]` (seeded per connection and direction). A release time is never earlier
 //! than the one before it, so bytes leave in the order they came, as on a real link where jitter
-//! delays a stream but does not reorder it. The writer sleeps until each chunk's release time and
-//! writes it whole. End of stream is queued like data: a half-close reaches the other side after
+//! delays a stream but does not reorder it. The writer waits until each chunk's release time and
+//! writes it whole; one timer thread keeps every pending release in a heap and wakes each writer
+//! within tens of microseconds of its time (tokio's own timer rounds up to whole milliseconds). End of stream is queued like data: a half-close reaches the other side after
 //! the delay, once the bytes before it are out. A failed read (a reset) is also queued, and when
 //! it comes out, or a write fails, both sockets are closed with `SO_LINGER` 0 so that each peer
 //! sees a reset.
@@ -16,8 +17,9 @@
 //! direction (64 KiB, or the queue cap if smaller) and the queued bytes, at most `max_queued` per
 //! direction (plus at most 4,096 chunk headers). When a queue is full the reader stops reading,
 //! so the sender sees TCP backpressure rather than the proxy growing. Every byte is copied once
-//! out of the read buffer and written once. Release times are rounded up to tokio's 1 ms timer
-//! tick, so each direction reads up to about 1 ms above the sample.
+//! out of the read buffer and written once. Every release is one wake-up of the timer thread and
+//! one of the writer's task, so at tens of thousands of chunks per second the proxy's own CPU
+//! time (and its scheduling on a busy machine) shows up as extra delay.
 //!
 //! **Where it breaks.** It delays chunks as `read` returns them, not packets: it cannot model loss,
 //! reordering, or a bandwidth limit (use TBF on the link for that), and a chunk's bytes share one
@@ -37,8 +39,10 @@ use tokio::net::{TcpListener, TcpSocket};
 pub mod delay;
 mod direction;
 mod relay;
+pub mod release_clock;
 pub mod stats;
 
+pub use release_clock::ReleaseClock;
 pub use stats::{ProxyStats, StatsSnapshot};
 
 /// Default per-direction cap on queued bytes.
@@ -91,6 +95,7 @@ impl ProxyConfig {
 pub struct Proxy {
     listener: TcpListener,
     config: Arc<ProxyConfig>,
+    clock: Arc<ReleaseClock>,
     stats: Arc<ProxyStats>,
 }
 
@@ -113,6 +118,7 @@ impl Proxy {
         Ok(Proxy {
             listener,
             config: Arc::new(config),
+            clock: Arc::new(ReleaseClock::precise()?),
             stats: Arc::default(),
         })
     }
@@ -137,8 +143,9 @@ impl Proxy {
                     let id = next_id;
                     next_id += 1;
                     let config = Arc::clone(&self.config);
+                    let clock = Arc::clone(&self.clock);
                     let stats = Arc::clone(&self.stats);
-                    tokio::spawn(relay::relay(client, id, config, stats));
+                    tokio::spawn(relay::relay(client, id, config, clock, stats));
                 }
                 Err(_) => {
                     self.stats.accept_failed();

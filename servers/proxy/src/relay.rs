@@ -9,6 +9,7 @@ use tokio::time::timeout;
 
 use crate::delay::DelaySampler;
 use crate::direction::forward;
+use crate::release_clock::ReleaseClock;
 use crate::stats::{CloseKind, ProxyStats};
 use crate::ProxyConfig;
 
@@ -17,6 +18,7 @@ pub async fn relay(
     mut client: TcpStream,
     id: u64,
     config: Arc<ProxyConfig>,
+    clock: Arc<ReleaseClock>,
     stats: Arc<ProxyStats>,
 ) {
     stats.opened();
@@ -45,6 +47,7 @@ pub async fn relay(
             upstream_write,
             sampler(0),
             config.max_queued,
+            &clock,
             &stats,
         );
         let to_client = forward(
@@ -52,6 +55,7 @@ pub async fn relay(
             client_write,
             sampler(1),
             config.max_queued,
+            &clock,
             &stats,
         );
         // The first failure in either direction ends both: a reset is not half of a connection.
