@@ -59,6 +59,9 @@ trap cleanup EXIT
 # `listening on ADDR` line; sets $listening to ADDR.
 start() {
   local log=$1; shift
+  # Empty the log first: the child truncates it only once it runs, and a line left by an earlier
+  # run must not be read as this one's address.
+  : >"$log"
   "$@" >"$log" 2>"$log.err" &
   pids+=($!)
   local pid=$! i
