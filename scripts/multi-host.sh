@@ -85,6 +85,9 @@ crates=(-p echo-servers -p loadgen)
 echo "==> multi-host: cargo build --release ${crates[*]}" >&2
 cargo build --release -q "${crates[@]}" || die "build failed"
 bin=$PWD/target/release
+if (( shard_flags )) && ! "$bin/loadgen" --help | grep -q -- '--start-at'; then
+  die "this loadgen has no --start-at (no sharding yet): run with --no-shard-flags"
+fi
 rm -rf "$out"
 mkdir -p "$out"
 

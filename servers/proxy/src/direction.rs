@@ -14,8 +14,9 @@ use crate::stats::ProxyStats;
 /// a peer trickles single bytes.
 const MAX_QUEUED_CHUNKS: usize = 4096;
 
-/// Largest single read; a smaller byte budget shrinks it.
-const READ_CHUNK: usize = 64 * 1024;
+/// Largest single read; a smaller byte budget shrinks it. The buffer lives as long as the
+/// connection, twice (one per direction), so it is kept small: echo traffic is small messages.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// What the reader saw, in the order it saw it.
 #[derive(Debug)]

@@ -14,7 +14,7 @@
 //! sees a reset.
 //!
 //! **What it costs.** Per connection: two sockets, two tasks' worth of state, a read buffer per
-//! direction (64 KiB, or the queue cap if smaller) and the queued bytes, at most `max_queued` per
+//! direction (16 KiB, or the queue cap if smaller) and the queued bytes, at most `max_queued` per
 //! direction (plus at most 4,096 chunk headers). When a queue is full the reader stops reading,
 //! so the sender sees TCP backpressure rather than the proxy growing. Every byte is copied once
 //! out of the read buffer and written once. Every release is one wake-up of the timer thread and
