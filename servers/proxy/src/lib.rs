@@ -27,7 +27,9 @@
 //! proxy, so connect latency reads as the local round trip. A queue holds at most `max_queued`
 //! bytes, which caps one direction's throughput at `max_queued / delay` (4 MiB per 10 ms is
 //! 400 MiB/s). Each connection uses two file descriptors, so the proxy holds half as many
-//! clients as its fd limit.
+//! clients as its fd limit. Every chunk costs two wake-ups (timer thread, writer task): on a
+//! machine whose cores are busy with the server and the load generator too, tens of thousands of
+//! chunks per second queue in the proxy and read as extra delay, so give it its own CPUs.
 
 use std::io;
 use std::net::SocketAddr;
