@@ -1,8 +1,8 @@
 //! The command line: `loadgen [RUN OPTIONS]` runs a benchmark; subcommands do the rest.
 //!
-//! Adding a subcommand (issue 5: `sweep`, `compare`, `report`): a variant in [`Command`] with
-//! its own `Args` struct in its own module, and one arm in [`main`]. `RunArgs` is reusable
-//! (`#[command(flatten)]`) for anything that runs benchmarks.
+//! Adding a subcommand: a variant in [`Command`] with its own `Args` struct in the module that
+//! does the work, and one arm in [`main`]. `RunArgs` is reusable (`#[command(flatten)]`) for
+//! anything that runs benchmarks.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use echo_proto::Protocol;
-use echo_servers::Model;
+use echo_results::{CpuList, Model, RunConfig, RunResult, Target};
+use loadgen_analysis::{compare, export, merge, report, summary, sweep};
+use loadgen_engine::Progress;
 
-use crate::config::{RunConfig, Target};
-use crate::progress::Progress;
-use crate::result::RunResult;
+use crate::engine_runner::EngineRunner;
 
 /// Exit code when the run finished but echoes were lost or corrupted, or connections failed.
-pub const EXIT_RUN_FAILED: u8 = 1;
+pub const EXIT_RUN_FAILED: u8 = loadgen_analysis::EXIT_RUN_FAILED;
 /// Exit code for bad arguments, limits, or a server that would not start.
 pub const EXIT_SETUP: u8 = 2;
 /// Exit code when SIGINT/SIGTERM cut the run short (its result is still written).
@@ -52,11 +52,11 @@ pub enum Command {
     /// Print the JSON Schema of result files (what results/schema.json holds).
     Schema,
     /// Run models × client counts (× repeats), then write the table, charts and index.html.
-    Sweep(crate::sweep::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// Rebuild a sweep directory's table, charts and index.html from its JSON.
-    Report(crate::report::ReportArgs),
+    Report(report::write::ReportArgs),
     /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
-    Compare(crate::compare::CompareArgs),
+    Compare(compare::command::CompareArgs),
 }
 
 /// Options of one benchmark run.
@@ -186,31 +186,9 @@ fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
-/// A list of CPU numbers from the command line (one value, so clap keeps it whole).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CpuList(pub Vec<usize>);
-
 /// Parses a CPU list: `0`, `0,2`, `1-3`, `0,2-3`.
 fn parse_cpus(s: &str) -> Result<CpuList, String> {
-    let mut cpus = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("bad CPU list {s:?}: expected e.g. 0,2-3");
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) =
-                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-                if a > b {
-                    return Err(bad());
-                }
-                cpus.extend(a..=b);
-            }
-            None => cpus.push(part.parse().map_err(|_| bad())?),
-        }
-    }
-    if cpus.is_empty() {
-        return Err(format!("empty CPU list {s:?}"));
-    }
-    Ok(CpuList(cpus))
+    s.parse()
 }
 
 /// Runs the command line; the binary's `main` is just this.
@@ -220,9 +198,9 @@ pub fn main() -> ExitCode {
         None => run_command(&cli.run),
         Some(Command::Run(args)) => run_command(&args),
         Some(Command::Merge(args)) => merge_command(&args),
-        Some(Command::Sweep(args)) => crate::sweep::sweep_command(&args),
-        Some(Command::Report(args)) => crate::report::report_command(&args),
-        Some(Command::Compare(args)) => crate::compare::compare_command(&args),
+        Some(Command::Sweep(args)) => sweep::sweep_command(&args, &mut EngineRunner),
+        Some(Command::Report(args)) => report::write::report_command(&args),
+        Some(Command::Compare(args)) => compare::command::compare_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",
@@ -245,16 +223,16 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         Progress::Auto
     };
-    let result = crate::run(&config, progress)?;
+    let result = loadgen_engine::run(&config, progress)?;
     let path = args
         .output
         .clone()
-        .unwrap_or_else(|| crate::export::json::default_path(&result));
-    let written = crate::export::json::write(&result, &path)?;
+        .unwrap_or_else(|| export::json::default_path(&result));
+    let written = export::json::write(&result, &path)?;
     if !args.quiet {
-        eprint!("{}", crate::summary::render(&result, Some(&written)));
+        eprint!("{}", summary::render(&result, Some(&written)));
     }
-    if crate::run::interrupted() {
+    if loadgen_engine::run::interrupted() {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(exit_code(&result))
@@ -266,8 +244,8 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| Ok((p.display().to_string(), RunResult::load(p)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let merged = crate::merge::merge(&inputs)?;
-    crate::export::json::write(&merged, &args.output)?;
+    let merged = merge::merge(&inputs)?;
+    export::json::write(&merged, &args.output)?;
     Ok(exit_code(&merged))
 }
 
@@ -335,7 +313,6 @@ mod tests {
 
     #[test]
     fn pin_and_server_pin_reach_the_config() {
-        // Both once panicked inside clap ("Mismatch between definition and access").
         let cli = Cli::try_parse_from(["loadgen", "--model", "mio", "--server-pin", "0"]).unwrap();
         let config = cli.run.to_config();
         assert!(

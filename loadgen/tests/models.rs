@@ -3,7 +3,7 @@
 
 mod common;
 
-use echo_servers::Model;
+use echo_results::Model;
 
 /// One short run; returns a description of what went wrong, if anything.
 fn check(model: Model, protocol: &str, pipeline: &str) -> Option<String> {
@@ -50,6 +50,13 @@ fn check(model: Model, protocol: &str, pipeline: &str) -> Option<String> {
             "not all connected".to_string(),
         ),
         (server.stats.is_none(), "no server counters".to_string()),
+        (
+            server
+                .stats
+                .as_ref()
+                .is_some_and(|s| s.model != model.name() || s.accepted < 8),
+            format!("server counters: {:?}", server.stats),
+        ),
         (
             server.exit_code != Some(0),
             format!("server exit {:?}", server.exit_code),

@@ -130,9 +130,9 @@ fn ctrl_c_cuts_the_run_short_and_still_writes_the_result() {
     );
     let server = r.server.expect("server report");
     assert_eq!(server.exit_code, Some(0));
-    let closed_by = &server.stats.expect("server counters")["closed_by"];
+    let closed_by = server.stats.expect("server counters").closed_by;
     assert_eq!(
-        closed_by["eof"], 4,
-        "clients closed, not the server: {closed_by}"
+        closed_by.eof, 4,
+        "clients closed, not the server: {closed_by:?}"
     );
 }

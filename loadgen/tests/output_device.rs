@@ -1,5 +1,5 @@
-//! `--output` naming a device or a pipe writes into it and leaves the node alone. (Writing a
-//! temporary file and renaming it over `/dev/null`, as root, once replaced the device itself.)
+//! `--output` naming a device or a pipe writes into it and leaves the node alone (renaming a
+//! temporary file over `/dev/null` as root would replace the device itself).
 
 mod crafted;
 

@@ -14,8 +14,10 @@
 
 mod conn;
 mod error;
+mod messages;
 mod protocol;
 
 pub use conn::{Conn, ConnCounters};
 pub use error::ProtocolError;
+pub use messages::{complete_message_len, Messages};
 pub use protocol::{Limits, Protocol, FRAME_HEADER_LEN};

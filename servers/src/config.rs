@@ -5,74 +5,9 @@ use std::time::Duration;
 
 use echo_proto::{Limits, Protocol};
 
-/// A concurrency model: how one process serves many clients at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Model {
-    /// One blocking OS thread per client (std::net); simple, costs a stack and a context switch per client.
-    Threads,
-    /// One thread, select(2); the classic event loop, limited to fds below FD_SETSIZE (1024).
-    Select,
-    /// One thread, poll(2); no fd limit, but the kernel scans every fd on every call.
-    Poll,
-    /// One thread, epoll via mio, edge-triggered; cost scales with active, not total, clients.
-    Mio,
-    /// Tokio's multi-thread work-stealing runtime, one task per client (--workers threads).
-    Tokio,
-    /// Tokio's single-threaded runtime, one task per client on one thread.
-    TokioCurrentThread,
-    /// N threads, each with its own SO_REUSEPORT listener and mio loop; nothing shared.
-    ThreadPerCore,
-    /// One mio reactor does I/O and hands each complete message to a rayon pool for the reply.
-    ReactorPool,
-    /// io_uring completions: multishot accept and receive with provided buffers.
-    Uring,
-}
+use crate::extra_work::ExtraWork;
 
-impl Model {
-    /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 9] = [
-        Model::Threads,
-        Model::Select,
-        Model::Poll,
-        Model::Mio,
-        Model::Tokio,
-        Model::TokioCurrentThread,
-        Model::ThreadPerCore,
-        Model::ReactorPool,
-        Model::Uring,
-    ];
-
-    /// The name used on the command line and in result files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Threads => "threads",
-            Model::Select => "select",
-            Model::Poll => "poll",
-            Model::Mio => "mio",
-            Model::Tokio => "tokio",
-            Model::TokioCurrentThread => "tokio-current-thread",
-            Model::ThreadPerCore => "thread-per-core",
-            Model::ReactorPool => "reactor-pool",
-            Model::Uring => "uring",
-        }
-    }
-
-    /// Parses a model name as written on the command line.
-    pub fn from_name(name: &str) -> Option<Model> {
-        Model::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// Whether the model binds one SO_REUSEPORT listener per worker.
-    pub fn uses_reuse_port(self) -> bool {
-        matches!(self, Model::ThreadPerCore)
-    }
-}
-
-impl std::fmt::Display for Model {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use echo_results::Model;
 
 /// Everything a model needs to know besides its listener.
 #[derive(Debug, Clone)]
@@ -93,6 +28,8 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Stack size of each per-client thread (`threads` model).
     pub thread_stack: usize,
+    /// CPU spent per echoed message, on the thread that produces the echo.
+    pub extra_work: ExtraWork,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +43,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             thread_stack: 64 * 1024,
+            extra_work: ExtraWork::default(),
         }
     }
 }

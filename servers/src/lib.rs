@@ -3,10 +3,18 @@
 //! Each model in [`models`] is only an I/O driver: it accepts connections, moves bytes between
 //! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
 //! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
+//!
+//! `--extra-work <duration>` ([`extra_work`]) plants a known CPU cost in every model alike: a busy
+//! spin per echoed message on the thread that produces the echo. A message is a complete line or
+//! frame; in `raw` mode, which has no boundaries, every 64 bytes received (rounded up per read).
+//! A fatal event-loop error ends the server with a non-zero exit; its counters still print, with
+//! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
 pub mod config;
+pub mod extra_work;
 pub mod listener;
 pub mod models;
+pub mod reactor;
 pub mod session;
 pub mod shutdown;
 pub mod stats;
@@ -60,14 +68,28 @@ impl Server {
         Arc::clone(&self.stats)
     }
 
-    /// Serves until `shutdown` fires, then closes every connection and returns the counters.
+    /// Serves until `shutdown` fires, then closes every connection and returns the counters, or
+    /// the error that stopped the model's event loop.
     pub fn run(self, shutdown: Shutdown) -> anyhow::Result<StatsSnapshot> {
+        let stats = self.serve(shutdown);
+        match stats.fatal_error {
+            Some(err) => Err(anyhow::anyhow!(err)),
+            None => Ok(stats),
+        }
+    }
+
+    /// [`Server::run`] that keeps the counters even when the event loop fails: the error is in
+    /// [`StatsSnapshot::fatal_error`], and the connections it cut off are counted under
+    /// `closed_by.loop_failed`. The binary prints them and then exits non-zero.
+    pub fn serve(self, shutdown: Shutdown) -> StatsSnapshot {
         let ctx = models::Context {
             config: self.config,
             stats: Arc::clone(&self.stats),
             shutdown,
         };
-        models::run(self.model, self.listener, ctx)?;
-        Ok(self.stats.snapshot(self.model.name()))
+        if let Err(err) = models::run(self.model, self.listener, ctx) {
+            self.stats.fatal(&err);
+        }
+        self.stats.snapshot(self.model.name())
     }
 }

@@ -1,5 +1,5 @@
-//! The seed's server pattern, written once: socket → options → bind → listen. Every model gets its
-//! listening socket here, and classifies `accept` failures here.
+//! The classic server pattern, written once: socket → setsockopt → bind → listen → accept. Every
+//! model gets its listening socket here, and classifies `accept` failures here.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol as SockProtocol, SockRef, Socket, Type};
 /// spin, short enough that clients queued in the backlog are served soon after fds free up.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// The listening socket: steps 1–4 of the seed's pattern.
+/// The listening socket: steps 1–4 of socket → setsockopt → bind → listen → accept.
 ///
 /// 1. create a TCP socket for the address family;
 /// 2. set options (SO_REUSEADDR so a restarted server can rebind at once, SO_REUSEPORT when
@@ -33,7 +33,7 @@ pub fn bind(addr: SocketAddr, backlog: i32, reuse_port: bool) -> io::Result<TcpL
     Ok(socket.into())
 }
 
-/// Step 5's per-connection options, applied to every accepted socket: TCP_NODELAY, because an
+/// The per-connection options of the accept step, applied to every accepted socket: TCP_NODELAY, because an
 /// echo is latency-bound and Nagle would hold small echoes back waiting for an ACK.
 pub fn configure_accepted(stream: &TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)
@@ -117,5 +117,22 @@ pub fn accept_step<S>(
             }
         }
         return AcceptStep::PauseUntil(std::time::Instant::now() + ACCEPT_BACKOFF);
+    }
+}
+
+/// [`accept_step`] for loops that accept until told to stop: the next connection to serve, or
+/// `None` when the backlog is drained or accepting must pause (then `paused_until` is set).
+pub fn accept_next<S>(
+    accept: impl FnMut() -> io::Result<S>,
+    stats: &crate::Stats,
+    paused_until: &mut Option<std::time::Instant>,
+) -> Option<S> {
+    match accept_step(accept, stats) {
+        AcceptStep::Serve(conn) => Some(conn),
+        AcceptStep::Drained => None,
+        AcceptStep::PauseUntil(at) => {
+            *paused_until = Some(at);
+            None
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Server-wide counters, shared by every connection, printed as one JSON line on shutdown.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use echo_proto::{Conn, ProtocolError};
-use serde::Serialize;
+pub use echo_results::server_stats::{ClosedBy, ProtocolErrors, Refused, StatsSnapshot};
 
 /// Why a connection ended. Each reason has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub enum CloseReason {
     IdleTimeout,
     /// The server is shutting down.
     Shutdown,
+    /// The event loop serving the connection failed and stopped (see `fatal_error`).
+    LoopFailed,
 }
 
 impl CloseReason {
@@ -71,7 +74,10 @@ pub struct Stats {
     io_errors: AtomicU64,
     idle_timeouts: AtomicU64,
     closed_at_shutdown: AtomicU64,
+    closed_loop_failed: AtomicU64,
+    extra_work_messages: AtomicU64,
     per_worker_accepted: Vec<AtomicU64>,
+    fatal_error: Mutex<Option<String>>,
 }
 
 impl Stats {
@@ -141,8 +147,22 @@ impl Stats {
             CloseReason::IoError => &self.io_errors,
             CloseReason::IdleTimeout => &self.idle_timeouts,
             CloseReason::Shutdown => &self.closed_at_shutdown,
+            CloseReason::LoopFailed => &self.closed_loop_failed,
         };
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// Counts `n` messages charged with `--extra-work`.
+    pub fn extra_work(&self, n: u64) {
+        self.extra_work_messages.fetch_add(n, Relaxed);
+    }
+
+    /// Records an error that stopped an event loop. The first one is kept.
+    pub fn fatal(&self, error: &anyhow::Error) {
+        let mut slot = self.fatal_error.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(format!("{error:#}"));
+        }
     }
 
     /// Connections open right now.
@@ -181,80 +201,15 @@ impl Stats {
                 io_error: l(&self.io_errors),
                 idle_timeout: l(&self.idle_timeouts),
                 shutdown: l(&self.closed_at_shutdown),
+                loop_failed: l(&self.closed_loop_failed),
             },
             per_worker_accepted: self.per_worker_accepted.iter().map(l).collect(),
+            extra_work_messages: l(&self.extra_work_messages),
+            fatal_error: self
+                .fatal_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
-}
-
-/// Every counter at one moment; serialized as the JSON line printed on shutdown.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StatsSnapshot {
-    /// The model that served.
-    pub model: String,
-    /// Connections returned by `accept`.
-    pub accepted: u64,
-    /// Connections still open.
-    pub active: u64,
-    /// Most connections open at once.
-    pub peak_active: u64,
-    /// Connections closed after being served.
-    pub closed: u64,
-    /// Connections closed right after `accept`, by reason.
-    pub refused: Refused,
-    /// `accept` calls that failed (EMFILE, ENFILE, ENOMEM, ...).
-    pub accept_errors: u64,
-    /// Times the accept loop paused because of such an error.
-    pub accept_backoffs: u64,
-    /// Bytes received from clients.
-    pub bytes_in: u64,
-    /// Bytes echoed back.
-    pub bytes_out: u64,
-    /// Complete `line`/`framed` messages echoed.
-    pub messages: u64,
-    /// Connections closed for breaking the protocol.
-    pub protocol_errors: ProtocolErrors,
-    /// Bytes of incomplete messages dropped because the client closed mid-message.
-    pub truncated_at_eof_bytes: u64,
-    /// Served connections by how they ended.
-    pub closed_by: ClosedBy,
-    /// Accepted connections per worker thread (models with several accept loops).
-    pub per_worker_accepted: Vec<u64>,
-}
-
-/// Refused connections by reason.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Refused {
-    /// Past `--max-conns`.
-    pub max_conns: u64,
-    /// fd ≥ FD_SETSIZE (select only).
-    pub fd_setsize: u64,
-    /// No thread could be spawned (threads only).
-    pub spawn_failed: u64,
-    /// Could not be added to the event loop.
-    pub register_failed: u64,
-}
-
-/// Protocol errors by kind.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ProtocolErrors {
-    /// A `framed` length above `--max-frame`.
-    pub frame_too_large: u64,
-    /// A `line` longer than `--max-line`.
-    pub line_too_long: u64,
-}
-
-/// How served connections ended (protocol errors are counted separately).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ClosedBy {
-    /// Clean close by the peer.
-    pub eof: u64,
-    /// Reset by the peer.
-    pub reset: u64,
-    /// Other I/O errors.
-    pub io_error: u64,
-    /// Idle past `--idle-timeout`.
-    pub idle_timeout: u64,
-    /// Still open at shutdown.
-    pub shutdown: u64,
 }

@@ -25,9 +25,11 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
-use crate::listener::{accept_step, configure_accepted, AcceptStep};
-use crate::session::{PumpResult, Session, SCRATCH_LEN};
-use crate::shutdown::TICK;
+use crate::listener::accept_next;
+use crate::session::{
+    close_all, close_reason, is_idle, ticking_timeout, Client, IdleSweep, PumpResult, Session,
+    SCRATCH_LEN,
+};
 use crate::stats::CloseReason;
 
 /// Serves on one thread until shutdown.
@@ -45,18 +47,13 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     event_loop.run()
 }
 
-struct Connection {
-    stream: TcpStream,
-    session: Session,
-}
-
 struct EventLoop<'a> {
     ctx: &'a Context,
     listener: TcpListener,
     /// `pollfds[0]` watches `listener`, `pollfds[i + 1]` watches `conns[i].stream`. Every entry
     /// is removed in the same step as the socket it names is dropped (see [`watch`]).
     pollfds: Vec<PollFd<'static>>,
-    conns: Vec<Connection>,
+    conns: Vec<Client>,
     accept_paused_until: Option<Instant>,
     scratch: Vec<u8>,
 }
@@ -86,7 +83,20 @@ fn interest(session: &Session) -> PollFlags {
 
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
-        let mut last_idle_check = Instant::now();
+        let served = self.serve();
+        let reason = close_reason(&served);
+        self.pollfds.truncate(1);
+        let conns = std::mem::take(&mut self.conns);
+        close_all(
+            &self.ctx.stats,
+            conns.iter().map(|c| &c.session.conn),
+            reason,
+        );
+        served
+    }
+
+    fn serve(&mut self) -> anyhow::Result<()> {
+        let mut sweep = IdleSweep::new(self.ctx.config.idle_timeout);
         while !self.ctx.shutdown.is_triggered() {
             let timeout = self.timeout();
             let mut ready = match poll(&mut self.pollfds, timeout) {
@@ -115,18 +125,10 @@ impl EventLoop<'_> {
             if ready > 0 && self.pollfds[0].any().unwrap_or(false) {
                 self.accept_all();
             }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
+            let now = Instant::now();
+            if let Some(idle) = sweep.due(now) {
+                self.close_idle(now, idle);
             }
-        }
-        self.pollfds.truncate(1);
-        for conn in self.conns.drain(..) {
-            self.ctx
-                .stats
-                .closed(&conn.session.conn, CloseReason::Shutdown);
         }
         Ok(())
     }
@@ -134,31 +136,24 @@ impl EventLoop<'_> {
     /// At most [`TICK`]; shorter if an accept backoff ends sooner (rounded up, so the loop does
     /// not spin through the last sub-millisecond).
     fn timeout(&self) -> PollTimeout {
-        let wait = self.accept_paused_until.map_or(TICK, |t| {
-            t.saturating_duration_since(Instant::now()).min(TICK)
-        });
+        let wait = ticking_timeout(self.accept_paused_until);
         let millis = wait.as_micros().div_ceil(1000);
         PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)
     }
 
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.pause_accepting(at);
-                    return;
-                }
-            }
+        while let Some((stream, _)) = accept_next(
+            || self.listener.accept(),
+            &self.ctx.stats,
+            &mut self.accept_paused_until,
+        ) {
+            self.add(stream);
         }
-    }
-
-    /// Stops watching the listener until `at`; open connections are still served.
-    fn pause_accepting(&mut self, at: Instant) {
-        self.accept_paused_until = Some(at);
-        self.pollfds[0].set_events(PollFlags::empty());
+        if self.accept_paused_until.is_some() {
+            // Stop watching the listener until then; open connections are still served.
+            self.pollfds[0].set_events(PollFlags::empty());
+        }
     }
 
     fn add(&mut self, stream: TcpStream) {
@@ -167,23 +162,18 @@ impl EventLoop<'_> {
         if !stats.admit(self.ctx.config.max_conns) {
             return; // dropping the stream closes it
         }
-        let config = &self.ctx.config;
-        let session = Session::new(config.protocol, config.limits, Instant::now());
-        if let Err(e) = stream
-            .set_nonblocking(true)
-            .and_then(|()| configure_accepted(&stream))
-        {
-            stats.closed(&session.conn, CloseReason::from_io(&e));
+        let Some(client) = Client::open(stream, &self.ctx.config, stats) else {
             return;
-        }
+        };
         // Not pumped now: if bytes are already waiting, the next poll reports them.
-        self.pollfds.push(watch(&stream, interest(&session)));
-        self.conns.push(Connection { stream, session });
+        self.pollfds
+            .push(watch(&client.stream, interest(&client.session)));
+        self.conns.push(client);
     }
 
     fn pump(&mut self, i: usize) {
         let conn = &mut self.conns[i];
-        match conn.session.pump(&mut conn.stream, &mut self.scratch) {
+        match conn.pump(&mut self.scratch, &self.ctx.config, &self.ctx.stats) {
             // `more` needs no bookkeeping: level-triggered poll reports leftover data again.
             PumpResult::Open { .. } => self.pollfds[i + 1].set_events(interest(&conn.session)),
             PumpResult::Close(reason) => self.close(i, reason),
@@ -197,10 +187,9 @@ impl EventLoop<'_> {
         self.ctx.stats.closed(&conn.session.conn, reason);
     }
 
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
+    fn close_idle(&mut self, now: Instant, idle: Duration) {
         for i in (0..self.conns.len()).rev() {
-            if now.duration_since(self.conns[i].session.last_active) >= idle {
+            if is_idle(self.conns[i].session.last_active, now, idle) {
                 self.close(i, CloseReason::IdleTimeout);
             }
         }

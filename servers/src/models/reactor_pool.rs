@@ -1,9 +1,10 @@
 //! `reactor-pool`: one mio reactor does all socket I/O; a rayon pool builds every reply.
 //!
-//! **How it works.** The reactor is the `mio` loop (edge-triggered epoll, read until `WouldBlock`
-//! within a budget), but instead of echoing in place it takes the complete messages each read
+//! **How it works.** The reactor is the `mio` loop ([`crate::reactor`]: edge-triggered epoll,
+//! read until `WouldBlock` within a budget), but instead of echoing in place it takes the complete messages each read
 //! produced ([`Conn::take_ready`]) and spawns one job per batch on a dedicated rayon pool of
-//! `--workers` threads. A job walks the batch message by message and copies it into a fresh reply
+//! `--workers` threads. A job walks the batch message by message (boundaries from
+//! [`echo_proto::Messages`]; this file never parses a message) and copies it into a fresh reply
 //! buffer (the stand-in for real request handling), pushes the reply onto a channel and wakes the
 //! reactor through a mio [`Waker`]. Jobs run in any order, so each batch carries a per-connection
 //! sequence number; the reactor parks early replies in a reorder map and writes them strictly in
@@ -32,19 +33,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use echo_proto::{Conn, Protocol, FRAME_HEADER_LEN};
-use mio::net::{TcpListener as MioListener, TcpStream};
-use mio::{Events, Interest, Poll, Token, Waker};
+use echo_proto::{Conn, Messages, Protocol};
+use mio::net::TcpStream;
+use mio::Waker;
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{accept_step, configure_fd, AcceptStep};
-use crate::session::{READ_BUDGET, SCRATCH_LEN};
-use crate::shutdown::TICK;
-use crate::stats::{CloseReason, RefuseReason};
-
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX);
+use crate::extra_work::{charged_messages, ExtraWork};
+use crate::reactor::{insert, watch_writes, Handler, Prepared, Turn};
+use crate::session::{close_all, idle_keys, READ_BUDGET, SCRATCH_LEN};
+use crate::stats::{CloseReason, Stats};
 
 /// Replies written per `writev`: enough to flush a pipelined burst in one call.
 const MAX_IOVECS: usize = 64;
@@ -56,9 +54,25 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         .thread_name(|i| format!("reply-{i}"))
         .build()
         .context("cannot start the reply pool")?;
-    listener.set_nonblocking(true)?;
-    let mut reactor = Reactor::new(MioListener::from_std(listener), &ctx, pool)?;
-    reactor.run();
+    let prepared = Prepared::new(listener, &ctx)?;
+    let (tx, completions) = mpsc::channel();
+    let mailbox = Arc::new(Mailbox {
+        tx,
+        waker: prepared.waker(),
+        wake_pending: AtomicBool::new(false),
+    });
+    let mut replies = Replies {
+        ctx: &ctx,
+        conns: Slab::new(),
+        next_conn_id: 0,
+        pool,
+        mailbox,
+        completions,
+        dirty: Vec::new(),
+        scratch: vec![0; SCRATCH_LEN],
+    };
+    // The reactor is the only accepting thread: it is worker 0 in the per-worker counts.
+    prepared.run(&mut replies, &ctx, 0)?;
     Ok(())
 }
 
@@ -75,7 +89,7 @@ struct Completion {
 /// What pool threads share with the reactor.
 struct Mailbox {
     tx: Sender<Completion>,
-    waker: Waker,
+    waker: Arc<Waker>,
     /// Set while a wake-up is pending, so a burst of completions costs one eventfd write.
     wake_pending: AtomicBool,
 }
@@ -179,118 +193,83 @@ enum Pumped {
     Close(CloseReason),
 }
 
-struct Reactor<'a> {
+/// Hands complete messages to the pool and writes the replies back in order.
+struct Replies<'a> {
     ctx: &'a Context,
-    poll: Poll,
-    listener: MioListener,
     conns: Slab<Connection>,
     next_conn_id: u64,
     pool: rayon::ThreadPool,
     mailbox: Arc<Mailbox>,
     completions: Receiver<Completion>,
-    /// Connections whose read budget ran out: pumped again without waiting for an event.
-    again: VecDeque<usize>,
     /// Connections that got replies this turn and must be flushed.
     dirty: Vec<usize>,
-    accept_paused_until: Option<Instant>,
     scratch: Vec<u8>,
 }
 
-impl<'a> Reactor<'a> {
-    fn new(
-        mut listener: MioListener,
-        ctx: &'a Context,
-        pool: rayon::ThreadPool,
-    ) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let (tx, completions) = mpsc::channel();
-        let mailbox = Arc::new(Mailbox {
-            tx,
-            waker: Waker::new(poll.registry(), WAKER)?,
-            wake_pending: AtomicBool::new(false),
+impl Handler for Replies<'_> {
+    fn add(&mut self, stream: TcpStream, turn: &mut Turn<'_>) {
+        let config = &self.ctx.config;
+        self.next_conn_id += 1;
+        let conn_id = self.next_conn_id;
+        let added = insert(&mut self.conns, turn, stream, |stream| Connection {
+            stream,
+            conn: Conn::new(config.protocol, config.limits),
+            conn_id,
+            read_closed: false,
+            next_seq: 0,
+            next_out_seq: 0,
+            early: BTreeMap::new(),
+            out: VecDeque::new(),
+            out_offset: 0,
+            in_flight: 0,
+            watching_write: false,
+            dirty: false,
+            last_active: Instant::now(),
         });
-        let shutdown_mailbox = Arc::clone(&mailbox);
-        ctx.shutdown.on_trigger(move || {
-            let _ = shutdown_mailbox.waker.wake();
-        });
-        Ok(Reactor {
-            ctx,
-            poll,
-            listener,
-            conns: Slab::new(),
-            next_conn_id: 0,
-            pool,
-            mailbox,
-            completions,
-            again: VecDeque::new(),
-            dirty: Vec::new(),
-            accept_paused_until: None,
-            scratch: vec![0; SCRATCH_LEN],
-        })
-    }
-
-    fn run(&mut self) {
-        let mut events = Events::with_capacity(1024);
-        let mut last_idle_check = Instant::now();
-        while !self.ctx.shutdown.is_triggered() {
-            let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    eprintln!("echo-server: epoll_wait failed: {e}");
-                    break;
-                }
-            }
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => {}
-                    Token(key) => self.pump(key),
-                }
-            }
-            self.collect_replies();
-            for _ in 0..self.again.len() {
-                if let Some(key) = self.again.pop_front() {
-                    self.pump(key);
-                }
-            }
-            if self
-                .accept_paused_until
-                .is_some_and(|t| Instant::now() >= t)
-            {
-                self.accept_paused_until = None;
-                self.accept_all();
-            }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
-            }
-        }
-        for conn in self.conns.drain() {
-            self.ctx.stats.closed(&conn.conn, CloseReason::Shutdown);
+        if let Some(key) = added {
+            self.pump(key, turn);
         }
     }
 
-    fn poll_timeout(&self) -> Option<Duration> {
-        if !self.again.is_empty() {
-            return Some(Duration::ZERO);
-        }
-        let backoff = self
-            .accept_paused_until
-            .map(|t| t.saturating_duration_since(Instant::now()));
-        let idle = self.ctx.config.idle_timeout.map(|_| TICK);
-        match (backoff, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    fn pump(&mut self, key: usize, turn: &mut Turn<'_>) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return; // closed earlier in this turn
+        };
+        let protocol = self.ctx.config.protocol;
+        let work = self.ctx.config.extra_work;
+        let max_pending = self.ctx.config.limits.max_pending_output;
+        let result = pump_connection(conn, key, &mut self.scratch, max_pending, |job| {
+            let mailbox = Arc::clone(&self.mailbox);
+            let stats = Arc::clone(&self.ctx.stats);
+            self.pool.spawn(move || {
+                let reply = build_reply(protocol, &job.batch, &work, &stats);
+                mailbox.post(Completion {
+                    key: job.key,
+                    conn_id: job.conn_id,
+                    seq: job.seq,
+                    reply,
+                });
+            });
+        });
+        match result {
+            Pumped::Open { more } => {
+                if more {
+                    turn.again.push_back(key);
+                }
+                let want_write = !conn.out.is_empty();
+                let watching = &mut conn.watching_write;
+                if watch_writes(turn.registry, &mut conn.stream, key, watching, want_write).is_err()
+                {
+                    self.close(key, CloseReason::IoError, turn);
+                }
+            }
+            Pumped::Close(reason) => self.close(key, reason, turn),
         }
     }
 
     /// Takes every reply the pool finished, puts it in order, and flushes the connections that
     /// got one (each once, however many replies it got).
-    fn collect_replies(&mut self) {
+    fn after_events(&mut self, turn: &mut Turn<'_>) {
         // Cleared before draining: a reply posted after the drain sees `false` and wakes us.
         self.mailbox.wake_pending.store(false, Ordering::SeqCst);
         while let Ok(done) = self.completions.try_recv() {
@@ -311,129 +290,28 @@ impl<'a> Reactor<'a> {
             if let Some(conn) = self.conns.get_mut(key) {
                 conn.dirty = false;
             }
-            self.pump(key);
+            self.pump(key, turn);
         }
         self.dirty = dirty;
     }
 
-    /// Accepts until the backlog is empty (edge-triggered: no second event would come).
-    fn accept_all(&mut self) {
-        if self.accept_paused_until.is_some() {
-            return;
-        }
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.accept_paused_until = Some(at);
-                    return;
-                }
-            }
+    fn close_idle(&mut self, now: Instant, idle: Duration, turn: &mut Turn<'_>) {
+        for key in idle_keys(&self.conns, now, idle, |c| Some(c.last_active)) {
+            self.close(key, CloseReason::IdleTimeout, turn);
         }
     }
 
-    fn add(&mut self, mut stream: TcpStream) {
-        let stats = &self.ctx.stats;
-        // The reactor is the only accepting thread: it is worker 0 in the per-worker counts.
-        stats.worker_accepted(0);
-        if !stats.admit(self.ctx.config.max_conns) {
-            return; // dropping the stream closes it
-        }
-        let _ = configure_fd(&stream);
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut stream, Token(key), Interest::READABLE)
-        {
-            eprintln!("echo-server: cannot register connection: {e}");
-            stats.refuse(RefuseReason::RegisterFailed);
-            return;
-        }
-        let config = &self.ctx.config;
-        self.next_conn_id += 1;
-        entry.insert(Connection {
-            stream,
-            conn: Conn::new(config.protocol, config.limits),
-            conn_id: self.next_conn_id,
-            read_closed: false,
-            next_seq: 0,
-            next_out_seq: 0,
-            early: BTreeMap::new(),
-            out: VecDeque::new(),
-            out_offset: 0,
-            in_flight: 0,
-            watching_write: false,
-            dirty: false,
-            last_active: Instant::now(),
-        });
-        // Bytes may already be waiting; with edge triggering no event would announce them.
-        self.pump(key);
+    fn close_all(&mut self, reason: CloseReason, stats: &Stats) {
+        close_all(stats, self.conns.iter().map(|(_, c)| &c.conn), reason);
+        self.conns.clear();
     }
+}
 
-    fn pump(&mut self, key: usize) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            return; // closed earlier in this turn
-        };
-        let protocol = self.ctx.config.protocol;
-        let max_pending = self.ctx.config.limits.max_pending_output;
-        let result = pump_connection(conn, key, &mut self.scratch, max_pending, |job| {
-            let mailbox = Arc::clone(&self.mailbox);
-            self.pool.spawn(move || {
-                let reply = build_reply(protocol, &job.batch);
-                mailbox.post(Completion {
-                    key: job.key,
-                    conn_id: job.conn_id,
-                    seq: job.seq,
-                    reply,
-                });
-            });
-        });
-        match result {
-            Pumped::Open { more } => {
-                if more {
-                    self.again.push_back(key);
-                }
-                let want_write = !conn.out.is_empty();
-                if want_write != conn.watching_write {
-                    let interest = if want_write {
-                        Interest::READABLE | Interest::WRITABLE
-                    } else {
-                        Interest::READABLE
-                    };
-                    match self
-                        .poll
-                        .registry()
-                        .reregister(&mut conn.stream, Token(key), interest)
-                    {
-                        Ok(()) => conn.watching_write = want_write,
-                        Err(_) => self.close(key, CloseReason::IoError),
-                    }
-                }
-            }
-            Pumped::Close(reason) => self.close(key, reason),
-        }
-    }
-
-    fn close(&mut self, key: usize, reason: CloseReason) {
+impl Replies<'_> {
+    fn close(&mut self, key: usize, reason: CloseReason, turn: &Turn<'_>) {
         let mut conn = self.conns.remove(key);
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        self.ctx.stats.closed(&conn.conn, reason);
-    }
-
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.duration_since(c.last_active) >= idle)
-            .map(|(k, _)| k)
-            .collect();
-        for key in expired {
-            self.close(key, CloseReason::IdleTimeout);
-        }
+        let _ = turn.registry.deregister(&mut conn.stream);
+        turn.stats.closed(&conn.conn, reason);
     }
 }
 
@@ -510,27 +388,20 @@ fn pump_connection(
     }
 }
 
-/// The pool's work: walk the batch message by message and copy each into the reply, as a real
-/// handler would parse a request and serialize a response. The core already validated framing,
-/// so a message that does not parse here is a bug; it is echoed as is rather than dropped.
-fn build_reply(protocol: Protocol, batch: &[u8]) -> Vec<u8> {
+/// The pool's work: walk the batch message by message (boundaries from the core, which already
+/// validated them) and copy each into the reply, as a real handler would parse a request and
+/// serialize a response. `--extra-work` is spent here, on the pool thread that builds the echo.
+fn build_reply(protocol: Protocol, batch: &[u8], work: &ExtraWork, stats: &Stats) -> Vec<u8> {
     let mut reply = Vec::with_capacity(batch.len());
-    let mut rest = batch;
-    while !rest.is_empty() {
-        let len = match protocol {
-            Protocol::Raw => rest.len(),
-            Protocol::Line => rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |i| i + 1),
-            Protocol::Framed => rest
-                .first_chunk::<FRAME_HEADER_LEN>()
-                .map(|h| FRAME_HEADER_LEN + u32::from_be_bytes(*h) as usize)
-                .map_or(rest.len(), |l| l.min(rest.len())),
-        };
-        let (message, tail) = rest.split_at(len);
+    let mut messages = Messages::new(protocol, batch);
+    let mut complete = 0;
+    for message in messages.by_ref() {
         reply.extend_from_slice(message);
-        rest = tail;
+        complete += 1;
     }
+    // A batch holds whole messages only; anything else would be a core bug, and is echoed as is
+    // rather than dropped.
+    reply.extend_from_slice(messages.remainder());
+    work.spend(charged_messages(protocol, batch.len(), complete), stats);
     reply
 }

@@ -28,9 +28,10 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::{accept_step, configure_accepted, AcceptStep};
-use crate::session::{PumpResult, Session, SCRATCH_LEN};
-use crate::shutdown::TICK;
+use crate::listener::accept_next;
+use crate::session::{
+    close_all, close_reason, idle_keys, ticking_timeout, Client, IdleSweep, PumpResult, SCRATCH_LEN,
+};
 use crate::stats::{CloseReason, RefuseReason};
 
 /// Serves on one thread until shutdown.
@@ -60,15 +61,10 @@ fn fits_fd_set(fd: &impl AsRawFd) -> bool {
     usize::try_from(fd.as_raw_fd()).is_ok_and(|fd| fd < FD_SETSIZE)
 }
 
-struct Connection {
-    stream: TcpStream,
-    session: Session,
-}
-
 struct EventLoop<'a> {
     ctx: &'a Context,
     listener: TcpListener,
-    conns: Slab<Connection>,
+    conns: Slab<Client>,
     /// Keys reported ready by the last `select`, kept to reuse the allocation.
     ready: Vec<usize>,
     accept_paused_until: Option<Instant>,
@@ -78,7 +74,19 @@ struct EventLoop<'a> {
 
 impl EventLoop<'_> {
     fn run(&mut self) -> anyhow::Result<()> {
-        let mut last_idle_check = Instant::now();
+        let served = self.serve();
+        let reason = close_reason(&served);
+        let conns = std::mem::take(&mut self.conns);
+        close_all(
+            &self.ctx.stats,
+            conns.iter().map(|(_, c)| &c.session.conn),
+            reason,
+        );
+        served
+    }
+
+    fn serve(&mut self) -> anyhow::Result<()> {
+        let mut sweep = IdleSweep::new(self.ctx.config.idle_timeout);
         while !self.ctx.shutdown.is_triggered() {
             let listener_ready = self.wait()?;
             let mut ready = std::mem::take(&mut self.ready);
@@ -96,17 +104,10 @@ impl EventLoop<'_> {
             if listener_ready {
                 self.accept_all();
             }
-            if let Some(idle) = self.ctx.config.idle_timeout {
-                if last_idle_check.elapsed() >= TICK {
-                    last_idle_check = Instant::now();
-                    self.close_idle(idle);
-                }
+            let now = Instant::now();
+            if let Some(idle) = sweep.due(now) {
+                self.close_idle(now, idle);
             }
-        }
-        for conn in self.conns.drain() {
-            self.ctx
-                .stats
-                .closed(&conn.session.conn, CloseReason::Shutdown);
         }
         Ok(())
     }
@@ -151,22 +152,17 @@ impl EventLoop<'_> {
 
     /// At most [`TICK`] (the shutdown and idle check); shorter if an accept backoff ends sooner.
     fn timeout(&self) -> Duration {
-        self.accept_paused_until.map_or(TICK, |t| {
-            t.saturating_duration_since(Instant::now()).min(TICK)
-        })
+        ticking_timeout(self.accept_paused_until)
     }
 
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
-        loop {
-            match accept_step(|| self.listener.accept(), &self.ctx.stats) {
-                AcceptStep::Serve((stream, _)) => self.add(stream),
-                AcceptStep::Drained => return,
-                AcceptStep::PauseUntil(at) => {
-                    self.accept_paused_until = Some(at);
-                    return;
-                }
-            }
+        while let Some((stream, _)) = accept_next(
+            || self.listener.accept(),
+            &self.ctx.stats,
+            &mut self.accept_paused_until,
+        ) {
+            self.add(stream);
         }
     }
 
@@ -188,17 +184,11 @@ impl EventLoop<'_> {
             stats.refuse(RefuseReason::FdSetSize);
             return;
         }
-        let config = &self.ctx.config;
-        let session = Session::new(config.protocol, config.limits, Instant::now());
-        if let Err(e) = stream
-            .set_nonblocking(true)
-            .and_then(|()| configure_accepted(&stream))
-        {
-            stats.closed(&session.conn, CloseReason::from_io(&e));
+        let Some(client) = Client::open(stream, &self.ctx.config, stats) else {
             return;
-        }
+        };
         // Not pumped now: if bytes are already waiting, the next select reports them.
-        self.conns.insert(Connection { stream, session });
+        self.conns.insert(client);
     }
 
     fn pump(&mut self, key: usize) {
@@ -206,7 +196,9 @@ impl EventLoop<'_> {
             return;
         };
         // `more` needs no bookkeeping here: level-triggered select reports leftover data again.
-        if let PumpResult::Close(reason) = conn.session.pump(&mut conn.stream, &mut self.scratch) {
+        if let PumpResult::Close(reason) =
+            conn.pump(&mut self.scratch, &self.ctx.config, &self.ctx.stats)
+        {
             self.close(key, reason);
         }
     }
@@ -216,15 +208,8 @@ impl EventLoop<'_> {
         self.ctx.stats.closed(&conn.session.conn, reason);
     }
 
-    fn close_idle(&mut self, idle: Duration) {
-        let now = Instant::now();
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| now.duration_since(c.session.last_active) >= idle)
-            .map(|(k, _)| k)
-            .collect();
-        for key in expired {
+    fn close_idle(&mut self, now: Instant, idle: Duration) {
+        for key in idle_keys(&self.conns, now, idle, |c| Some(c.session.last_active)) {
             self.close(key, CloseReason::IdleTimeout);
         }
     }

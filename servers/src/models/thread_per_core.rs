@@ -42,7 +42,7 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     // connections it takes can use up the fds a later worker would need to start.
     let mut loops = Vec::with_capacity(workers);
     for (i, listener) in listeners.into_iter().enumerate() {
-        let prepared = super::mio::Prepared::new(listener, &ctx)
+        let prepared = crate::reactor::Prepared::new(listener, &ctx)
             .with_context(|| format!("worker {i}: cannot set up its event loop"))?;
         loops.push(prepared);
     }
@@ -52,8 +52,13 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         let spawned = thread::Builder::new()
             .name(format!("tpc-{worker}"))
             .spawn(move || {
-                super::mio::serve_prepared(prepared, &worker_ctx, worker);
-                Ok(())
+                let served = super::mio::serve_prepared(prepared, &worker_ctx, worker);
+                if served.is_err() {
+                    // A worker whose loop failed takes the server down, so it exits non-zero
+                    // instead of serving on with one listener dead.
+                    worker_ctx.shutdown.trigger();
+                }
+                served
             });
         match spawned {
             Ok(h) => handles.push(h),

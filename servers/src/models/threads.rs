@@ -192,7 +192,7 @@ fn serve_client(stream: &TcpStream, ctx: &Context) -> (Conn, CloseReason) {
             }
             Ok(n) => {
                 // Echoes of the complete messages before a protocol error are still sent.
-                let received = conn.receive(&buf[..n]);
+                let received = config.extra_work.receive(&mut conn, &buf[..n], &ctx.stats);
                 if n == buf.len() && buf.len() < READ_BUF_MAX {
                     buf.resize(buf.len() * 2, 0);
                 }

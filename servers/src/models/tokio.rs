@@ -140,8 +140,8 @@ fn start_client(stream: TcpStream, ctx: &Arc<Context>) {
     }
     tokio::spawn(async move {
         let mut stream = stream;
-        let idle = client.ctx.config.idle_timeout;
-        let reason = serve(&mut stream, &mut client.conn, idle).await;
+        let ctx = Arc::clone(&client.ctx);
+        let reason = serve(&mut stream, &mut client.conn, &ctx).await;
         client.finish(reason);
     });
 }
@@ -168,7 +168,9 @@ impl Drop for Client {
 }
 
 /// The client task's loop; returns why the connection ended.
-async fn serve(stream: &mut TcpStream, conn: &mut Conn, idle: Option<Duration>) -> CloseReason {
+async fn serve(stream: &mut TcpStream, conn: &mut Conn, ctx: &Context) -> CloseReason {
+    let idle = ctx.config.idle_timeout;
+    let work = &ctx.config.extra_work;
     loop {
         match with_idle(idle, stream.readable()).await {
             None => return CloseReason::IdleTimeout,
@@ -178,7 +180,7 @@ async fn serve(stream: &mut TcpStream, conn: &mut Conn, idle: Option<Duration>) 
         let read = SCRATCH.with_borrow_mut(|buf| {
             stream.try_read(buf).map(|n| match n {
                 0 => None,
-                n => Some(conn.receive(&buf[..n])),
+                n => Some(work.receive(conn, &buf[..n], &ctx.stats)),
             })
         });
         match read {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use echo_proto::Protocol;
 
+use crate::budget::reserve_fds;
 use crate::support::*;
 
 /// The smallest message each protocol has (one payload byte).
@@ -35,7 +36,7 @@ pub fn one_mib(model: &str, protocol: Protocol) {
     assert!(echo == data, "1 MiB echo differs");
     drop(c);
     let stats = server.stop();
-    assert_eq!(stats["bytes_in"], stats["bytes_out"]);
+    assert_eq!(stats.bytes_in, stats.bytes_out);
 }
 
 /// One message written in two parts, split at every byte boundary, on one connection.
@@ -90,7 +91,7 @@ pub fn hundred_coalesced(model: &str, protocol: Protocol) {
     drop(c);
     let stats = server.stop();
     if protocol != Protocol::Raw {
-        assert_eq!(stats["messages"], 100);
+        assert_eq!(stats.messages, 100);
     }
 }
 
@@ -105,7 +106,7 @@ pub fn half_close(model: &str, protocol: Protocol) {
     shutdown_write(&c);
     assert_eq!(read_to_eof(&mut c), data);
     let stats = server.stop();
-    assert_eq!(stats["closed_by"]["eof"], 1);
+    assert_eq!(stats.closed_by.eof, 1);
 }
 
 /// A client reset mid-message does not disturb another client.
@@ -163,7 +164,7 @@ pub fn oversized_frame_closes_only_that_connection(model: &str) {
     assert_eq!(read_exact(&mut good, msg.len()), msg);
     drop(good);
     let stats = server.stop();
-    assert_eq!(stats["protocol_errors"]["frame_too_large"], 1);
+    assert_eq!(stats.protocol_errors.frame_too_large, 1);
 }
 
 /// A line past --max-line closes that connection only; the counters show it.
@@ -181,7 +182,7 @@ pub fn over_long_line_closes_only_that_connection(model: &str) {
     assert_eq!(read_exact(&mut good, 11), b"still fine\n");
     drop(good);
     let stats = server.stop();
-    assert_eq!(stats["protocol_errors"]["line_too_long"], 1);
+    assert_eq!(stats.protocol_errors.line_too_long, 1);
 }
 
 /// 1,000 clients connected at once, each verifying its own random payload.
@@ -189,6 +190,12 @@ pub fn over_long_line_closes_only_that_connection(model: &str) {
 /// `select` cannot hold fds ≥ FD_SETSIZE: it must serve what fits and refuse the rest cleanly.
 pub fn thousand_concurrent_clients(model: &str) {
     const CLIENTS: usize = 1000;
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: thousand_concurrent_clients"),
+        CLIENTS as u64 + 16,
+    ) else {
+        return;
+    };
     let protocol = Protocol::Framed;
     let server = ServerProcess::start(model, protocol, &[]);
     // Connect everyone first so all 1,000 are open at the same time.
@@ -228,10 +235,10 @@ pub fn thousand_concurrent_clients(model: &str) {
     if model == "select" {
         assert!(served >= 900, "select served only {served}");
         assert_eq!(served + refused, CLIENTS);
-        assert_eq!(stats["refused"]["fd_setsize"], refused as u64);
+        assert_eq!(stats.refused.fd_setsize, refused as u64);
     } else {
         assert_eq!(served, CLIENTS, "{refused} clients were not served");
-        assert_eq!(stats["peak_active"], CLIENTS as u64);
+        assert_eq!(stats.peak_active, CLIENTS as u64);
     }
 }
 
@@ -290,7 +297,7 @@ pub fn max_conns_refuses_the_excess(model: &str) {
     assert_eq!(read_exact(&mut a, 2), b"ok");
     drop((a, b));
     let stats = server.stop();
-    assert_eq!(stats["refused"]["max_conns"], 1);
+    assert_eq!(stats.refused.max_conns, 1);
 }
 
 /// --idle-timeout closes a silent connection and counts it.
@@ -304,7 +311,7 @@ pub fn idle_timeout_closes_silent_clients(model: &str) {
         "idle connection was not closed"
     );
     let stats = server.stop();
-    assert_eq!(stats["closed_by"]["idle_timeout"], 1);
+    assert_eq!(stats.closed_by.idle_timeout, 1);
 }
 
 /// SIGTERM with clients connected: exit 0, every open connection counted as closed at shutdown.
@@ -316,22 +323,24 @@ pub fn sigterm_closes_open_connections(model: &str) {
         assert_eq!(read_exact(c, 1), b"x");
     }
     let stats = server.stop();
-    assert_eq!(stats["closed_by"]["shutdown"], 3);
-    assert_eq!(stats["accepted"], 3);
+    assert_eq!(stats.closed_by.shutdown, 3);
+    assert_eq!(stats.accepted, 3);
     for c in &mut clients {
         assert!(is_closed_by_server(c), "client still open after shutdown");
     }
 }
 
-/// Only one ten-thousand-client case at a time: the test process has 20,000 fds in all.
-static TEN_THOUSAND: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// 10,000 clients connected at once, each served (`select`: what fits under FD_SETSIZE, the rest
 /// refused), then SIGTERM with all of them still open: exit 0, every connection counted once,
-/// and nothing left in flight (`uring` used to cancel per connection and ran out of time).
+/// and nothing left in flight.
 pub fn ten_thousand_clients_then_sigterm(model: &str) {
     const CLIENTS: usize = 10_000;
-    let _one_at_a_time = TEN_THOUSAND.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: ten_thousand_clients_then_sigterm"),
+        CLIENTS as u64 + 16,
+    ) else {
+        return;
+    };
     let server = ServerProcess::start(model, Protocol::Raw, &[]);
     let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
     let mut served = 0;
@@ -366,23 +375,29 @@ pub fn ten_thousand_clients_then_sigterm(model: &str) {
         !stderr.contains("in flight"),
         "shutdown did not finish cleanly: {stderr}"
     );
-    let refused: u64 = ["max_conns", "fd_setsize", "spawn_failed", "register_failed"]
-        .iter()
-        .map(|k| stats["refused"][k].as_u64().unwrap())
-        .sum();
-    assert_eq!(stats["accepted"], CLIENTS as u64);
-    assert_eq!(stats["active"], 0);
-    assert_eq!(stats["closed"].as_u64().unwrap() + refused, CLIENTS as u64);
-    assert_eq!(stats["closed_by"]["shutdown"], served as u64);
+    let r = &stats.refused;
+    let refused = r.max_conns + r.fd_setsize + r.spawn_failed + r.register_failed;
+    assert_eq!(stats.accepted, CLIENTS as u64);
+    assert_eq!(stats.active, 0);
+    assert_eq!(stats.closed + refused, CLIENTS as u64);
+    assert_eq!(stats.closed_by.shutdown, served as u64);
+    assert_eq!(stats.closed_by.loop_failed, 0);
+    assert_eq!(stats.fatal_error, None);
 }
 
 /// Out of fds (EMFILE) with clients still arriving: the server backs off instead of failing,
 /// and once some clients leave, serves every one that is left, including those that waited in
-/// the backlog. `thread-per-core` used to die here: a worker's epoll could not be created
-/// because the workers already running had used up every fd on connections.
+/// the backlog. A model with several loops must create every loop's own fds (epoll, waker)
+/// before any loop accepts, or a late one finds none left.
 pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
     const CLIENTS: usize = 160;
     const KEPT: usize = 60;
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: fd_exhaustion_backs_off_and_recovers"),
+        CLIENTS as u64 + 16,
+    ) else {
+        return;
+    };
     let server =
         ServerProcess::start_with_fd_limit(model, Protocol::Raw, &["--workers", "16"], 128);
     let mut clients: Vec<TcpStream> = (0..CLIENTS).map(|_| server.connect()).collect();
@@ -404,20 +419,21 @@ pub fn fd_exhaustion_backs_off_and_recovers(model: &str) {
         assert_eq!(read_exact(&mut c, 4), msg, "client {i} not served");
     }
     let stats = server.stop();
-    assert!(
-        stats["accept_backoffs"].as_u64().unwrap() > 0,
-        "fds never ran out: {stats}"
-    );
+    assert!(stats.accept_backoffs > 0, "fds never ran out: {stats:?}");
 }
 
 /// 10,000 silent clients reach `--idle-timeout` at once while one client keeps talking: the
 /// talker is served throughout (each round trip within a 2 s read timeout, far above the
-/// milliseconds it takes) and every silent client is closed. `uring` used to cancel each
-/// connection's operations by fd, a scan of every request in flight: its loop stalled for
-/// seconds.
+/// milliseconds it takes) and every silent client is closed. A loop that spends long on each
+/// close (a cancel by fd scans every request in flight) stalls the talker here.
 pub fn mass_idle_timeout_keeps_serving_the_rest(model: &str) {
     const SILENT: usize = 10_000;
-    let _one_at_a_time = TEN_THOUSAND.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_fds) = reserve_fds(
+        &format!("{model}: mass_idle_timeout_keeps_serving_the_rest"),
+        SILENT as u64 + 16,
+    ) else {
+        return;
+    };
     let server = ServerProcess::start(model, Protocol::Raw, &["--idle-timeout", "2s"]);
     // The talker connects first (for `select`, so that its fd fits) and keeps talking while the
     // silent ones connect, so it is never idle itself.
@@ -446,6 +462,30 @@ pub fn mass_idle_timeout_keeps_serving_the_rest(model: &str) {
     }
     drop(silent);
     let stats = server.stop();
-    let served = SILENT as u64 - stats["refused"]["fd_setsize"].as_u64().unwrap();
-    assert!(stats["closed_by"]["idle_timeout"].as_u64().unwrap() >= served);
+    let served = SILENT as u64 - stats.refused.fd_setsize;
+    assert!(stats.closed_by.idle_timeout >= served);
+}
+
+/// `--extra-work` is spent for every message, on the path of its echo: `N` messages sent one at
+/// a time cannot all come back sooner than `N` times the planted cost (a lower bound, which no
+/// load on the machine can break), and the server counts each one.
+pub fn extra_work_is_spent_per_message(model: &str) {
+    const MESSAGES: u32 = 40;
+    const COST: Duration = Duration::from_millis(5);
+    let server = ServerProcess::start(model, Protocol::Line, &["--extra-work", "5ms"]);
+    let mut c = server.connect();
+    let started = std::time::Instant::now();
+    for i in 0..MESSAGES {
+        let msg = encode(Protocol::Line, format!("message {i}").as_bytes());
+        c.write_all(&msg).unwrap();
+        assert_eq!(read_exact(&mut c, msg.len()), msg);
+    }
+    let elapsed = started.elapsed();
+    drop(c);
+    let stats = server.stop();
+    assert_eq!(stats.extra_work_messages, u64::from(MESSAGES));
+    assert!(
+        elapsed >= COST * MESSAGES,
+        "{MESSAGES} echoes at 5ms each took only {elapsed:?}"
+    );
 }

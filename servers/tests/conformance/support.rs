@@ -9,6 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use echo_proto::Protocol;
+use echo_servers::StatsSnapshot;
 
 /// Every socket operation in the suite gives up after this long, so a broken model fails a test
 /// instead of hanging it.
@@ -124,13 +125,13 @@ impl ServerProcess {
         stream
     }
 
-    /// Sends SIGTERM, waits (bounded) for exit, and returns the JSON counters line it printed.
-    pub fn stop(self) -> serde_json::Value {
+    /// Sends SIGTERM, waits (bounded) for exit, and returns the counters it printed.
+    pub fn stop(self) -> StatsSnapshot {
         self.stop_with_stderr().0
     }
 
     /// [`ServerProcess::stop`], also returning everything else the server wrote to stderr.
-    pub fn stop_with_stderr(mut self) -> (serde_json::Value, String) {
+    pub fn stop_with_stderr(mut self) -> (StatsSnapshot, String) {
         let mut child = self.child.take().expect("running");
         terminate(&child);
         let deadline = Instant::now() + IO_TIMEOUT;
@@ -150,7 +151,8 @@ impl ServerProcess {
                         .rev()
                         .find(|l| l.starts_with('{'))
                         .unwrap_or_else(|| panic!("no JSON counters on stderr: {stderr}"));
-                    let counters = serde_json::from_str(line).expect("counters are JSON");
+                    let counters =
+                        serde_json::from_str(line).expect("counters are a StatsSnapshot");
                     return (counters, stderr);
                 }
                 None if Instant::now() > deadline => {

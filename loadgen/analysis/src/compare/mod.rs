@@ -1,0 +1,422 @@
+//! `loadgen compare BASE NEW`: two result files or two sweep directories, cell by cell.
+//!
+//! For each cell in both, msgs/s (higher is better) and p99 (lower is better) are compared by
+//! their medians. A change is judged in this order:
+//! 1. within the metric's threshold: "ok";
+//! 2. beyond it, but no larger than the run-to-run spread (max − min) / median of either side
+//!    (when a side has repeats): "within noise": the data cannot tell, so no verdict is guessed;
+//! 3. otherwise a regression, or "improved".
+//!
+//! `--best` compares each cell's best repeat instead of its median. `--normalize` first divides NEW by the machine factor (the median NEW / BASE ratio over all
+//! cells), so a machine that is uniformly busier or faster than when BASE was measured shifts
+//! nothing, while one cell or model moving against the rest still does.
+//!
+//! Independently of any threshold, a lost or corrupted echo (or failed connection) in NEW, or a
+//! cell that ran in BASE but not in NEW, is a failure. Exit codes: 0 no regression, 1 regression
+//! or failure, 2 error (unreadable input).
+
+use std::fmt;
+use std::path::Path;
+
+use crate::report::{self, CellStatus, CellSummary, Spread};
+use echo_results::result::RunResult;
+
+pub mod command;
+
+/// How one metric of one cell changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within the threshold.
+    Ok,
+    /// No larger than the repeats' spread: cannot be told from noise.
+    WithinNoise,
+    /// Better by more than the threshold.
+    Improved,
+    /// Worse by more than the threshold.
+    Regression,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Ok => "ok",
+            Verdict::WithinNoise => "within noise",
+            Verdict::Improved => "improved",
+            Verdict::Regression => "REGRESSION",
+        })
+    }
+}
+
+/// One metric, BASE against NEW.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricDelta {
+    /// BASE's value over its repeats.
+    pub base: Spread,
+    /// NEW's value over its repeats.
+    pub new: Spread,
+    /// (NEW − BASE) / BASE of the medians, percent.
+    pub delta_pct: f64,
+    /// The judgement.
+    pub verdict: Verdict,
+}
+
+/// One cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// `mio × 100 clients`.
+    pub label: String,
+    /// Throughput change, if both sides have one.
+    pub msgs: Option<MetricDelta>,
+    /// p99 change, if both sides have one.
+    pub p99: Option<MetricDelta>,
+    /// The row's overall verdict, as shown.
+    pub verdict: String,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// What BASE was.
+    pub base: String,
+    /// What NEW was.
+    pub new: String,
+    /// Throughput threshold, percent.
+    pub msgs_threshold_pct: f64,
+    /// p99 threshold, percent.
+    pub p99_threshold_pct: f64,
+    /// Whether cells were compared by their best repeat rather than their median.
+    pub best: bool,
+    /// With `--normalize`: median over cells of NEW / BASE throughput, and of NEW / BASE p99.
+    pub machine_factor: Option<(f64, f64)>,
+    /// Every cell.
+    pub rows: Vec<Row>,
+    /// Everything that makes the exit code 1, one line each.
+    pub failures: Vec<String>,
+}
+
+impl Comparison {
+    /// 0 when nothing failed, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(!self.failures.is_empty())
+    }
+}
+
+/// Reads one side: a sweep directory's cells, or a single result file as one cell. The flag
+/// says whether it was a single file.
+pub fn load_side(path: &Path) -> anyhow::Result<(Vec<CellSummary>, bool)> {
+    if path.is_dir() {
+        let collected = report::collect(path)?;
+        return Ok((
+            collected.cells.into_iter().map(|c| c.summary).collect(),
+            false,
+        ));
+    }
+    let run = RunResult::load(path)?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let collected = report::collect_runs(vec![(name, run)], None)?;
+    Ok((
+        collected.cells.into_iter().map(|c| c.summary).collect(),
+        true,
+    ))
+}
+
+/// Compares cell by cell. Two single files are compared with each other whatever their
+/// configurations; otherwise cells are matched by model, clients, size, protocol and pipeline.
+pub fn compare(
+    base: (&str, &[CellSummary], bool),
+    new: (&str, &[CellSummary], bool),
+    msgs_threshold_pct: f64,
+    p99_threshold_pct: f64,
+    (normalize, best): (bool, bool),
+) -> anyhow::Result<Comparison> {
+    let (base_name, base_cells, base_single) = base;
+    let (new_name, new_cells, new_single) = new;
+    let mut out = Comparison {
+        base: base_name.to_string(),
+        new: new_name.to_string(),
+        msgs_threshold_pct,
+        p99_threshold_pct,
+        best,
+        machine_factor: None,
+        rows: Vec::new(),
+        failures: Vec::new(),
+    };
+    let (base_cells, new_cells) = if best {
+        (
+            base_cells.iter().map(best_of).collect(),
+            new_cells.iter().map(best_of).collect(),
+        )
+    } else {
+        (base_cells.to_vec(), new_cells.to_vec())
+    };
+    let pairs: Vec<(Option<&CellSummary>, Option<&CellSummary>)> = if base_single && new_single {
+        vec![(base_cells.first(), new_cells.first())]
+    } else {
+        let mut pairs: Vec<_> = base_cells
+            .iter()
+            .map(|b| (Some(b), new_cells.iter().find(|n| n.key == b.key)))
+            .collect();
+        pairs.extend(
+            new_cells
+                .iter()
+                .filter(|n| !base_cells.iter().any(|b| b.key == n.key))
+                .map(|n| (None, Some(n))),
+        );
+        pairs
+    };
+    let factor = normalize.then(|| machine_factor(&pairs));
+    out.machine_factor = factor;
+    let thresholds = (msgs_threshold_pct, p99_threshold_pct);
+    let factor = factor.unwrap_or((1.0, 1.0));
+    for (b, n) in pairs {
+        out.rows
+            .push(row(b, n, thresholds, factor, &mut out.failures));
+    }
+    let compared = out.rows.iter().filter(|r| r.msgs.is_some()).count();
+    if compared == 0 && out.failures.is_empty() {
+        anyhow::bail!(
+            "nothing to compare: no cell ran in both {base_name} and {new_name} \
+             (cells match on model, clients, size, protocol and pipeline)"
+        );
+    }
+    Ok(out)
+}
+
+/// Median over cells that ran on both sides of NEW / BASE, for throughput and for p99 (1.0
+/// when no cell did).
+fn machine_factor(pairs: &[(Option<&CellSummary>, Option<&CellSummary>)]) -> (f64, f64) {
+    let ratios = |pick: fn(&CellSummary) -> Option<Spread>| -> f64 {
+        let values: Vec<f64> = pairs
+            .iter()
+            .filter_map(|(b, n)| {
+                let (b, n) = (pick((*b)?)?.median, pick((*n)?)?.median);
+                (b > 0.0 && n > 0.0).then_some(n / b)
+            })
+            .collect();
+        Spread::of(&values).map_or(1.0, |s| s.median)
+    };
+    (ratios(|c| c.msgs_per_sec), ratios(|c| c.p99_us))
+}
+
+/// `c` with its best repeat in place of the median: highest msgs/s, lowest latencies.
+fn best_of(c: &CellSummary) -> CellSummary {
+    let pick = |s: Option<Spread>, higher_is_better: bool| {
+        s.map(|s| Spread {
+            median: if higher_is_better { s.max } else { s.min },
+            ..s
+        })
+    };
+    CellSummary {
+        msgs_per_sec: pick(c.msgs_per_sec, true),
+        p50_us: pick(c.p50_us, false),
+        p99_us: pick(c.p99_us, false),
+        p99_9_us: pick(c.p99_9_us, false),
+        ..c.clone()
+    }
+}
+
+/// `s` divided by `factor` (NEW expressed at BASE's machine speed).
+fn scaled(s: Option<Spread>, factor: f64) -> Option<Spread> {
+    s.map(|s| Spread {
+        median: s.median / factor,
+        min: s.min / factor,
+        max: s.max / factor,
+        n: s.n,
+    })
+}
+
+/// The row of one cell, present on either side or both; pushes every failure it finds.
+fn row(
+    base: Option<&CellSummary>,
+    new: Option<&CellSummary>,
+    thresholds: (f64, f64),
+    factors: (f64, f64),
+    failures: &mut Vec<String>,
+) -> Row {
+    let label = match (base, new) {
+        (Some(b), Some(n)) if b.key != n.key => format!("{} vs {}", b.key.label(), n.key.label()),
+        (Some(c), _) | (None, Some(c)) => c.key.label(),
+        (None, None) => String::new(),
+    };
+    let Some(new) = new else {
+        failures.push(format!("{label}: ran in BASE, missing from NEW"));
+        return Row {
+            label,
+            msgs: None,
+            p99: None,
+            verdict: "MISSING in NEW".to_string(),
+        };
+    };
+    if new.has_failures() {
+        let note = new.note.clone().unwrap_or_else(|| "errors".to_string());
+        failures.push(format!(
+            "{label}: lost or corrupted echoes / failed connections in NEW ({note})"
+        ));
+    }
+    let base_ran = base.is_some_and(|b| b.msgs_per_sec.is_some());
+    if new.msgs_per_sec.is_none() {
+        let why = new.note.clone().unwrap_or_default();
+        if base_ran {
+            failures.push(format!(
+                "{label}: ran in BASE, {} in NEW: {why}",
+                new.status.label()
+            ));
+        }
+        let verdict = format!("{} in NEW", new.status.label());
+        return Row {
+            label,
+            msgs: None,
+            p99: None,
+            verdict,
+        };
+    }
+    let Some(base) = base.filter(|_| base_ran) else {
+        let verdict = if new.has_failures() {
+            "ERRORS in NEW"
+        } else {
+            "new cell (no BASE)"
+        };
+        return Row {
+            label,
+            msgs: None,
+            p99: None,
+            verdict: verdict.to_string(),
+        };
+    };
+    judged(label, base, new, thresholds, factors, failures)
+}
+
+/// The row of a cell that ran on both sides: each metric judged against its threshold.
+fn judged(
+    label: String,
+    base: &CellSummary,
+    new: &CellSummary,
+    (msgs_threshold, p99_threshold): (f64, f64),
+    (msgs_factor, p99_factor): (f64, f64),
+    failures: &mut Vec<String>,
+) -> Row {
+    if new.status == CellStatus::Failed {
+        let why = new.note.clone().unwrap_or_default();
+        failures.push(format!("{label}: a repeat could not run in NEW: {why}"));
+    }
+    let msgs = judge(
+        base.msgs_per_sec,
+        scaled(new.msgs_per_sec, msgs_factor),
+        msgs_threshold,
+        true,
+    );
+    // A p99 of 0 means no latency was recorded: nothing to compare.
+    let p99 = judge(
+        base.p99_us.filter(|s| s.median > 0.0),
+        scaled(new.p99_us.filter(|s| s.median > 0.0), p99_factor),
+        p99_threshold,
+        false,
+    );
+    for (name, d, threshold) in [
+        ("msgs/s", msgs, msgs_threshold),
+        ("p99", p99, p99_threshold),
+    ] {
+        if let Some(d) = d.filter(|d| d.verdict == Verdict::Regression) {
+            failures.push(format!(
+                "{label}: {name} {:+.1}% (threshold {threshold}%)",
+                d.delta_pct
+            ));
+        }
+    }
+    let verdicts = [msgs, p99].into_iter().flatten().map(|d| d.verdict);
+    let worst = verdicts
+        .max_by_key(|v| match v {
+            Verdict::Ok => 0,
+            Verdict::Improved => 1,
+            Verdict::WithinNoise => 2,
+            Verdict::Regression => 3,
+        })
+        .unwrap_or(Verdict::Ok);
+    let verdict = if new.has_failures() {
+        "ERRORS in NEW".to_string()
+    } else {
+        worst.to_string()
+    };
+    Row {
+        label,
+        msgs,
+        p99,
+        verdict,
+    }
+}
+
+/// Judges one metric; `higher_is_better` for throughput, not for latency.
+pub fn judge(
+    base: Option<Spread>,
+    new: Option<Spread>,
+    threshold_pct: f64,
+    higher_is_better: bool,
+) -> Option<MetricDelta> {
+    let (base, new) = (base?, new?);
+    let delta_pct = if base.median == 0.0 {
+        if new.median == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        (new.median - base.median) / base.median * 100.0
+    };
+    let worse_pct = if higher_is_better {
+        -delta_pct
+    } else {
+        delta_pct
+    };
+    let noise = match (base.noise_pct(), new.noise_pct()) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
+    };
+    let verdict = match noise {
+        _ if worse_pct.abs() <= threshold_pct => Verdict::Ok,
+        Some(noise) if delta_pct.abs() <= noise => Verdict::WithinNoise,
+        _ if worse_pct > threshold_pct => Verdict::Regression,
+        _ => Verdict::Improved,
+    };
+    Some(MetricDelta {
+        base,
+        new,
+        delta_pct,
+        verdict,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(values: &[f64]) -> Option<Spread> {
+        Spread::of(values)
+    }
+
+    #[test]
+    fn judges_against_threshold_and_noise() {
+        let j = |b, n, hib| judge(s(b), s(n), 10.0, hib).unwrap().verdict;
+        assert_eq!(j(&[100.0], &[70.0], true), Verdict::Regression);
+        assert_eq!(j(&[100.0], &[98.0], true), Verdict::Ok);
+        assert_eq!(j(&[100.0], &[130.0], true), Verdict::Improved);
+        assert_eq!(
+            j(&[100.0], &[130.0], false),
+            Verdict::Regression,
+            "p99 up 30%"
+        );
+        // Repeats spread 60%: a 20% drop cannot be told from noise.
+        assert_eq!(
+            j(&[70.0, 100.0, 130.0], &[80.0], true),
+            Verdict::WithinNoise
+        );
+        // Tight repeats: a 20% drop is real.
+        assert_eq!(
+            j(&[99.0, 100.0, 101.0], &[80.0, 80.0, 81.0], true),
+            Verdict::Regression
+        );
+        assert!(judge(None, s(&[1.0]), 10.0, true).is_none());
+    }
+}

@@ -1,0 +1,58 @@
+//! The result JSON: where it goes by default, and writing it (`-` means stdout).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context;
+
+use echo_results::result::RunResult;
+
+/// `results/<model>-<clients>c-<size>B-<UTC timestamp>.json`, the timestamp taken from the
+/// result's start time (`20260131T120000Z`), so a file name says what and when.
+pub fn default_path(result: &RunResult) -> PathBuf {
+    let stamp: String = result
+        .started_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let stamp = if stamp.is_empty() {
+        humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+    } else {
+        stamp
+    };
+    PathBuf::from("results").join(format!(
+        "{}-{}c-{}B-{}.json",
+        result.config.target.label(),
+        result.config.clients,
+        result.config.size,
+        stamp
+    ))
+}
+
+/// Writes `result` to `path` (`-`: stdout), creating parent directories. Returns where it went,
+/// for the summary.
+pub fn write(result: &RunResult, path: &Path) -> anyhow::Result<String> {
+    let json = result.to_json();
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(json.as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write the result to stdout")?;
+        return Ok("stdout".to_string());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // A device or a pipe (`--output /dev/null`, a FIFO) is written in place: renaming a
+    // temporary file over it would replace the device node itself (as root, /dev/null).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(path.display().to_string());
+    }
+    // Write then rename, so a reader never sees half a file.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path.display().to_string())
+}

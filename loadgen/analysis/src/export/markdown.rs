@@ -1,0 +1,187 @@
+//! Markdown views: the sweep table (`summary.md`) and the comparison table of `loadgen compare`.
+//! Both are meant for a terminal, a PR comment or `$GITHUB_STEP_SUMMARY`.
+
+use std::fmt::Write;
+
+use crate::compare::{Comparison, MetricDelta};
+use crate::report::{CellStatus, CellSummary, Spread, Summary};
+use echo_results::format;
+
+/// The sweep table: model × clients → msgs/s, latency, errors, server CPU and RSS.
+pub fn summary(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# echobench sweep\n");
+    let src = &s.source;
+    if let Some(first) = s.cells.iter().find(|c| !c.runs.is_empty()) {
+        let _ = writeln!(
+            out,
+            "{} B {} messages, pipeline {}; {} s measured after {} s warm-up; median of {} run(s) per cell.",
+            first.key.size, first.key.protocol, first.key.pipeline, src.duration_s, src.warmup_s, src.runs
+        );
+    }
+    if let Some(m) = &src.machine {
+        let _ = writeln!(
+            out,
+            "Machine: {} CPUs, {}, host `{}`; loadgen {}.",
+            m.cpus, m.kernel, m.hostname, src.loadgen
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| model | clients | msgs/s | p50 | p99 | p99.9 | errors | server CPU | server RSS/conn | status |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+    for c in &s.cells {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.key.model,
+            format::count(c.key.clients as f64),
+            rate(c.msgs_per_sec),
+            latency(c.p50_us),
+            latency(c.p99_us),
+            latency(c.p99_9_us),
+            errors(c),
+            c.server_cpu_cores
+                .map_or("—".to_string(), |v| format!("{v:.2} cores")),
+            c.server_rss_per_conn_bytes
+                .map_or("—".to_string(), format::bytes),
+            status(c),
+        );
+    }
+    let saturated: Vec<String> = s
+        .cells
+        .iter()
+        .filter(|c| c.loadgen_saturated)
+        .map(|c| c.key.label())
+        .collect();
+    if !saturated.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nloadgen was saturated (the figure may measure loadgen, not the server) in: {}.",
+            saturated.join("; ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nServer RSS/conn is the server's peak RSS divided by clients (includes its fixed size, \
+         so it falls as clients grow). ±x% is half the run-to-run spread: (max − min) / 2 / median."
+    );
+    out
+}
+
+/// The comparison table of `loadgen compare`, with a verdict line.
+pub fn comparison(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# loadgen compare\n");
+    let _ = writeln!(out, "BASE `{}` → NEW `{}`  ", c.base, c.new);
+    let _ = writeln!(
+        out,
+        "Thresholds: msgs/s −{}%, p99 +{}%. A difference no larger than the repeats' spread is \
+         \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
+        c.msgs_threshold_pct, c.p99_threshold_pct
+    );
+    if c.best {
+        let _ = writeln!(
+            out,
+            "Each cell's best repeat is compared (highest msgs/s, lowest p99), not its median.\n"
+        );
+    }
+    if let Some((msgs, p99)) = c.machine_factor {
+        let _ = writeln!(
+            out,
+            "Normalized: over all cells NEW ran at {msgs:.2}× BASE's msgs/s and {p99:.2}× its p99 \
+             (the machine factor, median of the ratios); each Δ below is relative to it.\n"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | verdict |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|---|");
+    for row in &c.rows {
+        let (mb, mn, md) = metric_cells(row.msgs.as_ref(), rate);
+        let (pb, pn, pd) = metric_cells(row.p99.as_ref(), latency);
+        let _ = writeln!(
+            out,
+            "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {} |",
+            row.label, row.verdict
+        );
+    }
+    let _ = writeln!(out);
+    if c.failures.is_empty() {
+        let _ = writeln!(out, "**No regression** ({} cells compared).", c.rows.len());
+    } else {
+        let _ = writeln!(out, "**FAILED** ({} problem(s)):\n", c.failures.len());
+        for f in &c.failures {
+            let _ = writeln!(out, "- {f}");
+        }
+    }
+    out
+}
+
+fn metric_cells(
+    d: Option<&MetricDelta>,
+    fmt: fn(Option<Spread>) -> String,
+) -> (String, String, String) {
+    match d {
+        None => ("—".into(), "—".into(), "—".into()),
+        Some(d) => (
+            fmt(Some(d.base)),
+            fmt(Some(d.new)),
+            format!("{:+.1}% {}", d.delta_pct, d.verdict),
+        ),
+    }
+}
+
+pub(crate) fn status(c: &CellSummary) -> String {
+    match (&c.status, &c.note) {
+        (CellStatus::Ok, _) => "ok".to_string(),
+        (s, Some(note)) => format!("{}: {}", s.label(), note.replace('|', "/")),
+        (s, None) => s.label().to_string(),
+    }
+}
+
+pub(crate) fn errors(c: &CellSummary) -> String {
+    match c.status {
+        CellStatus::Skipped | CellStatus::Failed => "—".to_string(),
+        _ if c.lost > 0 => format!("{} (+{} lost)", c.errors, c.lost),
+        _ => c.errors.to_string(),
+    }
+}
+
+/// `12,345 ±3%` (the spread only when there were repeats).
+pub(crate) fn rate(s: Option<Spread>) -> String {
+    match s {
+        None => "—".to_string(),
+        Some(s) => format!("{}{}", format::count(s.median), noise(&s)),
+    }
+}
+
+/// `210us ±5%`.
+pub(crate) fn latency(s: Option<Spread>) -> String {
+    match s {
+        None => "—".to_string(),
+        Some(s) => format!("{}{}", format::duration_us(s.median), noise(&s)),
+    }
+}
+
+fn noise(s: &Spread) -> String {
+    match s.noise_pct() {
+        Some(p) if p.is_finite() => format!(" ±{:.0}%", p / 2.0),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        let s = Spread::of(&[90.0, 100.0, 110.0]);
+        assert_eq!(rate(s), "100 ±10%");
+        assert_eq!(latency(Spread::of(&[1500.0])), "1.5ms");
+    }
+}

@@ -1,0 +1,172 @@
+//! The coordinator of a run: while the workers drive the clients, it folds their ticks into the
+//! timeline and samples `/proc` once a second and at the measured window's edges, until every
+//! worker has finished (they end by the deadline on their own).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::driver::Shared;
+use crate::procfs::{ProcReader, Sample, Usage};
+use crate::progress::{Reporter, Timeline};
+use crate::stats::{Tick, Window};
+
+/// The processes a run samples: loadgen itself and, when it started one, the server.
+pub struct Probes {
+    /// loadgen itself.
+    pub own: ProcReader,
+    /// The child server, if any.
+    pub server: Option<ProcReader>,
+    /// loadgen's resident memory before the first connection, bytes.
+    pub rss_before: u64,
+    /// The server's open fds before the first connection.
+    pub server_fds_idle: Option<u64>,
+}
+
+impl Probes {
+    /// Probes loadgen and the server `server_pid`, taking the idle readings now.
+    pub fn new(server_pid: Option<u32>) -> Self {
+        let own = ProcReader::current();
+        let server = server_pid.map(ProcReader::new);
+        Probes {
+            rss_before: own.sample().map_or(0, |s| s.rss_bytes),
+            server_fds_idle: server.as_ref().and_then(|p| p.sample()).map(|s| s.fds),
+            own,
+            server,
+        }
+    }
+}
+
+/// What the coordinator gathered by the time the last worker finished.
+pub struct Coordinated {
+    /// The per-second points, complete.
+    pub timeline: Timeline,
+    /// loadgen's resource use.
+    pub own_usage: Usage,
+    /// The server's resource use.
+    pub server_usage: Usage,
+    /// loadgen's larger RSS at the window's two edges, bytes.
+    pub rss_clients: u64,
+    /// When SIGINT/SIGTERM arrived, if it did.
+    pub interrupted_at: Option<Instant>,
+}
+
+/// The sampling state: which window edges were sampled, and when the next periodic sample is due.
+struct Sampler<'a> {
+    probes: &'a Probes,
+    window: Window,
+    own_usage: Usage,
+    server_usage: Usage,
+    rss_clients: u64,
+    interrupted_at: Option<Instant>,
+    next_sample: Instant,
+    window_started: bool,
+    window_ended: bool,
+}
+
+impl Sampler<'_> {
+    /// Samples both processes into their usage with `fold`; returns loadgen's own sample.
+    fn sample(&mut self, fold: fn(&mut Usage, Sample)) -> Option<Sample> {
+        if let Some(p) = &self.probes.server {
+            sample_into(p, &mut self.server_usage, fold);
+        }
+        sample_into(&self.probes.own, &mut self.own_usage, fold)
+    }
+
+    /// Takes whichever samples fell due by `now`.
+    fn due(&mut self, now: Instant) {
+        if !self.window_started && now >= self.window.start {
+            self.window_started = true;
+            let s = self.sample(Usage::window_started);
+            self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
+        }
+        if !self.window_ended && (now >= self.window.end || self.interrupted_at.is_some()) {
+            self.close_window();
+        }
+        if now >= self.next_sample {
+            self.next_sample += Duration::from_secs(1);
+            self.sample(Usage::observe);
+        }
+    }
+
+    /// Takes the sample of the window's end (once).
+    fn close_window(&mut self) {
+        if !self.window_ended {
+            self.window_ended = true;
+            let s = self.sample(Usage::window_ended);
+            self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
+        }
+    }
+
+    /// When the next sample falls due.
+    fn wake(&self) -> Instant {
+        let mut wake = self.next_sample;
+        if !self.window_started {
+            wake = wake.min(self.window.start);
+        }
+        if !self.window_ended {
+            wake = wake.min(self.window.end);
+        }
+        wake
+    }
+}
+
+/// Runs the coordinator until every worker has dropped its end of `ticks`.
+pub fn coordinate(
+    shared: &Shared,
+    probes: &Probes,
+    ticks: mpsc::Receiver<Tick>,
+    mut timeline: Timeline,
+    mut reporter: Reporter,
+) -> Coordinated {
+    let mut sampler = Sampler {
+        probes,
+        window: shared.window,
+        next_sample: shared.t0,
+        window_started: false,
+        window_ended: false,
+        own_usage: Usage::default(),
+        server_usage: Usage::default(),
+        rss_clients: 0,
+        interrupted_at: None,
+    };
+    loop {
+        let now = Instant::now();
+        if sampler.interrupted_at.is_none() && shared.interrupted.load(Ordering::Relaxed) {
+            sampler.interrupted_at = Some(now);
+        }
+        sampler.due(now);
+        let wait = sampler.wake().saturating_duration_since(Instant::now());
+        match ticks.recv_timeout(wait) {
+            Ok(tick) => {
+                let new = timeline.add(tick);
+                let points = timeline.points();
+                for p in &points[points.len() - new..] {
+                    reporter.point(p);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    reporter.finish();
+    sampler.close_window();
+    Coordinated {
+        timeline,
+        own_usage: sampler.own_usage,
+        server_usage: sampler.server_usage,
+        rss_clients: sampler.rss_clients,
+        interrupted_at: sampler.interrupted_at,
+    }
+}
+
+/// Reads `reader` and folds the sample into `usage` with `fold`.
+fn sample_into(
+    reader: &ProcReader,
+    usage: &mut Usage,
+    fold: fn(&mut Usage, Sample),
+) -> Option<Sample> {
+    let s = reader.sample()?;
+    fold(usage, s);
+    Some(s)
+}

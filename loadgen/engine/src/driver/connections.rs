@@ -1,0 +1,248 @@
+//! A worker's connections: paced connects, the pump of one client's socket (write what it may
+//! send, read and verify the echoes), open-loop releases, timeouts and failures.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Token};
+
+use crate::client::{ErrorKind, SendPolicy};
+use crate::connect;
+use crate::stats::Recorder;
+
+use super::{Conn, Worker, MAX_PENDING_CONNECTS};
+
+impl Worker<'_> {
+    pub(super) fn next_connect_at(&self) -> Option<Instant> {
+        if self.next_connect >= self.slots.len() || self.pending_connects >= MAX_PENDING_CONNECTS {
+            return None;
+        }
+        Some(match self.plan.connect_rate {
+            Some(rate) => self.shared.t0 + Duration::from_secs_f64(self.next_connect as f64 / rate),
+            None => self.shared.t0,
+        })
+    }
+
+    pub(super) fn start_connects(&mut self, now: Instant) {
+        while self.next_connect_at().is_some_and(|at| at <= now) {
+            let idx = self.next_connect;
+            self.next_connect += 1;
+            self.connect(idx, now);
+        }
+    }
+
+    pub(super) fn connect(&mut self, idx: usize, now: Instant) {
+        self.stats.totals.connections.attempted += 1;
+        let id = self.slots[idx].client.id();
+        let sources = &self.shared.sources;
+        let mut result = connect::start(self.shared.target, sources.for_client(id));
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL))
+            && sources.start_spreading()
+        {
+            // Out of ephemeral ports towards this address: from now on every new client binds
+            // one of 127.0.0.2.. as its source, and this one retries that way.
+            result = connect::start(self.shared.target, sources.for_client(id));
+        }
+        let mut stream = match result {
+            Ok(stream) => stream,
+            Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
+        };
+        if let Err(_e) = self.poll.registry().register(
+            &mut stream,
+            Token(idx),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            return self.fail(idx, ErrorKind::ConnectFailed);
+        }
+        self.pending_connects += 1;
+        self.slots[idx].conn = Conn::Connecting { stream, since: now };
+    }
+
+    pub(super) fn on_event(&mut self, idx: usize, readable: bool) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if let Conn::Connecting { stream, since } = &slot.conn {
+            let since = *since;
+            match connect::outcome(stream) {
+                Ok(false) => return,
+                Ok(true) => {
+                    let now = Instant::now();
+                    self.pending_connects -= 1;
+                    self.open += 1;
+                    self.stats.totals.connections.established += 1;
+                    self.stats.connect.record(now - since);
+                    let Conn::Connecting { stream, .. } =
+                        std::mem::replace(&mut slot.conn, Conn::Closed)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    slot.conn = Conn::Open { stream };
+                }
+                Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
+            }
+        }
+        self.pump(idx, readable);
+    }
+
+    /// Reads and verifies what came back (if the socket signalled readable), then writes what
+    /// the client may now send. Edge-triggered, so neither side is retried without a reason:
+    /// reads stop at a short read (the buffer was emptied; a later arrival raises a new edge),
+    /// and no read follows the write (its echo cannot be back yet; when it is, an edge says so).
+    /// That keeps a closed-loop message at one `write` and one `read`.
+    pub(super) fn pump(&mut self, idx: usize, readable: bool) {
+        // Closed loop starts nothing after the window. Open loop keeps sending what fell due
+        // inside it (a backlog is exactly what the corrected latency must see) until the
+        // middle of the drain, so whatever is still unanswered at the deadline has had half the
+        // drain to come back and is fairly counted as lost.
+        let now = Instant::now();
+        let may_start = match self.schedule {
+            Some(_) => now < self.ends.backlog_cutoff,
+            None => now < self.ends.window,
+        };
+        let wire_len = self.shared.payload.wire_len() as u64;
+        let payload = self.shared.payload;
+        let Worker {
+            slots,
+            scratch,
+            stats,
+            schedule,
+            shared,
+            ..
+        } = self;
+        let slot = &mut slots[idx];
+        let Conn::Open { stream } = &mut slot.conn else {
+            return;
+        };
+        let error = 'pump: {
+            if readable {
+                loop {
+                    match stream.read(scratch) {
+                        Ok(0) => break 'pump Some(slot.client.eof_kind()),
+                        Ok(n) => {
+                            let mut recorder = Recorder {
+                                stats,
+                                schedule: schedule.as_ref(),
+                                window: shared.window,
+                                wire_len,
+                            };
+                            let now = Instant::now();
+                            let data = &scratch[..n];
+                            if let Err(kind) =
+                                slot.client
+                                    .received(&payload, idx, data, now, &mut recorder)
+                            {
+                                break 'pump Some(kind);
+                            }
+                            if n < scratch.len() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
+                    }
+                }
+            }
+            let policy = SendPolicy {
+                pipeline: shared.pipeline,
+                due: schedule.as_ref().map(|_| slot.due),
+                may_start,
+            };
+            // Write until the socket is full or nothing more may be sent.
+            loop {
+                let n = slot.client.next_write(&payload, &policy, scratch);
+                if n == 0 {
+                    break 'pump None;
+                }
+                let at = Instant::now();
+                match stream.write(&scratch[..n]) {
+                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
+                    Ok(w) => slot.client.wrote(&payload, w, at),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'pump None,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
+                }
+            }
+        };
+        if let Some(kind) = error {
+            self.fail(idx, kind);
+        }
+    }
+
+    /// Open loop: hands each message due by `now` to its client and pumps that client.
+    pub(super) fn release_due(&mut self, now: Instant) {
+        let end = self.ends.window;
+        loop {
+            let Some(schedule) = self.schedule.as_mut() else {
+                return;
+            };
+            if schedule.next_due() >= end {
+                return;
+            }
+            let Some(local) = schedule.pop_due(now) else {
+                return;
+            };
+            self.slots[local].due += 1;
+            self.pump(local, false);
+        }
+    }
+
+    pub(super) fn check_timeouts(&mut self, now: Instant) {
+        let (connect_timeout, reply_timeout) =
+            (self.shared.connect_timeout, self.shared.reply_timeout);
+        for idx in 0..self.slots.len() {
+            let slot = &self.slots[idx];
+            let kind = match &slot.conn {
+                Conn::Connecting { since, .. } if now - *since >= connect_timeout => {
+                    ErrorKind::ConnectTimeout
+                }
+                Conn::Open { .. } if slot.client.overdue(now, reply_timeout) => {
+                    ErrorKind::ReplyTimeout
+                }
+                _ => continue,
+            };
+            self.fail(idx, kind);
+        }
+    }
+
+    /// Reads, without waiting, every open connection that still expects echoes.
+    pub(super) fn read_arrived(&mut self) {
+        for idx in 0..self.slots.len() {
+            if self.slots[idx].client.in_flight() > 0 {
+                self.pump(idx, true);
+            }
+        }
+    }
+
+    pub(super) fn all_answered(&self) -> bool {
+        let open_loop = self.schedule.is_some();
+        self.slots.iter().all(|s| match s.conn {
+            Conn::Open { .. } => {
+                s.client.in_flight() == 0
+                    && (!open_loop
+                        || s.client.started() >= s.due
+                        || Instant::now() >= self.ends.backlog_cutoff)
+            }
+            Conn::Connecting { .. } => false,
+            Conn::NotStarted | Conn::Closed => true,
+        })
+    }
+
+    /// Ends connection `idx` with the error `kind`, counting its unanswered messages as lost.
+    pub(super) fn fail(&mut self, idx: usize, kind: ErrorKind) {
+        let slot = &mut self.slots[idx];
+        match std::mem::replace(&mut slot.conn, Conn::Closed) {
+            Conn::Open { mut stream } => {
+                let _ = self.poll.registry().deregister(&mut stream);
+                self.open -= 1;
+            }
+            Conn::Connecting { mut stream, .. } => {
+                let _ = self.poll.registry().deregister(&mut stream);
+                self.pending_connects -= 1;
+            }
+            Conn::NotStarted | Conn::Closed => {}
+        }
+        self.stats.error(kind, slot.client.in_flight());
+    }
+}

@@ -1,0 +1,29 @@
+//! The load engine of loadgen: drives an echo server with thousands of verified clients and
+//! records latency the way it should be recorded (HdrHistogram, coordinated omission corrected).
+//!
+//! One concern per module:
+//! - [`run()`]: one run end to end; [`coordinator`]: the timeline and /proc samples while it
+//!   runs; [`warnings`]: what a reader must know about it; [`driver`]: worker threads multiplexing clients;
+//!   [`client`]: one client's state; [`payload`]: verifiable message bytes;
+//!   [`schedule`]: open-loop send times; [`stats`]: counters and their sums.
+//! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
+//!   [`procfs`]: resource use from /proc.
+//! - [`progress`]: the live progress line and the per-second timeline.
+//!
+//! What a run is asked to do and what it produced are data, in [`echo_results`].
+
+pub mod client;
+pub mod connect;
+pub mod coordinator;
+pub mod driver;
+pub mod payload;
+pub mod procfs;
+pub mod progress;
+pub mod run;
+pub mod schedule;
+pub mod spawn;
+pub mod stats;
+pub mod warnings;
+
+pub use progress::Progress;
+pub use run::run;

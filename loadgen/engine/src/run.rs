@@ -1,0 +1,366 @@
+//! One run from start to finish, in named steps: check limits, start the target, connect and
+//! drive the workers, coordinate the window, collect, stop the server, assemble the
+//! [`RunResult`] with its warnings.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use echo_results::config::{RunConfig, Target};
+
+use crate::connect::{self, SourceAddrs};
+use crate::coordinator::{coordinate, Coordinated, Probes};
+use crate::driver::{self, Shared, WorkerPlan};
+use crate::payload::Payload;
+use crate::procfs::Usage;
+use crate::progress::{Progress, Reporter, Timeline};
+use crate::spawn::{self, ServerChild};
+use crate::stats::{self, Tick, Window, WorkerStats};
+use crate::warnings::{self, Observed};
+use echo_results::result::{
+    LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
+    Throughput, SCHEMA_VERSION,
+};
+
+/// Most time given to the server to close its side of the connections before SIGTERM.
+const SERVER_SETTLE: Duration = Duration::from_secs(2);
+/// loadgen counts as saturated above this share of its worker threads' CPU time.
+const SATURATED: f64 = 0.9;
+
+/// Runs one benchmark. Setup failures (limits, server start) are errors; failures during the
+/// run (lost or corrupted echoes, failed connections) are counted in the result, whose
+/// `passed` is then false.
+pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
+    config.validate()?;
+    let started_at = SystemTime::now();
+    check_limits(config)?;
+    let interrupted = interrupt_flag();
+    if interrupted.load(Ordering::Relaxed) {
+        anyhow::bail!("interrupted");
+    }
+    let mut server = start_target(config)?;
+    let target = match (&config.target, &server) {
+        (_, Some(child)) => child.addr,
+        (Target::External { addr }, None) => *addr,
+        (Target::Spawn { .. }, None) => unreachable!("a spawn target always has a child"),
+    };
+    let threads = config.threads.min(config.clients).max(1);
+    let probes = Probes::new(server.as_ref().map(ServerChild::pid));
+    let shared = Arc::new(shared_state(config, target, interrupted));
+    let (handles, ticks) = start_workers(config, threads, &shared)?;
+    let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
+    let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
+    let coordinated = coordinate(&shared, &probes, ticks, timeline, reporter);
+    let total = collect(handles)?;
+    let window_closed = coordinated
+        .interrupted_at
+        .map_or(shared.window.end, |t| t.min(shared.window.end));
+    let measured = window_closed
+        .saturating_duration_since(shared.window.start)
+        .as_secs_f64();
+    let server_report = server
+        .as_mut()
+        .map(|child| stop_server(config, child, &probes, &coordinated.server_usage, measured));
+    Ok(assemble(Assembly {
+        config,
+        started_at,
+        target,
+        threads,
+        measured,
+        t0: shared.t0,
+        probes: &probes,
+        coordinated,
+        total,
+        server: server_report,
+    }))
+}
+
+/// Refuses a run the fd limit cannot hold.
+fn check_limits(config: &RunConfig) -> anyhow::Result<()> {
+    let (soft, hard) = connect::fd_limits().context("cannot read the fd limit")?;
+    let spawns = matches!(config.target, Target::Spawn { .. });
+    connect::check_fd_limit(config.clients, soft, hard, spawns).map_err(anyhow::Error::msg)
+}
+
+/// Starts the child server when the target is one; `None` for an external address.
+fn start_target(config: &RunConfig) -> anyhow::Result<Option<ServerChild>> {
+    match &config.target {
+        Target::Spawn {
+            model,
+            server_bin,
+            server_args,
+            server_pin,
+        } => {
+            let bin = spawn::find_server_bin(server_bin.as_deref())?;
+            Ok(Some(ServerChild::start(
+                &bin,
+                model,
+                config.protocol,
+                server_args,
+                server_pin.as_deref(),
+            )?))
+        }
+        Target::External { .. } => Ok(None),
+    }
+}
+
+/// What every worker shares: where to connect, what to send, and the run's clock.
+fn shared_state(config: &RunConfig, target: SocketAddr, interrupted: Arc<AtomicBool>) -> Shared {
+    let t0 = Instant::now();
+    let window = Window {
+        start: t0 + config.warmup,
+        end: t0 + config.warmup + config.duration,
+    };
+    Shared {
+        target,
+        payload: Payload::new(config.seed, config.protocol, config.size),
+        pipeline: config.pipeline,
+        connect_timeout: config.connect_timeout,
+        reply_timeout: config.reply_timeout,
+        t0,
+        window,
+        deadline: window.end + config.drain,
+        backlog_cutoff: window.end + config.drain / 2,
+        interval_ends: stats::interval_ends(config.warmup, config.duration),
+        sources: SourceAddrs::new(target, config.clients),
+        interrupted,
+    }
+}
+
+/// A worker thread's handle: its stats when it ends.
+type WorkerHandle = JoinHandle<std::io::Result<WorkerStats>>;
+
+/// Starts `threads` workers; they connect and drive their clients, sending a tick per interval.
+fn start_workers(
+    config: &RunConfig,
+    threads: usize,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<(Vec<WorkerHandle>, mpsc::Receiver<Tick>)> {
+    let (tx, rx) = mpsc::channel();
+    let mut handles = Vec::with_capacity(threads);
+    for plan in plans(config, threads) {
+        let (shared, tx) = (Arc::clone(shared), tx.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("loadgen-{}", plan.index))
+            .spawn(move || driver::run_worker(shared, plan, tx))
+            .context("cannot start a worker thread")?;
+        handles.push(handle);
+    }
+    Ok((handles, rx))
+}
+
+/// Waits for every worker and adds up their stats.
+fn collect(handles: Vec<WorkerHandle>) -> anyhow::Result<WorkerStats> {
+    let mut total = WorkerStats::default();
+    for handle in handles {
+        let stats = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a loadgen worker thread panicked"))?
+            .context("a loadgen worker failed")?;
+        total.add(&stats);
+    }
+    Ok(total)
+}
+
+/// Lets the server see the clients' EOFs, stops it, and reports it.
+fn stop_server(
+    config: &RunConfig,
+    child: &mut ServerChild,
+    probes: &Probes,
+    usage: &Usage,
+    measured: f64,
+) -> ServerReport {
+    if let (Some(p), Some(idle)) = (&probes.server, probes.server_fds_idle) {
+        // The workers have closed every socket; let the server see those EOFs before SIGTERM,
+        // so its counters say "closed by the client", not "closed at shutdown".
+        let deadline = Instant::now() + SERVER_SETTLE;
+        while Instant::now() < deadline && p.sample().is_some_and(|s| s.fds > idle) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let exit = child.stop();
+    ServerReport {
+        model: config.target.label().to_string(),
+        bin: child.bin.display().to_string(),
+        args: child.args.clone(),
+        pid: child.pid(),
+        exit_code: exit.code,
+        stats: exit.stats,
+        resources: usage.resources(measured),
+    }
+}
+
+/// Everything the result is assembled from.
+struct Assembly<'a> {
+    config: &'a RunConfig,
+    started_at: SystemTime,
+    target: SocketAddr,
+    threads: usize,
+    measured: f64,
+    t0: Instant,
+    probes: &'a Probes,
+    coordinated: Coordinated,
+    total: WorkerStats,
+    server: Option<ServerReport>,
+}
+
+/// loadgen's own resource use, and whether it was the bottleneck.
+fn loadgen_resources(a: &Assembly) -> LoadgenResources {
+    let per_second = |n: f64| {
+        if a.measured > 0.0 {
+            n / a.measured
+        } else {
+            0.0
+        }
+    };
+    let process = a.coordinated.own_usage.resources(a.measured);
+    let busiest_worker_cpu = per_second(a.total.busy.unwrap_or_default().as_secs_f64());
+    let saturated =
+        busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * a.threads as f64;
+    let grown = a
+        .coordinated
+        .rss_clients
+        .saturating_sub(a.probes.rss_before);
+    LoadgenResources {
+        worker_threads: a.threads,
+        memory_per_client_bytes: grown / a.config.clients as u64,
+        saturated,
+        busiest_worker_cpu,
+        process,
+    }
+}
+
+/// The result of the run.
+fn assemble(a: Assembly) -> RunResult {
+    let loadgen_resources = loadgen_resources(&a);
+    let (config, total, measured) = (a.config, &a.total, a.measured);
+    let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
+    let totals = total.totals.clone();
+    let warnings = warnings::warnings(&Observed {
+        config,
+        totals: &totals,
+        loadgen: &loadgen_resources,
+        server: a.server.as_ref(),
+        measured_s: measured,
+        interrupted: a.coordinated.interrupted_at.is_some(),
+        longest_stall: total.longest_stall,
+    });
+    let mut timeline = a.coordinated.timeline.into_points();
+    if let Some(at) = a.coordinated.interrupted_at {
+        // Intervals after the interrupt are empty by construction, not by measurement.
+        let last = (at - a.t0).as_secs_f64().ceil();
+        timeline.retain(|p| p.t_s <= last);
+    }
+    let open = config.is_open_loop();
+    RunResult {
+        schema_version: SCHEMA_VERSION,
+        loadgen: LoadgenInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: git_commit().to_string(),
+        },
+        started_at: humantime::format_rfc3339_seconds(a.started_at).to_string(),
+        machine: machine_info(),
+        config: config.clone(),
+        target_addr: a.target.to_string(),
+        measured_s: measured,
+        passed: totals.errors.total() == 0 && totals.unanswered == 0,
+        throughput: Throughput {
+            msgs_per_sec: per_second(totals.messages as f64),
+            bytes_per_sec: per_second(totals.bytes_received as f64),
+        },
+        totals,
+        latency_us: total.latency.summary(),
+        service_time_us: open.then(|| total.service.summary()),
+        connect_latency_us: total.connect.summary(),
+        timeline,
+        server: a.server,
+        loadgen_resources,
+        warnings,
+        histograms: SerializedHistograms {
+            latency: total.latency.to_base64(),
+            service_time: open.then(|| total.service.to_base64()),
+            connect: total.connect.to_base64(),
+        },
+        merged_from: Vec::new(),
+    }
+}
+
+/// Splits clients, rates and CPUs over `threads` workers as evenly as possible.
+fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
+    let n = config.clients;
+    (0..threads)
+        .map(|i| {
+            let first = n * i / threads;
+            let clients = n * (i + 1) / threads - first;
+            let share = clients as f64 / n as f64;
+            WorkerPlan {
+                index: i,
+                first_client: first as u64,
+                clients,
+                rate: config.rate.map(|r| r * share),
+                connect_rate: config.connect_rate.map(|r| r * share),
+                cpu: config
+                    .pin
+                    .as_ref()
+                    .and_then(|cpus| cpus.get(i % cpus.len().max(1)).copied()),
+            }
+        })
+        .collect()
+}
+
+/// The short hash of the commit this was built from, or `unknown` outside a git checkout.
+fn git_commit() -> &'static str {
+    match option_env!("VERGEN_GIT_SHA") {
+        Some(sha) if !sha.is_empty() && sha != "VERGEN_IDEMPOTENT_OUTPUT" => sha,
+        _ => "unknown",
+    }
+}
+
+/// CPUs, kernel and host name of this machine.
+pub fn machine_info() -> MachineInfo {
+    let uname = nix::sys::utsname::uname().ok();
+    MachineInfo {
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        kernel: uname.as_ref().map_or_else(
+            || "unknown".to_string(),
+            |u| {
+                format!(
+                    "{} {}",
+                    u.sysname().to_string_lossy(),
+                    u.release().to_string_lossy()
+                )
+            },
+        ),
+        hostname: nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".to_string()),
+    }
+}
+
+/// The process-wide interrupt flag, set by the first SIGINT or SIGTERM (handlers installed on
+/// first use). A run in progress then ends its window at once and still returns a result; runs
+/// started afterwards end immediately; a second signal exits with status 130 (the server child
+/// then gets SIGTERM from the kernel, see spawn.rs).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [SIGINT, SIGTERM] {
+            // The conditional exit goes first: on the first signal it still sees `false`.
+            // If registering fails the signal keeps its default action, which is also safe.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
+            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+        }
+        flag
+    }))
+}
+
+/// Whether SIGINT or SIGTERM was received: callers running many benchmarks (sweeps) stop.
+pub fn interrupted() -> bool {
+    interrupt_flag().load(Ordering::Relaxed)
+}

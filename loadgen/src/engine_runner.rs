@@ -1,0 +1,21 @@
+//! The load engine as the runner of a sweep's cells.
+
+use echo_results::{RunConfig, RunResult};
+use loadgen_analysis::sweep::CellRunner;
+use loadgen_engine::{connect, Progress};
+
+/// Runs each cell with [`loadgen_engine::run`], quietly (the sweep prints one line per cell).
+pub struct EngineRunner;
+
+impl CellRunner for EngineRunner {
+    fn run_cell(&mut self, config: &RunConfig) -> anyhow::Result<RunResult> {
+        loadgen_engine::run(config, Progress::Quiet)
+    }
+
+    fn machine_limit(&self, clients: usize) -> Option<String> {
+        let (soft, hard) = connect::fd_limits().ok()?;
+        connect::check_fd_limit(clients, soft, hard, true)
+            .err()
+            .map(|msg| msg.lines().next().unwrap_or_default().to_string())
+    }
+}

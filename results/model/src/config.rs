@@ -1,0 +1,215 @@
+//! What one run is asked to do. This struct is both the engine's input and the
+//! `config` object of the result JSON, so a result file always says exactly how it was made.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use echo_proto::Protocol;
+use serde::{Deserialize, Serialize};
+
+/// Everything that shapes the load. Durations are seconds (f64) in JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunConfig {
+    /// Which server is driven: a child loadgen starts, or an external address.
+    pub target: Target,
+    /// Wire protocol: `raw` (RFC 862), `line` or `framed`.
+    #[serde(with = "protocol_name")]
+    #[schemars(with = "ProtocolName")]
+    pub protocol: Protocol,
+    /// Concurrent client connections.
+    pub clients: usize,
+    /// Length of the measured window, after warm-up.
+    #[serde(rename = "duration_s", with = "seconds")]
+    #[schemars(with = "f64")]
+    pub duration: Duration,
+    /// Time before the measured window; its messages are not recorded.
+    #[serde(rename = "warmup_s", with = "seconds")]
+    #[schemars(with = "f64")]
+    pub warmup: Duration,
+    /// Payload bytes per message. `line` counts the trailing newline in it; `framed` adds a
+    /// 4-byte length header on the wire.
+    pub size: usize,
+    /// Messages each client keeps outstanding in closed loop (1 = strict request/response);
+    /// in open loop, the most each client may have unanswered before it stops sending.
+    pub pipeline: usize,
+    /// Open loop: total messages per second over all clients, sent on schedule whatever the
+    /// replies do. `null` means closed loop.
+    pub rate: Option<f64>,
+    /// New connections per second over all clients; `null` means as fast as possible.
+    pub connect_rate: Option<f64>,
+    /// A connection not established after this long counts as a connect timeout.
+    #[serde(rename = "connect_timeout_s", with = "seconds")]
+    #[schemars(with = "f64")]
+    pub connect_timeout: Duration,
+    /// A reply not complete after this long counts as a reply timeout and ends the connection.
+    #[serde(rename = "reply_timeout_s", with = "seconds")]
+    #[schemars(with = "f64")]
+    pub reply_timeout: Duration,
+    /// After the window closes, how long outstanding replies may still arrive; the run always
+    /// ends by warm-up + duration + drain.
+    #[serde(rename = "drain_s", with = "seconds")]
+    #[schemars(with = "f64")]
+    pub drain: Duration,
+    /// loadgen worker threads, each multiplexing its share of the clients.
+    pub threads: usize,
+    /// CPUs the worker threads are pinned to (round-robin); `null` = not pinned.
+    pub pin: Option<Vec<usize>>,
+    /// Seed of every payload: message `i` of client `c` is a pure function of `(seed, c, i)`.
+    pub seed: u64,
+}
+
+/// The server under load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// loadgen starts `echo-server --model M` as a child on 127.0.0.1:0 and stops it after.
+    Spawn {
+        /// The concurrency model (an `echo-server --model` name).
+        model: String,
+        /// The echo-server binary; `null` = next to loadgen's own executable.
+        server_bin: Option<PathBuf>,
+        /// Extra arguments for the child (e.g. `--workers 1`).
+        server_args: Vec<String>,
+        /// CPUs the child is pinned to; `null` = not pinned.
+        server_pin: Option<Vec<usize>>,
+    },
+    /// An echo server already running at this address (`raw` works with any RFC 862 server).
+    External {
+        /// Where to connect.
+        addr: SocketAddr,
+    },
+}
+
+impl Target {
+    /// The label used in file names and summaries: the model, or `external`.
+    pub fn label(&self) -> &str {
+        match self {
+            Target::Spawn { model, .. } => model,
+            Target::External { .. } => "external",
+        }
+    }
+}
+
+impl RunConfig {
+    /// A closed-loop run of `clients` against a child `model` with every other option at its
+    /// command-line default (10 s, 2 s warm-up, 64 B, raw, pipeline 1, threads = cores).
+    pub fn new(model: &str, clients: usize) -> Self {
+        RunConfig {
+            target: Target::Spawn {
+                model: model.to_string(),
+                server_bin: None,
+                server_args: Vec::new(),
+                server_pin: None,
+            },
+            protocol: Protocol::Raw,
+            clients,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+            size: 64,
+            pipeline: 1,
+            rate: None,
+            connect_rate: None,
+            connect_timeout: Duration::from_secs(5),
+            reply_timeout: Duration::from_secs(5),
+            drain: Duration::from_secs(1),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pin: None,
+            seed: 1,
+        }
+    }
+
+    /// Whether this is an open-loop (fixed-rate) run.
+    pub fn is_open_loop(&self) -> bool {
+        self.rate.is_some()
+    }
+
+    /// Bytes one message occupies on the wire (payload plus `framed`'s header).
+    pub fn wire_size(&self) -> usize {
+        match self.protocol {
+            Protocol::Framed => self.size + echo_proto::FRAME_HEADER_LEN,
+            Protocol::Raw | Protocol::Line => self.size,
+        }
+    }
+
+    /// Rejects combinations that cannot run, with a message saying what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        if self.clients == 0 {
+            bail!("--clients must be at least 1");
+        }
+        if self.size == 0 {
+            bail!("--size must be at least 1 byte");
+        }
+        if self.pipeline == 0 {
+            bail!("--pipeline must be at least 1");
+        }
+        if self.threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        if self.duration.is_zero() {
+            bail!("--duration must be longer than 0s");
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("--rate must be a positive number of messages per second");
+            }
+        }
+        if let Some(rate) = self.connect_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("--connect-rate must be a positive number of connections per second");
+            }
+        }
+        if let Target::Spawn { model, .. } = &self.target {
+            if crate::Model::from_name(model).is_none() {
+                let names: Vec<_> = crate::Model::ALL.iter().map(|m| m.name()).collect();
+                bail!(
+                    "unknown model {model:?}; expected one of {}",
+                    names.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The protocol names as they appear in JSON (for the schema only).
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // exists to describe the JSON; values are built from echo_proto::Protocol.
+enum ProtocolName {
+    Raw,
+    Line,
+    Framed,
+}
+
+/// `echo_proto::Protocol` as its command-line name.
+mod protocol_name {
+    use echo_proto::Protocol;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(p.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A `Duration` as fractional seconds, the unit every duration in the JSON uses.
+pub(crate) mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}

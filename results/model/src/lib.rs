@@ -1,0 +1,25 @@
+//! The result model of echobench: what a run produced, as data.
+//!
+//! - [`result`]: the result JSON ([`RunResult`]) and its JSON Schema; [`config`]: how the run
+//!   was configured ([`RunConfig`]); [`histogram`]: the latency histograms and [`Percentiles`].
+//! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
+//!   struct on the printing and the reading side.
+//! - [`model`]: the names of the concurrency models ([`Model`]).
+//! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists.
+//!
+//! Data only: serde, schemars and HdrHistogram, no I/O runtime.
+
+pub mod config;
+pub mod cpus;
+pub mod format;
+pub mod histogram;
+pub mod model;
+pub mod result;
+pub mod server_stats;
+
+pub use config::{RunConfig, Target};
+pub use cpus::CpuList;
+pub use histogram::{LatencyHistogram, Percentiles};
+pub use model::Model;
+pub use result::{RunResult, SCHEMA_VERSION};
+pub use server_stats::StatsSnapshot;
