@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 use echo_proto::Protocol;
-use echo_results::{CpuList, Model, RunConfig, RunResult, Target};
+use echo_results::{CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
 use loadgen_analysis::{compare, export, merge, report, summary, sweep};
 use loadgen_engine::Progress;
 
@@ -47,7 +47,8 @@ pub struct Cli {
 pub enum Command {
     /// Run one benchmark (the same as giving no subcommand).
     Run(Box<RunArgs>),
-    /// Combine results of runs made side by side (several processes or hosts) exactly.
+    /// Combine exactly the shards of one run (`--shard`), or runs made side by side; refuses
+    /// inputs that do not belong together, with the reason.
     Merge(MergeArgs),
     /// Print the JSON Schema of result files (what results/schema.json holds).
     Schema,
@@ -82,7 +83,7 @@ pub struct RunArgs {
     /// CPUs for the child server, e.g. `0` or `0,1` or `0-1`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
     pub server_pin: Option<CpuList>,
-    /// Concurrent client connections.
+    /// Concurrent client connections (with --shard: of the whole run, split over the shards).
     #[arg(long, default_value_t = 50)]
     pub clients: usize,
     /// Measured time (e.g. 10s, 500ms, 1m).
@@ -100,10 +101,12 @@ pub struct RunArgs {
     /// Messages outstanding per client (closed loop); in open loop, the most unanswered.
     #[arg(long, default_value_t = 1)]
     pub pipeline: usize,
-    /// Open loop: total messages per second, sent on schedule whatever the replies do.
+    /// Open loop: total messages per second, sent on schedule whatever the replies do (with
+    /// --shard: of the whole run, split like the clients).
     #[arg(long, value_name = "MSGS_PER_SEC")]
     pub rate: Option<f64>,
-    /// New connections per second over all clients (default: as fast as the backlog allows).
+    /// New connections per second over all clients (default: as fast as the backlog allows);
+    /// with --shard, per shard.
     #[arg(long, value_name = "CONNS_PER_SEC")]
     pub connect_rate: Option<f64>,
     /// A connect that takes longer is counted as a connect timeout.
@@ -121,10 +124,24 @@ pub struct RunArgs {
     /// CPUs for loadgen's worker threads, e.g. `1` or `2-3`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
     pub pin: Option<CpuList>,
-    /// Seed of the payloads.
+    /// Seed of the payloads (each shard derives its own from it).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where the JSON goes (`-` for stdout); default `results/<model>-<clients>c-<size>B-<time>.json`.
+    /// Run shard I of N (0-based) of a run split over N loadgen processes or hosts: this one
+    /// drives its share of --clients and --rate (the first clients % N shards get one client
+    /// more), with client numbers and a payload seed of its own. Without it, the environment
+    /// variables JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job) and LOADGEN_SHARDS give
+    /// I and N; set both or neither. Combine the shards' results with `loadgen merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardSpec>,
+    /// Open the measured window at this UTC time, RFC 3339 (e.g. 2026-01-31T12:00:00Z or
+    /// 2026-01-31T12:00:00.250Z): loadgen waits, connects and warms up in the --warmup before it.
+    /// Give every shard the same time so their windows line up. Refused if already past or
+    /// closer than the warm-up; the run fails if clients are still unconnected when it opens.
+    #[arg(long, value_name = "TIME", value_parser = humantime::parse_rfc3339)]
+    pub start_at: Option<SystemTime>,
+    /// Where the JSON goes (`-` for stdout); default `results/<model>-<clients>c-<size>B-<time>.json`
+    /// (a shard's ends in `-shard<I>of<N>.json`).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// No progress and no summary (errors only).
@@ -133,7 +150,8 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The run these options describe.
+    /// The run these options describe: with `--shard`, this shard's part of it (the
+    /// environment variables are read by [`main`], not here).
     pub fn to_config(&self) -> RunConfig {
         let target = match (self.model, self.addr) {
             (_, Some(addr)) => Target::External { addr },
@@ -144,7 +162,7 @@ impl RunArgs {
                 server_pin: self.server_pin.clone().map(|c| c.0),
             },
         };
-        RunConfig {
+        let config = RunConfig {
             target,
             protocol: self.protocol,
             clients: self.clients,
@@ -162,11 +180,19 @@ impl RunArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             pin: self.pin.clone().map(|c| c.0),
             seed: self.seed,
+            shard: None,
+            start_at: self.start_at,
+        };
+        match self.shard {
+            Some(spec) => config.for_shard(spec),
+            None => config,
         }
     }
 }
 
-/// Options of `loadgen merge`.
+/// Options of `loadgen merge`. Inputs that are shards of one run (`--shard`) must be all the
+/// shards of one configuration, with windows aligned; other inputs merge as runs made side by
+/// side. Open-loop and closed-loop results never mix.
 #[derive(Args, Debug)]
 pub struct MergeArgs {
     /// Result files to combine.
@@ -175,6 +201,9 @@ pub struct MergeArgs {
     /// Where the merged JSON goes (`-` for stdout).
     #[arg(long, short, default_value = "-")]
     pub output: PathBuf,
+    /// Shards of one run must have opened their windows within this of each other.
+    #[arg(long, default_value = "10ms", value_parser = humantime::parse_duration)]
+    pub window_tolerance: Duration,
 }
 
 /// Resolves `HOST:PORT` (a name or an address) to the first address it names.
@@ -217,6 +246,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let mut args = args.clone();
+    args.shard = loadgen_engine::shard::resolve(args.shard, |name| std::env::var(name).ok())?;
+    let args = &args;
     let config = args.to_config();
     let progress = if args.quiet {
         Progress::Quiet
@@ -244,7 +276,7 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| Ok((p.display().to_string(), RunResult::load(p)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let merged = merge::merge(&inputs)?;
+    let merged = merge::merge_with_tolerance(&inputs, args.window_tolerance)?;
     export::json::write(&merged, &args.output)?;
     Ok(exit_code(&merged))
 }

@@ -1,20 +1,50 @@
 //! `loadgen merge`: combines runs made at the same time by several processes (or hosts) into
 //! one result, as if one loadgen had driven all their clients.
 //!
+//! Before merging, [`shards`] checks the inputs belong together: all the shards of one run
+//! (same configuration, disjoint, all present, windows aligned within a tolerance), or runs
+//! made side by side; never open loop with closed loop. It refuses with the reason otherwise.
+//!
 //! Exact: histograms are added bucket by bucket and counters summed, so every percentile of
 //! the merged result is the percentile of all messages together. Rates are summed (the runs
 //! ran side by side). Two things cannot be exact and are documented in results/README.md: the
 //! timeline's per-second p50/p99 (the maximum of the inputs; per-second histograms are not
 //! stored) and `memory_per_client_bytes` (weighted by clients).
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
 
 use echo_results::histogram::LatencyHistogram;
 use echo_results::result::{ProcessResources, RunResult, SerializedHistograms};
 
-/// Merges `inputs` (label, result) into one result. The first input supplies the
-/// configuration, with `clients` summed.
+pub mod shards;
+
+/// How far apart shards' windows may open by default (`--window-tolerance`).
+pub const DEFAULT_WINDOW_TOLERANCE: Duration = Duration::from_millis(10);
+
+/// Merges `inputs` (label, result) into one result, shards' windows aligned within
+/// [`DEFAULT_WINDOW_TOLERANCE`]; see [`merge_with_tolerance`].
 pub fn merge(inputs: &[(String, RunResult)]) -> anyhow::Result<RunResult> {
+    merge_with_tolerance(inputs, DEFAULT_WINDOW_TOLERANCE)
+}
+
+/// Merges `inputs` (label, result) into one result, after checking they belong together
+/// (shards' windows must open within `tolerance`). The first input supplies the
+/// configuration, with `clients` and `rate` summed; a merge of shards records the whole run
+/// in `config.shard` (with `index` null).
+pub fn merge_with_tolerance(
+    inputs: &[(String, RunResult)],
+    tolerance: Duration,
+) -> anyhow::Result<RunResult> {
+    let shard = shards::check(inputs, tolerance)?;
+    let mut out = combine(inputs)?;
+    shards::finish(&mut out, inputs, shard);
+    Ok(out)
+}
+
+/// Adds up the inputs' histograms, counters and resources.
+fn combine(inputs: &[(String, RunResult)]) -> anyhow::Result<RunResult> {
     let Some((_, first)) = inputs.first() else {
         bail!("nothing to merge");
     };
@@ -159,6 +189,8 @@ mod tests {
             config,
             target_addr: "127.0.0.1:1".into(),
             measured_s: 1.0,
+            window_start_unix_ns: None,
+            window_end_unix_ns: None,
             passed: true,
             totals: Totals {
                 messages: values.len() as u64,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::driver::Shared;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Reporter, Timeline};
+use crate::start_at;
 use crate::stats::{Tick, Window};
 
 /// The processes a run samples: loadgen itself and, when it started one, the server.
@@ -49,6 +50,10 @@ pub struct Coordinated {
     pub rss_clients: u64,
     /// When SIGINT/SIGTERM arrived, if it did.
     pub interrupted_at: Option<Instant>,
+    /// The wall-clock time the window opened, ns since the Unix epoch (if it did).
+    pub window_start_unix_ns: Option<u64>,
+    /// The wall-clock time the window closed, ns since the Unix epoch.
+    pub window_end_unix_ns: Option<u64>,
 }
 
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
@@ -62,6 +67,8 @@ struct Sampler<'a> {
     next_sample: Instant,
     window_started: bool,
     window_ended: bool,
+    window_start_unix_ns: Option<u64>,
+    window_end_unix_ns: Option<u64>,
 }
 
 impl Sampler<'_> {
@@ -77,6 +84,7 @@ impl Sampler<'_> {
     fn due(&mut self, now: Instant) {
         if !self.window_started && now >= self.window.start {
             self.window_started = true;
+            self.window_start_unix_ns = Some(start_at::unix_ns_at(self.window.start));
             let s = self.sample(Usage::window_started);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -93,6 +101,10 @@ impl Sampler<'_> {
     fn close_window(&mut self) {
         if !self.window_ended {
             self.window_ended = true;
+            let end = self
+                .interrupted_at
+                .map_or(self.window.end, |t| t.min(self.window.end));
+            self.window_end_unix_ns = Some(start_at::unix_ns_at(end));
             let s = self.sample(Usage::window_ended);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -125,6 +137,8 @@ pub fn coordinate(
         next_sample: shared.t0,
         window_started: false,
         window_ended: false,
+        window_start_unix_ns: None,
+        window_end_unix_ns: None,
         own_usage: Usage::default(),
         server_usage: Usage::default(),
         rss_clients: 0,
@@ -157,6 +171,8 @@ pub fn coordinate(
         server_usage: sampler.server_usage,
         rss_clients: sampler.rss_clients,
         interrupted_at: sampler.interrupted_at,
+        window_start_unix_ns: sampler.window_start_unix_ns,
+        window_end_unix_ns: sampler.window_end_unix_ns,
     }
 }
 

@@ -8,6 +8,8 @@
 //!   [`schedule`]: open-loop send times; [`stats`]: counters and their sums.
 //! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
 //!   [`procfs`]: resource use from /proc.
+//! - [`shard`]: which shard of a split run this process is; [`start_at`]: a window opening at
+//!   an agreed wall-clock time, and the wall-clock times of the window's edges.
 //! - [`progress`]: the live progress line and the per-second timeline.
 //!
 //! What a run is asked to do and what it produced are data, in [`echo_results`].
@@ -21,7 +23,9 @@ pub mod procfs;
 pub mod progress;
 pub mod run;
 pub mod schedule;
+pub mod shard;
 pub mod spawn;
+pub mod start_at;
 pub mod stats;
 pub mod warnings;
 

@@ -18,6 +18,7 @@ use crate::payload::Payload;
 use crate::procfs::Usage;
 use crate::progress::{Progress, Reporter, Timeline};
 use crate::spawn::{self, ServerChild};
+use crate::start_at;
 use crate::stats::{self, Tick, Window, WorkerStats};
 use crate::warnings::{self, Observed};
 use echo_results::result::{
@@ -36,6 +37,10 @@ const SATURATED: f64 = 0.9;
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
     let started_at = SystemTime::now();
+    if let Some(at) = config.start_at {
+        // Refused before anything starts; the wait itself comes once the server is up.
+        start_at::wait_before_start(at, config.warmup, started_at)?;
+    }
     check_limits(config)?;
     let interrupted = interrupt_flag();
     if interrupted.load(Ordering::Relaxed) {
@@ -49,7 +54,10 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     };
     let threads = config.threads.min(config.clients).max(1);
     let probes = Probes::new(server.as_ref().map(ServerChild::pid));
-    let shared = Arc::new(shared_state(config, target, interrupted));
+    let Some(t0) = start_at::start_instant(config.start_at, config.warmup, &interrupted)? else {
+        anyhow::bail!("interrupted while waiting for --start-at");
+    };
+    let shared = Arc::new(shared_state(config, target, interrupted, t0));
     let (handles, ticks) = start_workers(config, threads, &shared)?;
     let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
     let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
@@ -64,7 +72,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let server_report = server
         .as_mut()
         .map(|child| stop_server(config, child, &probes, &coordinated.server_usage, measured));
-    Ok(assemble(Assembly {
+    let mut result = assemble(Assembly {
         config,
         started_at,
         target,
@@ -75,7 +83,25 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         coordinated,
         total,
         server: server_report,
-    }))
+    });
+    if config.start_at.is_some() {
+        late_connections(&mut result);
+    }
+    Ok(result)
+}
+
+/// With `--start-at`, a window that opened before every client was connected fails the run:
+/// this process did not offer its share of the load when the others did.
+fn late_connections(result: &mut RunResult) {
+    let connected = result
+        .timeline
+        .iter()
+        .rfind(|p| p.warmup)
+        .map_or(0, |p| p.connected);
+    if let Some(w) = start_at::not_connected_warning(connected, result.config.clients) {
+        result.warnings.push(w);
+        result.passed = false;
+    }
 }
 
 /// Refuses a run the fd limit cannot hold.
@@ -108,15 +134,19 @@ fn start_target(config: &RunConfig) -> anyhow::Result<Option<ServerChild>> {
 }
 
 /// What every worker shares: where to connect, what to send, and the run's clock.
-fn shared_state(config: &RunConfig, target: SocketAddr, interrupted: Arc<AtomicBool>) -> Shared {
-    let t0 = Instant::now();
+fn shared_state(
+    config: &RunConfig,
+    target: SocketAddr,
+    interrupted: Arc<AtomicBool>,
+    t0: Instant,
+) -> Shared {
     let window = Window {
         start: t0 + config.warmup,
         end: t0 + config.warmup + config.duration,
     };
     Shared {
         target,
-        payload: Payload::new(config.seed, config.protocol, config.size),
+        payload: Payload::new(config.effective_seed(), config.protocol, config.size),
         pipeline: config.pipeline,
         connect_timeout: config.connect_timeout,
         reply_timeout: config.reply_timeout,
@@ -266,6 +296,8 @@ fn assemble(a: Assembly) -> RunResult {
         config: config.clone(),
         target_addr: a.target.to_string(),
         measured_s: measured,
+        window_start_unix_ns: a.coordinated.window_start_unix_ns,
+        window_end_unix_ns: a.coordinated.window_end_unix_ns,
         passed: totals.errors.total() == 0 && totals.unanswered == 0,
         throughput: Throughput {
             msgs_per_sec: per_second(totals.messages as f64),
@@ -298,7 +330,7 @@ fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
             let share = clients as f64 / n as f64;
             WorkerPlan {
                 index: i,
-                first_client: first as u64,
+                first_client: config.first_client() + first as u64,
                 clients,
                 rate: config.rate.map(|r| r * share),
                 connect_rate: config.connect_rate.map(|r| r * share),

@@ -45,6 +45,8 @@ pub fn result(model: &str, clients: usize, msgs_per_sec: f64, p50_us: u64) -> Ru
         config,
         target_addr: "127.0.0.1:7".into(),
         measured_s: 2.0,
+        window_start_unix_ns: Some(1_769_860_801_000_000_000),
+        window_end_unix_ns: Some(1_769_860_803_000_000_000),
         passed: true,
         totals: Totals {
             messages,

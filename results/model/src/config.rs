@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use echo_proto::Protocol;
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,18 @@ pub struct RunConfig {
     /// CPUs the worker threads are pinned to (round-robin); `null` = not pinned.
     pub pin: Option<Vec<usize>>,
     /// Seed of every payload: message `i` of client `c` is a pure function of `(seed, c, i)`.
+    /// A shard uses a seed derived from this one and its index (the same `seed` on every shard).
     pub seed: u64,
+    /// Which shard of a sharded run this is (`--shard I/N` or `JOB_COMPLETION_INDEX` and
+    /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
+    /// shard's share, and the whole run's are in here.
+    #[serde(default)]
+    pub shard: Option<crate::shard::Shard>,
+    /// When the measured window was asked to open (`--start-at`), UTC, RFC 3339; `null` = right
+    /// after the warm-up. Connecting and warm-up happen in the `warmup_s` before it.
+    #[serde(default, with = "rfc3339_opt")]
+    #[schemars(with = "Option<String>")]
+    pub start_at: Option<SystemTime>,
 }
 
 /// The server under load.
@@ -116,6 +127,8 @@ impl RunConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pin: None,
             seed: 1,
+            shard: None,
+            start_at: None,
         }
     }
 
@@ -135,6 +148,7 @@ impl RunConfig {
     /// Rejects combinations that cannot run, with a message saying what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
         use anyhow::bail;
+        self.validate_shard()?;
         if self.clients == 0 {
             bail!("--clients must be at least 1");
         }
@@ -159,6 +173,9 @@ impl RunConfig {
             if !(rate.is_finite() && rate > 0.0) {
                 bail!("--connect-rate must be a positive number of connections per second");
             }
+        }
+        if self.start_at.is_some() && self.warmup.is_zero() {
+            bail!("--start-at needs a --warmup longer than 0s: the clients connect during the warm-up");
         }
         if let Target::Spawn { model, .. } = &self.target {
             if crate::Model::from_name(model).is_none() {
@@ -195,6 +212,26 @@ mod protocol_name {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Protocol, D::Error> {
         let name = String::deserialize(d)?;
         name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An optional `SystemTime` as an RFC 3339 UTC string.
+mod rfc3339_opt {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&humantime::format_rfc3339(*t).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 

@@ -4,6 +4,7 @@
 //!   was configured ([`RunConfig`]); [`histogram`]: the latency histograms and [`Percentiles`].
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
+//! - [`shard`]: one run split over several processes ([`Shard`], [`ShardSpec`]).
 //! - [`model`]: the names of the concurrency models ([`Model`]).
 //! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists.
 //!
@@ -16,6 +17,7 @@ pub mod histogram;
 pub mod model;
 pub mod result;
 pub mod server_stats;
+pub mod shard;
 
 pub use config::{RunConfig, Target};
 pub use cpus::CpuList;
@@ -23,3 +25,4 @@ pub use histogram::{LatencyHistogram, Percentiles};
 pub use model::Model;
 pub use result::{RunResult, SCHEMA_VERSION};
 pub use server_stats::StatsSnapshot;
+pub use shard::{Shard, ShardSpec};

@@ -33,6 +33,14 @@ pub struct RunResult {
     pub target_addr: String,
     /// Length of the measured window actually observed, seconds (rates divide by this).
     pub measured_s: f64,
+    /// When the measured window opened, nanoseconds since the Unix epoch, read from the system
+    /// clock as it opened (shards of one run compare these); in a merge, the earliest input's.
+    #[serde(default)]
+    pub window_start_unix_ns: Option<u64>,
+    /// When the measured window closed (its end, or the interrupt), nanoseconds since the Unix
+    /// epoch, from the system clock; in a merge, the latest input's.
+    #[serde(default)]
+    pub window_end_unix_ns: Option<u64>,
     /// True when no echo was lost or corrupted and no connection failed; loadgen exits
     /// non-zero otherwise.
     pub passed: bool,

@@ -9,7 +9,8 @@ use anyhow::Context;
 use echo_results::result::RunResult;
 
 /// `results/<model>-<clients>c-<size>B-<UTC timestamp>.json`, the timestamp taken from the
-/// result's start time (`20260131T120000Z`), so a file name says what and when.
+/// result's start time (`20260131T120000Z`), so a file name says what and when; a shard's
+/// name ends in `-shard<I>of<N>`.
 pub fn default_path(result: &RunResult) -> PathBuf {
     let stamp: String = result
         .started_at
@@ -21,8 +22,17 @@ pub fn default_path(result: &RunResult) -> PathBuf {
     } else {
         stamp
     };
+    // Shards of one run start in the same second: each needs a name of its own.
+    let shard = match &result.config.shard {
+        Some(echo_results::Shard {
+            index: Some(i),
+            count,
+            ..
+        }) => format!("-shard{i}of{count}"),
+        _ => String::new(),
+    };
     PathBuf::from("results").join(format!(
-        "{}-{}c-{}B-{}.json",
+        "{}-{}c-{}B-{}{shard}.json",
         result.config.target.label(),
         result.config.clients,
         result.config.size,
