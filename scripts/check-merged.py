@@ -188,7 +188,8 @@ def main():
             failures.append("a shard result has no window_start_unix_ns: windows cannot be compared")
         else:
             spread_ms = (max(starts) - min(starts)) / 1e6
-            print(f"window starts spread: {spread_ms:.3f} ms (tolerance {args.window_tolerance_ms} ms)")
+            print(f"window starts spread: {spread_ms * 1000:.0f} µs (tolerance "
+                  f"{args.window_tolerance_ms} ms)")
             if spread_ms > args.window_tolerance_ms:
                 failures.append(f"windows opened {spread_ms:.3f} ms apart, more than "
                                 f"{args.window_tolerance_ms} ms")

@@ -17,7 +17,8 @@
 #
 # Options: --model M (mio)  --shards K (2)  --clients-per-shard N (1000)  --duration D (3s)
 #          --rate R (open loop, msgs/s over all shards)  --tbf RATE (tc rate, e.g. 100mbit)
-#          --delay D --jitter D (one-way, each direction)  --start-in SECONDS (5 + N/1500)
+#          --delay D --jitter D (one-way, each direction)  --start-in SECONDS (warm-up + 3;
+#          the warm-up is 2 s + 1 s per 2,000 clients per shard)
 #          --out DIR (target/multi-host)
 #          --no-shard-flags: run K independent loadgens of N clients each, without --start-at or
 #            the shard environment, for a loadgen that has no sharding; windows are not compared.
@@ -49,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     --start-in) start_in=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-shard-flags) shard_flags=0; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "multi-host: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +74,11 @@ seconds() {
   esac
 }
 run_s=$(seconds "$duration")
-[[ -n $start_in ]] || start_in=$(( 5 + per_shard / 1500 ))
+# loadgen connects and warms up in the --warmup before --start-at: leave time to connect every
+# client (about 2,000 a second on a busy 2-vCPU machine), and start a little after that.
+warmup_s=$(( 2 + per_shard / 2000 ))
+[[ -n $start_in ]] || start_in=$(( warmup_s + 3 ))
+(( start_in > warmup_s )) || die "--start-in must be more than the warm-up ($warmup_s s)"
 total_clients=$(( shards * per_shard ))
 fd_hard=$(ulimit -Hn)
 if [[ -n $delay ]] && (( 2 * total_clients + 64 > fd_hard )); then
@@ -197,7 +202,7 @@ for ((i = 0; i < shards; i++)); do
     in_ns "${tag}lg$i" "$out/shard-$i.log" env JOB_COMPLETION_INDEX="$i" LOADGEN_SHARDS="$shards" \
       timeout --signal=INT --kill-after=10 "$bound" "$bin/loadgen" --addr "$target" \
       --clients "$total_clients" ${rate:+--rate "$rate"} --duration "$duration" \
-      --start-at "$start_at" --output "$json" --quiet
+      --warmup "${warmup_s}s" --start-at "$start_at" --output "$json" --quiet
   else
     shard_rate=()
     [[ -z $rate ]] || shard_rate=(--rate $(( rate / shards )))
