@@ -7,8 +7,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::driver::Shared;
+use crate::gate::RampGate;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Reporter, Timeline};
+use crate::schedstat::RunQueueWait;
 use crate::start_at;
 use crate::stats::{Tick, Window};
 
@@ -50,6 +52,10 @@ pub struct Coordinated {
     pub rss_clients: u64,
     /// When SIGINT/SIGTERM arrived, if it did.
     pub interrupted_at: Option<Instant>,
+    /// The measured window, as the ramp gate opened it.
+    pub window: Window,
+    /// The longest run-queue wait of a loadgen thread over the window, seconds.
+    pub run_queue_wait_s: f64,
     /// The wall-clock time the window opened, ns since the Unix epoch (if it did).
     pub window_start_unix_ns: Option<u64>,
     /// The wall-clock time the window closed, ns since the Unix epoch.
@@ -59,7 +65,12 @@ pub struct Coordinated {
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
 struct Sampler<'a> {
     probes: &'a Probes,
+    gate: &'a RampGate,
+    /// The window: the latest it can be until the gate opens it.
     window: Window,
+    /// Whether the gate opened the window (so `window` is final).
+    gated: bool,
+    run_queue: (Option<RunQueueWait>, Option<RunQueueWait>),
     own_usage: Usage,
     server_usage: Usage,
     rss_clients: u64,
@@ -82,9 +93,16 @@ impl Sampler<'_> {
 
     /// Takes whichever samples fell due by `now`.
     fn due(&mut self, now: Instant) {
+        if !self.gated {
+            if let Some(w) = self.gate.window(now) {
+                self.window = w;
+                self.gated = true;
+            }
+        }
         if !self.window_started && now >= self.window.start {
             self.window_started = true;
             self.window_start_unix_ns = Some(start_at::unix_ns_at(self.window.start));
+            self.run_queue.0 = Some(RunQueueWait::sample());
             let s = self.sample(Usage::window_started);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -105,6 +123,7 @@ impl Sampler<'_> {
                 .interrupted_at
                 .map_or(self.window.end, |t| t.min(self.window.end));
             self.window_end_unix_ns = Some(start_at::unix_ns_at(end));
+            self.run_queue.1 = Some(RunQueueWait::sample());
             let s = self.sample(Usage::window_ended);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -118,6 +137,10 @@ impl Sampler<'_> {
         }
         if !self.window_ended {
             wake = wake.min(self.window.end);
+        }
+        if !self.gated {
+            // Clients still connecting: look again soon for the window's opening.
+            wake = wake.min(Instant::now() + Duration::from_millis(5));
         }
         wake
     }
@@ -133,7 +156,10 @@ pub fn coordinate(
 ) -> Coordinated {
     let mut sampler = Sampler {
         probes,
+        gate: &shared.gate,
         window: shared.window,
+        gated: false,
+        run_queue: (None, None),
         next_sample: shared.t0,
         window_started: false,
         window_ended: false,
@@ -164,8 +190,15 @@ pub fn coordinate(
         }
     }
     reporter.finish();
+    sampler.due(Instant::now());
     sampler.close_window();
+    let run_queue_wait_s = match &sampler.run_queue {
+        (Some(a), Some(b)) => a.longest_since(b).as_secs_f64(),
+        _ => 0.0,
+    };
     Coordinated {
+        window: sampler.window,
+        run_queue_wait_s,
         timeline,
         own_usage: sampler.own_usage,
         server_usage: sampler.server_usage,

@@ -42,6 +42,8 @@ pub struct WorkerStats {
     /// Longest time the worker's loop came back late from waiting for events: the thread was
     /// off the CPU, so echoes waited for loadgen, not for the server.
     pub longest_stall: Duration,
+    /// Open loop: send lag, sends in the window, censored and unfinished messages.
+    pub open_loop: crate::send_lag::SendLagStats,
 }
 
 impl WorkerStats {
@@ -81,6 +83,7 @@ impl WorkerStats {
         self.connect.add(&other.connect);
         self.busy = self.busy.max(other.busy);
         self.longest_stall = self.longest_stall.max(other.longest_stall);
+        self.open_loop.add(&other.open_loop);
         self.totals.add(&other.totals);
     }
 }

@@ -84,6 +84,10 @@ pub struct SweepArgs {
     /// Only errors on stderr (no per-cell progress).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also rank the models by open-loop capacity under this SLO (e.g. `p99=1ms`); curves
+    /// and `ranking.md` go to `<out>/capacity/`.
+    #[arg(long, value_name = "SLO")]
+    pub capacity_slo: Option<echo_results::capacity::Slo>,
 }
 
 /// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
@@ -95,6 +99,17 @@ pub trait CellRunner {
     /// A limit of this machine known to stop a run of `clients` (the fd limit), in one
     /// line; `None` when it may fit.
     fn machine_limit(&self, clients: usize) -> Option<String>;
+
+    /// loadgen worker threads that leave a child server of `model` the CPUs it needs
+    /// (`None`: the configuration's own default).
+    fn default_threads(&self, _model: Model) -> Option<usize> {
+        None
+    }
+
+    /// Whether the user asked to stop (SIGINT/SIGTERM): searches of many runs end early.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// A limit known to stop `model` serving `clients`, said in one line.
@@ -133,9 +148,13 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
         .flat_map(|&m| clients.iter().map(move |&c| (m, c)))
         .collect();
     let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
-    let failed = run_cells(args, &runnable, runner, &out, &mut record)?;
+    let mut failed = run_cells(args, &runnable, runner, &out, &mut record)?;
     record.save(&out)?;
     show_report(args, &out)?;
+    if let Some(slo) = args.capacity_slo {
+        let dir = out.join("capacity");
+        failed |= crate::capacity::rank::rank_models(&models, slo, args, &dir, runner)?;
+    }
     Ok(if failed {
         ExitCode::from(crate::EXIT_RUN_FAILED)
     } else {

@@ -72,6 +72,7 @@ impl Worker<'_> {
                     self.open += 1;
                     self.stats.totals.connections.established += 1;
                     self.stats.connect.record(now - since);
+                    self.shared.gate.settle(now);
                     let Conn::Connecting { stream, .. } =
                         std::mem::replace(&mut slot.conn, Conn::Closed)
                     else {
@@ -102,6 +103,7 @@ impl Worker<'_> {
         };
         let wire_len = self.shared.payload.wire_len() as u64;
         let payload = self.shared.payload;
+        let window = self.current_window();
         let Worker {
             slots,
             scratch,
@@ -123,7 +125,7 @@ impl Worker<'_> {
                             let mut recorder = Recorder {
                                 stats,
                                 schedule: schedule.as_ref(),
-                                window: shared.window,
+                                window,
                                 wire_len,
                             };
                             let now = Instant::now();
@@ -158,7 +160,14 @@ impl Worker<'_> {
                 let at = Instant::now();
                 match stream.write(&scratch[..n]) {
                     Ok(0) => break 'pump Some(ErrorKind::OtherIo),
-                    Ok(w) => slot.client.wrote(&payload, w, at),
+                    Ok(w) => {
+                        let before = slot.client.started();
+                        slot.client.wrote(&payload, w, at);
+                        if schedule.is_some() {
+                            let started = slot.client.started() - before;
+                            stats.open_loop.sent_n(started, at, window);
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'pump None,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
@@ -167,24 +176,6 @@ impl Worker<'_> {
         };
         if let Some(kind) = error {
             self.fail(idx, kind);
-        }
-    }
-
-    /// Open loop: hands each message due by `now` to its client and pumps that client.
-    pub(super) fn release_due(&mut self, now: Instant) {
-        let end = self.ends.window;
-        loop {
-            let Some(schedule) = self.schedule.as_mut() else {
-                return;
-            };
-            if schedule.next_due() >= end {
-                return;
-            }
-            let Some(local) = schedule.pop_due(now) else {
-                return;
-            };
-            self.slots[local].due += 1;
-            self.pump(local, false);
         }
     }
 
@@ -240,8 +231,10 @@ impl Worker<'_> {
             Conn::Connecting { mut stream, .. } => {
                 let _ = self.poll.registry().deregister(&mut stream);
                 self.pending_connects -= 1;
+                self.shared.gate.settle(Instant::now());
             }
-            Conn::NotStarted | Conn::Closed => {}
+            Conn::NotStarted => self.shared.gate.settle(Instant::now()),
+            Conn::Closed => {}
         }
         self.stats.error(kind, slot.client.in_flight());
     }
