@@ -104,6 +104,26 @@ pub fn judge(
             ),
         );
     }
+    judge_shortfall(&mut v, totals, ol);
+    // Judged last: a thread that waited for a CPU names loadgen only when nothing above
+    // already explains the figures (its wait then did not decide them).
+    if ol.loadgen_run_queue_share > RUN_QUEUE_SHARE && lag >= LAG_FLOOR_US {
+        v.fire(
+            "loadgen-run-queue",
+            Some(LateSide::Loadgen),
+            format!(
+                "loadgen was late: a worker thread waited for a CPU {:.0}% of the window \
+                 (limit {:.0}%)",
+                ol.loadgen_run_queue_share * 100.0,
+                RUN_QUEUE_SHARE * 100.0
+            ),
+        );
+    }
+    v
+}
+
+/// The `server-short` rule: fewer than [`ACHIEVED_SHARE`] of the messages due were answered.
+fn judge_shortfall(v: &mut Verdict, totals: &Totals, ol: &OpenLoopReport) {
     let due = totals.messages + ol.censored;
     let answered = if due == 0 {
         1.0
@@ -134,21 +154,6 @@ pub fn judge(
             ),
         );
     }
-    // Judged last: a thread that waited for a CPU names loadgen only when nothing above
-    // already explains the figures (its wait then did not decide them).
-    if ol.loadgen_run_queue_share > RUN_QUEUE_SHARE && lag >= LAG_FLOOR_US {
-        v.fire(
-            "loadgen-run-queue",
-            Some(LateSide::Loadgen),
-            format!(
-                "loadgen was late: a worker thread waited for a CPU {:.0}% of the window \
-                 (limit {:.0}%)",
-                ol.loadgen_run_queue_share * 100.0,
-                RUN_QUEUE_SHARE * 100.0
-            ),
-        );
-    }
-    v
 }
 
 impl Verdict {

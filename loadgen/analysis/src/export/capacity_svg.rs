@@ -1,6 +1,7 @@
 //! The capacity "hockey stick": offered rate against corrected p50/p99/p99.9 (log scale), the
 //! SLO as a horizontal line and the capacity found as a vertical one.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use echo_results::capacity::{Capacity, Probe};
@@ -55,26 +56,7 @@ pub fn chart(model: &str, c: &Capacity) -> anyhow::Result<String> {
             .bold_line_style(BLACK.mix(0.12))
             .draw()
             .map_err(|e| fail(&e))?;
-        let series: [(&str, RGBColor, Pick); 3] = [
-            ("p50", RGBColor(44, 160, 44), |p| p.p50_us),
-            ("p99", RGBColor(31, 119, 180), |p| p.p99_us),
-            ("p99.9", RGBColor(255, 127, 14), |p| p.p99_9_us),
-        ];
-        for (name, color, pick) in series {
-            let line: Vec<(f64, f64)> = points
-                .iter()
-                .map(|p| (p.offered_rate, lg(pick(p))))
-                .collect();
-            let stroke = color.stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(line.iter().copied(), stroke))
-                .map_err(|e| fail(&e))?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke));
-            chart
-                .draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                .map_err(|e| fail(&e))?;
-        }
+        draw_latencies(&mut chart, &points)?;
         let red = RGBColor(214, 39, 40);
         let slo = lg(c.slo.limit_us);
         chart
@@ -105,6 +87,36 @@ pub fn chart(model: &str, c: &Capacity) -> anyhow::Result<String> {
         root.present().map_err(|e| fail(&e))?;
     }
     Ok(svg)
+}
+
+/// The chart's coordinates: offered rate against log10 of the latency in µs.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draws p50, p99 and p99.9 of every point as lines with markers.
+fn draw_latencies(chart: &mut Chart, points: &[&Probe]) -> anyhow::Result<()> {
+    let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot draw the capacity chart: {e:?}");
+    let lg = |us: u64| (us.max(1) as f64).log10();
+    let series: [(&str, RGBColor, Pick); 3] = [
+        ("p50", RGBColor(44, 160, 44), |p| p.p50_us),
+        ("p99", RGBColor(31, 119, 180), |p| p.p99_us),
+        ("p99.9", RGBColor(255, 127, 14), |p| p.p99_9_us),
+    ];
+    for (name, color, pick) in series {
+        let line: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.offered_rate, lg(pick(p))))
+            .collect();
+        let stroke = color.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(line.iter().copied(), stroke))
+            .map_err(|e| fail(&e))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], stroke));
+        chart
+            .draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| fail(&e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

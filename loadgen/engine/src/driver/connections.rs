@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 
-use crate::client::{ErrorKind, SendPolicy};
+use mio::net::TcpStream;
+
+use crate::client::{Client, ErrorKind, SendPolicy};
 use crate::connect;
+use crate::payload::Payload;
 use crate::stats::Recorder;
+use crate::stats::{Window, WorkerStats};
 
 use super::{Conn, Worker, MAX_PENDING_CONNECTS};
 
@@ -151,28 +155,16 @@ impl Worker<'_> {
                 due: schedule.as_ref().map(|_| slot.due),
                 may_start,
             };
-            // Write until the socket is full or nothing more may be sent.
-            loop {
-                let n = slot.client.next_write(&payload, &policy, scratch);
-                if n == 0 {
-                    break 'pump None;
-                }
-                let at = Instant::now();
-                match stream.write(&scratch[..n]) {
-                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
-                    Ok(w) => {
-                        let before = slot.client.started();
-                        slot.client.wrote(&payload, w, at);
-                        if schedule.is_some() {
-                            let started = slot.client.started() - before;
-                            stats.open_loop.sent_n(started, at, window);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'pump None,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
-                }
-            }
+            let open_loop = schedule.is_some().then_some(window);
+            write_all(
+                stream,
+                &mut slot.client,
+                &payload,
+                &policy,
+                scratch,
+                stats,
+                open_loop,
+            )
         };
         if let Some(kind) = error {
             self.fail(idx, kind);
@@ -237,5 +229,40 @@ impl Worker<'_> {
             Conn::Closed => {}
         }
         self.stats.error(kind, slot.client.in_flight());
+    }
+}
+
+/// Writes until the socket is full or nothing more may be sent; counts open-loop sends in the
+/// window (`open_loop`). Returns the error that ends the connection, if one did.
+fn write_all(
+    stream: &mut TcpStream,
+    client: &mut Client,
+    payload: &Payload,
+    policy: &SendPolicy,
+    scratch: &mut [u8],
+    stats: &mut WorkerStats,
+    open_loop: Option<Window>,
+) -> Option<ErrorKind> {
+    loop {
+        let n = client.next_write(payload, policy, scratch);
+        if n == 0 {
+            return None;
+        }
+        let at = Instant::now();
+        match stream.write(&scratch[..n]) {
+            Ok(0) => return Some(ErrorKind::OtherIo),
+            Ok(w) => {
+                let before = client.started();
+                client.wrote(payload, w, at);
+                if let Some(window) = open_loop {
+                    stats
+                        .open_loop
+                        .sent_n(client.started() - before, at, window);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(ErrorKind::from_io(&e)),
+        }
     }
 }
