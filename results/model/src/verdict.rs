@@ -24,6 +24,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
+use crate::format;
 use crate::histogram::Percentiles;
 use crate::open_loop::OpenLoopReport;
 use crate::result::Totals;
@@ -96,11 +97,12 @@ pub fn judge(
             "loadgen-send-lag",
             Some(LateSide::Loadgen),
             format!(
-                "loadgen was late: its p99 send lag ({lag} µs) is more than {:.0}% of the \
-                 corrected p99 ({} µs), so the latency is partly loadgen's own; use fewer \
+                "loadgen was late: its p99 send lag ({}) is more than {:.0}% of the \
+                 corrected p99 ({}), so the latency is partly loadgen's own; use fewer \
                  --threads, --pin it away from the server, or a lower --rate",
+                format::duration_us(lag as f64),
                 LAG_SHARE * 100.0,
-                latency.p99
+                format::duration_us(latency.p99 as f64)
             ),
         );
     }
@@ -145,12 +147,12 @@ fn judge_shortfall(v: &mut Verdict, totals: &Totals, ol: &OpenLoopReport) {
             "server-short",
             (!loadgen).then_some(LateSide::Server),
             format!(
-                "achieved {:.0} msgs/s of the {:.0} asked for ({:.1}% of the messages due were \
+                "achieved {} msgs/s of the {} asked for ({:.1}% of the messages due were \
                  answered by the deadline): {who}; {} censored, percentiles are lower bounds",
-                ol.achieved_rate,
-                ol.offered_rate,
+                format::count(ol.achieved_rate),
+                format::count(ol.offered_rate),
                 answered * 100.0,
-                ol.censored
+                format::count(ol.censored as f64)
             ),
         );
     }
