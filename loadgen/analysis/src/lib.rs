@@ -1,7 +1,7 @@
 //! The analysis of loadgen results: it reads and writes result JSON through [`echo_results`]
 //! and never opens a socket.
 //!
-//! - [`sweep`]: a grid of runs, each made by a [`sweep::CellRunner`] the caller supplies.
+//! - [`sweep`]: a grid of runs, each made by a [`runner::CellRunner`] the caller supplies.
 //! - [`report`]: the tables and charts of a directory of runs; [`compare`]: regressions
 //!   between two of them; [`merge`]: runs made side by side, combined into one.
 //! - [`capacity`]: the highest open-loop rate a model holds under a latency SLO.
@@ -13,6 +13,7 @@ pub mod compare;
 pub mod export;
 pub mod merge;
 pub mod report;
+pub mod runner;
 pub mod summary;
 pub mod sweep;
 pub mod verdict_text;

@@ -40,6 +40,7 @@ pub mod stats;
 pub mod tick;
 pub mod verdict;
 pub mod warnings;
+pub mod window;
 
 pub use progress::Progress;
 pub use run::run;

@@ -11,9 +11,8 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::arrival::GapSample;
-use crate::client::Client;
 use crate::schedule::OpenLoopSchedule;
-use crate::stats::{Window, WorkerStats};
+use crate::window::Window;
 use echo_results::histogram::LatencyHistogram;
 
 /// One worker's open-loop figures (all zero in closed loop).
@@ -79,26 +78,6 @@ pub fn record_released(
     }
 }
 
-/// At the deadline: every message of client `local` due in the window (`0 .. due`) but not
-/// answered (never sent, or sent and still in flight) enters the corrected histogram
-/// censored at `deadline`.
-pub fn censor_unanswered(
-    stats: &mut WorkerStats,
-    schedule: &OpenLoopSchedule,
-    local: usize,
-    client: &Client,
-    due: u64,
-    window: Window,
-    deadline: Instant,
-) {
-    for k in client.completed()..due {
-        let intended = schedule.intended(local, k);
-        if intended >= window.start && intended < window.end {
-            censor(&mut stats.latency, &mut stats.open_loop, intended, deadline);
-        }
-    }
-}
-
 /// Records the censored latency of a message intended at `intended` that was still
 /// unanswered at `deadline`: its true latency is at least this, so leaving it out would make
 /// every percentile too low exactly when the server falls behind.
@@ -137,27 +116,6 @@ mod tests {
         s.sent_n(2, due, w);
         s.sent_n(1, w.end, w);
         assert_eq!(s.sent_in_window, 2);
-    }
-
-    #[test]
-    fn unanswered_messages_of_the_window_are_censored_and_others_not() {
-        use crate::payload::Payload;
-        let t0 = Instant::now();
-        // 1000 msgs/s on one client; window covers messages 2..5 (intended 2 ms .. 5 ms).
-        let schedule = OpenLoopSchedule::new(t0, 1, 1000.0);
-        let w = Window {
-            start: t0 + Duration::from_millis(2),
-            end: t0 + Duration::from_millis(5),
-        };
-        let p = Payload::new(1, echo_proto::Protocol::Raw, 4);
-        let mut client = Client::new(0, 8);
-        client.wrote(&p, 8, t0); // messages 0 and 1 sent, none answered
-        let mut stats = WorkerStats::default();
-        let deadline = t0 + Duration::from_millis(100);
-        censor_unanswered(&mut stats, &schedule, 0, &client, 7, w, deadline);
-        assert_eq!(stats.open_loop.censored, 3, "messages 2, 3, 4");
-        assert_eq!(stats.latency.len(), 3);
-        assert!(stats.latency.value_at_quantile(0.0) >= 95_000);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use echo_results::{format, Model};
 
 use super::plan::CapacityPlan;
 use super::search::search;
-use crate::sweep::CellRunner;
+use crate::runner::CellRunner;
 
 /// Runs the search for one model.
 pub fn measure(args: &CapacityPlan, runner: &mut dyn CellRunner) -> anyhow::Result<Capacity> {

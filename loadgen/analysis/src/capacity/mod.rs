@@ -10,7 +10,7 @@
 //! rate, send lag) is the "hockey stick" chart.
 //!
 //! The search is pure: it calls a closure for each run, so it is tested without sockets. The
-//! runs are made by a [`crate::sweep::CellRunner`] the caller supplies (the load engine).
+//! runs are made by a [`crate::runner::CellRunner`] the caller supplies (the load engine).
 //!
 //! - [`search`]: the search over a closure; [`plan`]: the runs of one model's search;
 //!   [`command`]: `loadgen capacity` (the search, its output files and its line);

@@ -13,7 +13,7 @@ use echo_results::{format, Model};
 
 use super::command::{measure, write_curve};
 use super::plan::CapacityPlan;
-use crate::sweep::CellRunner;
+use crate::runner::CellRunner;
 
 /// Clients of every capacity search in a sweep.
 pub const CLIENTS: usize = 100;
@@ -23,7 +23,7 @@ pub const CLIENTS: usize = 100;
 pub fn rank_models(
     models: &[Model],
     slo: Slo,
-    template: &crate::sweep::SweepArgs,
+    template: &crate::sweep::args::SweepArgs,
     dir: &Path,
     runner: &mut dyn CellRunner,
 ) -> anyhow::Result<bool> {

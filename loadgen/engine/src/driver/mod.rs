@@ -396,8 +396,7 @@ impl Worker<'_> {
             let slot = &self.slots[idx];
             self.stats.totals.unsent += slot.due.saturating_sub(slot.client.started());
             if let Some(schedule) = &self.schedule {
-                crate::send_lag::censor_unanswered(
-                    &mut self.stats,
+                self.stats.censor_unanswered(
                     schedule,
                     idx,
                     &slot.client,
