@@ -70,6 +70,9 @@ pub fn capacity_command(
     let json = write_curve(out, args.model, &c)?;
     let limit = match c.limit {
         Limit::Slo => "the SLO",
+        Limit::Loadgen if c.rate.is_none() => {
+            "loadgen (it was late even at --min-rate; the server may hold more)"
+        }
         Limit::Loadgen => "loadgen (it was late above this rate; the server may hold more)",
         Limit::MaxRate => "--max-rate (the server may hold more)",
         Limit::BelowMinRate => "--min-rate (nothing held)",
