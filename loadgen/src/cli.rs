@@ -10,9 +10,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 use echo_proto::Protocol;
-use echo_results::{CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
+use echo_results::capacity::Slo;
+use echo_results::{Arrival, CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
+use loadgen_analysis::capacity::{command::capacity_command, CapacityPlan};
 use loadgen_analysis::{compare, export, merge, report, summary, sweep};
-use loadgen_engine::Progress;
+use loadgen_engine::{placement, Progress};
 
 use crate::engine_runner::EngineRunner;
 
@@ -58,6 +60,8 @@ pub enum Command {
     Report(report::write::ReportArgs),
     /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
     Compare(compare::command::CompareArgs),
+    /// Find the highest open-loop rate a model holds under a latency SLO (curve as JSON + SVG).
+    Capacity(CapacityArgs),
 }
 
 /// Options of one benchmark run.
@@ -118,9 +122,13 @@ pub struct RunArgs {
     /// After the window, how long outstanding echoes may still arrive.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub drain: Duration,
-    /// loadgen worker threads (default: number of CPUs).
+    /// loadgen worker threads (default: number of CPUs; with --model, the CPUs the server
+    /// leaves, at least 1; with a loopback --addr, all CPUs but one).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Open loop: spacing of send times, `uniform` (even) or `poisson` (exponential, seeded).
+    #[arg(long, value_enum, default_value_t = Arrival::Uniform)]
+    pub arrival: Arrival,
     /// CPUs for loadgen's worker threads, e.g. `1` or `2-3`.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpus)]
     pub pin: Option<CpuList>,
@@ -175,11 +183,16 @@ impl RunArgs {
             connect_timeout: self.connect_timeout,
             reply_timeout: self.reply_timeout,
             drain: self.drain,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: self.threads.unwrap_or_else(|| {
+                let cpus = placement::allowed_cpus();
+                match self.addr {
+                    Some(addr) => placement::default_threads_for_addr(addr, cpus),
+                    None => placement::default_threads(self.model, cpus),
+                }
+            }),
             pin: self.pin.clone().map(|c| c.0),
             seed: self.seed,
+            arrival: self.arrival,
             shard: None,
             start_at: self.start_at,
         };
@@ -206,6 +219,74 @@ pub struct MergeArgs {
     pub window_tolerance: Duration,
 }
 
+/// Options of `loadgen capacity`.
+#[derive(Args, Debug, Clone)]
+pub struct CapacityArgs {
+    /// The model to measure.
+    #[arg(long, value_enum)]
+    pub model: Model,
+    /// The latency objective on the corrected latency, e.g. `p99=1ms` or `p99.9=5ms`.
+    #[arg(long, default_value = "p99=1ms")]
+    pub slo: Slo,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 100)]
+    pub clients: usize,
+    /// Measured time of each search run.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub step_duration: Duration,
+    /// Measured time of the confirmation run.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub confirm_duration: Duration,
+    /// Warm-up of every run.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// First rate tried, msgs/s.
+    #[arg(long, default_value_t = 1000.0)]
+    pub min_rate: f64,
+    /// Highest rate tried, msgs/s.
+    #[arg(long, default_value_t = 1_000_000.0)]
+    pub max_rate: f64,
+    /// Open loop spacing of send times.
+    #[arg(long, value_enum, default_value_t = Arrival::Uniform)]
+    pub arrival: Arrival,
+    /// loadgen worker threads (default: the CPUs the server leaves, at least 1).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The echo-server binary (default: next to loadgen's own executable).
+    #[arg(long, value_name = "PATH")]
+    pub server_bin: Option<PathBuf>,
+    /// Extra argument for the child server, repeatable.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub server_arg: Vec<String>,
+    /// Directory for `capacity-<model>.json` and `.svg` (created if missing).
+    #[arg(long, default_value = "results/capacity")]
+    pub out: PathBuf,
+    /// Print only the result line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl CapacityArgs {
+    /// The search these options describe.
+    pub fn plan(&self) -> CapacityPlan {
+        CapacityPlan {
+            model: self.model,
+            slo: self.slo,
+            clients: self.clients,
+            step_duration: self.step_duration,
+            confirm_duration: self.confirm_duration,
+            warmup: self.warmup,
+            min_rate: self.min_rate,
+            max_rate: self.max_rate,
+            arrival: self.arrival,
+            threads: self.threads,
+            server_bin: self.server_bin.clone(),
+            server_arg: self.server_arg.clone(),
+            quiet: self.quiet,
+        }
+    }
+}
+
 /// Resolves `HOST:PORT` (a name or an address) to the first address it names.
 fn parse_addr(s: &str) -> Result<std::net::SocketAddr, String> {
     use std::net::ToSocketAddrs;
@@ -230,6 +311,9 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::sweep_command(&args, &mut EngineRunner),
         Some(Command::Report(args)) => report::write::report_command(&args),
         Some(Command::Compare(args)) => compare::command::compare_command(&args),
+        Some(Command::Capacity(args)) => {
+            capacity_command(&args.plan(), &args.out, &mut EngineRunner)
+        }
         Some(Command::Schema) => {
             println!(
                 "{}",

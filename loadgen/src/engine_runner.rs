@@ -1,8 +1,8 @@
 //! The load engine as the runner of a sweep's cells.
 
-use echo_results::{RunConfig, RunResult};
+use echo_results::{Model, RunConfig, RunResult};
 use loadgen_analysis::sweep::CellRunner;
-use loadgen_engine::{connect, Progress};
+use loadgen_engine::{connect, placement, Progress};
 
 /// Runs each cell with [`loadgen_engine::run`], quietly (the sweep prints one line per cell).
 pub struct EngineRunner;
@@ -17,6 +17,13 @@ impl CellRunner for EngineRunner {
         connect::check_fd_limit(clients, soft, hard, true)
             .err()
             .map(|msg| msg.lines().next().unwrap_or_default().to_string())
+    }
+
+    fn default_threads(&self, model: Model) -> Option<usize> {
+        Some(placement::default_threads(
+            Some(model),
+            placement::allowed_cpus(),
+        ))
     }
 
     fn interrupted(&self) -> bool {

@@ -14,8 +14,9 @@ pub use echo_results::{config, histogram, result};
 pub use echo_results::{
     LatencyHistogram, Percentiles, RunConfig, RunResult, Target, SCHEMA_VERSION,
 };
-pub use loadgen_analysis::{compare, export, merge, report, summary, sweep};
+pub use loadgen_analysis::{capacity, compare, export, merge, report, summary, sweep};
 pub use loadgen_engine::{
-    client, connect, driver, payload, procfs, progress, schedule, spawn, stats,
+    arrival, client, connect, driver, gate, payload, placement, procfs, progress, schedstat,
+    schedule, send_lag, spawn, stats, tick, verdict,
 };
 pub use loadgen_engine::{run, Progress};

@@ -48,14 +48,26 @@ fn open_loop_corrected_latency_shows_a_stall_that_uncorrected_hides() {
         "64",
     ];
     let (outcome, result) = common::loadgen(&args, "stall.json");
-    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
     let r = result.unwrap();
+    // The server's stall is no failure. A busy machine may make loadgen itself late, which
+    // it then says (exit 1); the latencies below must show the stall either way.
+    let loadgen_late = r
+        .verdict
+        .as_ref()
+        .is_some_and(|v| v.late_side == Some(loadgen::verdict::LateSide::Loadgen));
+    assert!(
+        outcome.code == Some(0) || (loadgen_late && outcome.code == Some(1)),
+        "{:?} {:?}",
+        r.verdict,
+        r.open_loop.as_ref().map(|o| &o.send_lag)
+    );
     let corrected = &r.latency_us;
     let uncorrected = r
         .service_time_us
         .as_ref()
         .expect("open loop has service time");
-    assert!(r.passed);
+    assert!(r.passed || loadgen_late);
+    assert_eq!(r.totals.errors.total(), 0);
     assert!(
         corrected.p99 >= 100_000,
         "corrected p99 {} µs should include the 200 ms stall",
@@ -137,7 +149,12 @@ fn connections_closed_early_are_short_replies_and_eofs() {
     assert_eq!((e.short_reply, e.unexpected_eof), (2, 2), "{e:?}");
     assert_eq!(r.totals.connections.failed, 4);
     assert_eq!(r.totals.unanswered, 4, "each lost its 6th echo");
-    assert_eq!(r.totals.messages, 20, "5 echoes per connection arrived");
+    // The window opens once all four are connected: echoes before that are warm-up.
+    assert_eq!(
+        r.totals.messages + r.totals.warmup_messages,
+        20,
+        "5 echoes per connection arrived"
+    );
 }
 
 #[test]

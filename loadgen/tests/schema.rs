@@ -61,8 +61,18 @@ fn real_output_validates_closed_and_open_loop() {
     ] {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();
         let (outcome, result) = common::loadgen(&args, name);
-        assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
         let result = result.expect("a result was written");
+        // A busy machine may make the open loop's loadgen late: that is a verdict (exit 1),
+        // and the file must validate all the same.
+        let late = result
+            .verdict
+            .as_ref()
+            .is_some_and(|v| v.late_side == Some(loadgen::verdict::LateSide::Loadgen));
+        assert!(
+            outcome.code == Some(0) || (late && outcome.code == Some(1)),
+            "{}",
+            outcome.stderr
+        );
         assert_eq!(result.service_time_us.is_some(), !extra.is_empty());
         assert!(!result.timeline.is_empty());
         assert_valid(&common::temp_path(name));

@@ -1,17 +1,22 @@
 //! The analysis of loadgen results: it reads and writes result JSON through [`echo_results`]
 //! and never opens a socket.
 //!
-//! - [`sweep`]: a grid of runs, each made by a [`sweep::CellRunner`] the caller supplies.
+//! - [`sweep`]: a grid of runs, each made by a [`runner::CellRunner`] the caller supplies.
 //! - [`report`]: the tables and charts of a directory of runs; [`compare`]: regressions
 //!   between two of them; [`merge`]: runs made side by side, combined into one.
-//! - [`summary`]: one run, as text; [`export`]: JSON, Markdown, SVG and HTML writers.
+//! - [`capacity`]: the highest open-loop rate a model holds under a latency SLO.
+//! - [`summary`]: one run, as text ([`verdict_text`]: its open-loop and verdict lines);
+//!   [`export`]: JSON, Markdown, SVG and HTML writers.
 
+pub mod capacity;
 pub mod compare;
 pub mod export;
 pub mod merge;
 pub mod report;
+pub mod runner;
 pub mod summary;
 pub mod sweep;
+pub mod verdict_text;
 
 /// Exit code when a run failed (errors, lost echoes) or a cell did not run.
 pub const EXIT_RUN_FAILED: u8 = 1;

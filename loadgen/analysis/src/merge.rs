@@ -9,7 +9,8 @@
 //! the merged result is the percentile of all messages together. Rates are summed (the runs
 //! ran side by side). Two things cannot be exact and are documented in results/README.md: the
 //! timeline's per-second p50/p99 (the maximum of the inputs; per-second histograms are not
-//! stored) and `memory_per_client_bytes` (weighted by clients).
+//! stored) and `memory_per_client_bytes` (weighted by clients). Open-loop reports add up and
+//! the merged run is judged again ([`open_loop`]).
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use anyhow::{bail, Context};
 use echo_results::histogram::LatencyHistogram;
 use echo_results::result::{ProcessResources, RunResult, SerializedHistograms};
 
+pub mod open_loop;
 pub mod shards;
 
 /// How far apart shards' windows may open by default (`--window-tolerance`).
@@ -40,6 +42,7 @@ pub fn merge_with_tolerance(
     let shard = shards::check(inputs, tolerance)?;
     let mut out = combine(inputs)?;
     shards::finish(&mut out, inputs, shard);
+    open_loop::apply(&mut out, inputs)?;
     Ok(out)
 }
 
@@ -217,6 +220,8 @@ mod tests {
                 connect: h.to_base64(),
             },
             merged_from: vec![],
+            open_loop: None,
+            verdict: None,
         }
     }
 

@@ -25,6 +25,9 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
+    if let Some(v) = &r.verdict {
+        s.push_str(&crate::verdict_text::verdict_lines(v));
+    }
     if let Some(path) = json {
         let _ = writeln!(s, "JSON: {path}");
     }
@@ -66,16 +69,19 @@ fn latency_table(s: &mut String, r: &RunResult) {
         "  {:<16}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
         "Latency", "p50", "p90", "p99", "p99.9", "p99.99", "max", "mean", "stdev"
     );
-    let label = if r.service_time_us.is_some() {
-        "corrected"
-    } else {
-        "latency"
+    let label = match (&r.service_time_us, &r.open_loop) {
+        (Some(_), Some(ol)) if ol.lower_bound => "corrected ≥",
+        (Some(_), _) => "corrected",
+        _ => "latency",
     };
     latency_row(s, label, &r.latency_us);
     if let Some(service) = &r.service_time_us {
         latency_row(s, "uncorrected", service);
     }
     latency_row(s, "connect", &r.connect_latency_us);
+    if let Some(ol) = &r.open_loop {
+        s.push_str(&crate::verdict_text::open_loop_lines(ol));
+    }
 }
 
 /// Messages, rates and errors.

@@ -108,6 +108,11 @@ impl Client {
         self.oldest_sent_at().is_some_and(|t| now - t >= timeout)
     }
 
+    /// Messages answered so far (the next one to be received).
+    pub fn completed(&self) -> u64 {
+        self.next_recv
+    }
+
     /// Messages started so far (first byte written).
     pub fn started(&self) -> u64 {
         self.next_send + u64::from(self.send_offset > 0)

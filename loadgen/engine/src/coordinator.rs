@@ -8,8 +8,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::driver::Shared;
+use crate::gate::RampGate;
 use crate::procfs::{ProcReader, Sample, Usage};
 use crate::progress::{Reporter, Timeline};
+use crate::schedstat::RunQueueWait;
 use crate::start_at;
 use crate::stats::{Tick, Window};
 use crate::task_sampler::{CostWindow, TaskSampler};
@@ -59,6 +61,10 @@ pub struct Coordinated {
     pub own_cost: CostWindow,
     /// The server's per-thread counters at the window's edges.
     pub server_cost: Option<CostWindow>,
+    /// The measured window, as the ramp gate opened it.
+    pub window: Window,
+    /// The longest run-queue wait of a loadgen thread over the window, seconds.
+    pub run_queue_wait_s: f64,
     /// The wall-clock time the window opened, ns since the Unix epoch (if it did).
     pub window_start_unix_ns: Option<u64>,
     /// The wall-clock time the window closed, ns since the Unix epoch.
@@ -68,7 +74,12 @@ pub struct Coordinated {
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
 struct Sampler<'a> {
     probes: &'a Probes,
+    gate: &'a RampGate,
+    /// The window: the latest it can be until the gate opens it.
     window: Window,
+    /// Whether the gate opened the window (so `window` is final).
+    gated: bool,
+    run_queue: (Option<RunQueueWait>, Option<RunQueueWait>),
     own_usage: Usage,
     server_usage: Usage,
     rss_clients: u64,
@@ -93,10 +104,17 @@ impl Sampler<'_> {
 
     /// Takes whichever samples fell due by `now`.
     fn due(&mut self, now: Instant) {
+        if !self.gated {
+            if let Some(w) = self.gate.window(now) {
+                self.window = w;
+                self.gated = true;
+            }
+        }
         if !self.window_started && now >= self.window.start {
             self.window_started = true;
             self.cost_edge(CostWindow::window_started);
             self.window_start_unix_ns = Some(start_at::unix_ns_at(self.window.start));
+            self.run_queue.0 = Some(RunQueueWait::sample());
             let s = self.sample(Usage::window_started);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -118,6 +136,7 @@ impl Sampler<'_> {
                 .interrupted_at
                 .map_or(self.window.end, |t| t.min(self.window.end));
             self.window_end_unix_ns = Some(start_at::unix_ns_at(end));
+            self.run_queue.1 = Some(RunQueueWait::sample());
             let s = self.sample(Usage::window_ended);
             self.rss_clients = self.rss_clients.max(s.map_or(0, |s| s.rss_bytes));
         }
@@ -141,6 +160,10 @@ impl Sampler<'_> {
         if !self.window_ended {
             wake = wake.min(self.window.end);
         }
+        if !self.gated {
+            // Clients still connecting: look again soon for the window's opening.
+            wake = wake.min(Instant::now() + Duration::from_millis(5));
+        }
         wake
     }
 }
@@ -155,7 +178,10 @@ pub fn coordinate(
 ) -> Coordinated {
     let mut sampler = Sampler {
         probes,
+        gate: &shared.gate,
         window: shared.window,
+        gated: false,
+        run_queue: (None, None),
         next_sample: shared.t0,
         window_started: false,
         window_ended: false,
@@ -190,8 +216,15 @@ pub fn coordinate(
         }
     }
     reporter.finish();
+    sampler.due(Instant::now());
     sampler.close_window();
+    let run_queue_wait_s = match &sampler.run_queue {
+        (Some(a), Some(b)) => a.longest_since(b).as_secs_f64(),
+        _ => 0.0,
+    };
     Coordinated {
+        window: sampler.window,
+        run_queue_wait_s,
         timeline,
         own_usage: sampler.own_usage,
         server_usage: sampler.server_usage,

@@ -38,6 +38,7 @@ const SATURATED: f64 = 0.9;
 /// `passed` is then false.
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
+    crate::gate::check_ramp(config)?;
     let started_at = SystemTime::now();
     let meta = crate::metadata::before_run(started_at);
     if let Some(at) = config.start_at {
@@ -66,11 +67,12 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
     let coordinated = coordinate(&shared, &probes, ticks, timeline, reporter);
     let total = collect(handles)?;
+    let window = coordinated.window;
     let window_closed = coordinated
         .interrupted_at
-        .map_or(shared.window.end, |t| t.min(shared.window.end));
+        .map_or(window.end, |t| t.min(window.end));
     let measured = window_closed
-        .saturating_duration_since(shared.window.start)
+        .saturating_duration_since(window.start)
         .as_secs_f64();
     let server_report = server
         .as_mut()
@@ -144,9 +146,11 @@ fn shared_state(
     interrupted: Arc<AtomicBool>,
     t0: Instant,
 ) -> Shared {
+    // The latest the window can be; the ramp gate opens it as soon as every client is in.
+    let gate = crate::gate::RampGate::new(t0, config);
     let window = Window {
-        start: t0 + config.warmup,
-        end: t0 + config.warmup + config.duration,
+        start: gate.latest_open(),
+        end: gate.latest_open() + config.duration,
     };
     Shared {
         target,
@@ -161,6 +165,9 @@ fn shared_state(
         interval_ends: stats::interval_ends(config.warmup, config.duration),
         sources: SourceAddrs::new(target, config.clients),
         interrupted,
+        gate,
+        arrival: config.arrival,
+        seed: config.seed,
     }
 }
 
@@ -273,7 +280,13 @@ fn assemble(a: Assembly) -> RunResult {
     let loadgen_resources = loadgen_resources(&a);
     let (config, total, measured) = (a.config, &a.total, a.measured);
     let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
-    let totals = total.totals.clone();
+    let mut totals = total.totals.clone();
+    totals.unfinished = total.open_loop.unfinished;
+    totals.connections.connected_at_window_start = total.open_loop.connected_at_window_start;
+    let open_loop =
+        crate::verdict::open_loop_report(config, total, measured, a.coordinated.run_queue_wait_s);
+    let latency_us = total.latency.summary();
+    let verdict = crate::verdict::judge(config, &totals, &latency_us, open_loop.as_ref());
     let warnings = warnings::warnings(&Observed {
         config,
         totals: &totals,
@@ -282,6 +295,7 @@ fn assemble(a: Assembly) -> RunResult {
         measured_s: measured,
         interrupted: a.coordinated.interrupted_at.is_some(),
         longest_stall: total.longest_stall,
+        open_loop: open_loop.as_ref(),
     });
     let mut timeline = a.coordinated.timeline.into_points();
     if let Some(at) = a.coordinated.interrupted_at {
@@ -311,13 +325,13 @@ fn assemble(a: Assembly) -> RunResult {
         measured_s: measured,
         window_start_unix_ns: a.coordinated.window_start_unix_ns,
         window_end_unix_ns: a.coordinated.window_end_unix_ns,
-        passed: totals.errors.total() == 0 && totals.unanswered == 0,
+        passed: totals.errors.total() == 0 && totals.unanswered == 0 && verdict.trustworthy,
         throughput: Throughput {
             msgs_per_sec: per_second(totals.messages as f64),
             bytes_per_sec: per_second(totals.bytes_received as f64),
         },
         totals,
-        latency_us: total.latency.summary(),
+        latency_us,
         service_time_us: open.then(|| total.service.summary()),
         connect_latency_us: total.connect.summary(),
         timeline,
@@ -332,6 +346,8 @@ fn assemble(a: Assembly) -> RunResult {
         cost: Some(cost),
         meta: Some(crate::metadata::finish(a.meta, SystemTime::now())),
         merged_from: Vec::new(),
+        open_loop,
+        verdict: Some(verdict),
     }
 }
 
@@ -353,6 +369,10 @@ fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
                     .pin
                     .as_ref()
                     .and_then(|cpus| cpus.get(i % cpus.len().max(1)).copied()),
+                // Staggered so the workers' sends interleave instead of going out in bursts.
+                phase: config
+                    .rate
+                    .map_or(Duration::ZERO, |r| Duration::from_secs_f64(i as f64 / r)),
             }
         })
         .collect()

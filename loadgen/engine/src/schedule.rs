@@ -11,6 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::arrival::PoissonTimes;
+
 /// One worker's fixed-rate schedule over its clients.
 #[derive(Clone, Debug)]
 pub struct OpenLoopSchedule {
@@ -20,6 +22,8 @@ pub struct OpenLoopSchedule {
     interval_ns: f64,
     /// Index `j` of the next message not yet handed out.
     next: u64,
+    /// Exponential gaps instead of even ones (see [`crate::arrival`]).
+    poisson: Option<PoissonTimes>,
 }
 
 impl OpenLoopSchedule {
@@ -32,12 +36,45 @@ impl OpenLoopSchedule {
         OpenLoopSchedule {
             start,
             clients: clients as u64,
-            interval_ns: 1e9 / rate,
+            // Whole nanoseconds, so a periodic timer ticks exactly on the intended times.
+            interval_ns: (1e9 / rate).round().max(1.0),
             next: 0,
+            poisson: None,
         }
     }
 
+    /// The same rate with seeded exponential (Poisson) gaps instead of even ones.
+    pub fn poisson(mut self, seed: u64) -> Self {
+        self.poisson = Some(PoissonTimes::new(seed, self.interval_ns));
+        self
+    }
+
+    /// Mean time between two consecutive messages of this worker.
+    pub fn mean_interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns as u64)
+    }
+
+    /// Whether gaps are even (so a periodic timer matches the schedule exactly).
+    pub fn is_uniform(&self) -> bool {
+        self.poisson.is_none()
+    }
+
+    /// Lets go of intended times before message `j` (Poisson keeps them until then).
+    pub fn forget_before(&mut self, j: u64) {
+        if let Some(p) = &mut self.poisson {
+            p.forget_before(j);
+        }
+    }
+
+    /// Clients this schedule spreads over.
+    pub fn clients(&self) -> u64 {
+        self.clients
+    }
+
     fn time_of(&self, j: u64) -> Instant {
+        if let Some(p) = &self.poisson {
+            return self.start + Duration::from_nanos(p.offset_ns(j));
+        }
         // f64 keeps ~15 significant digits: exact to the nanosecond for far longer than any run.
         self.start + Duration::from_nanos((j as f64 * self.interval_ns) as u64)
     }
@@ -59,6 +96,9 @@ impl OpenLoopSchedule {
         }
         let client = (self.next % self.clients) as usize;
         self.next += 1;
+        if let Some(p) = &mut self.poisson {
+            p.ensure(self.next);
+        }
         Some(client)
     }
 }

@@ -6,19 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{Completion, ErrorKind};
+use crate::client::{Client, Completion, ErrorKind};
 use crate::schedule::OpenLoopSchedule;
+pub use crate::window::Window;
 use echo_results::histogram::LatencyHistogram;
 use echo_results::result::Totals;
-
-/// The measured window, as instants.
-#[derive(Clone, Copy, Debug)]
-pub struct Window {
-    /// Messages starting (closed loop) or intended (open loop) before this are warm-up.
-    pub start: Instant,
-    /// No message is started at or after this.
-    pub end: Instant,
-}
 
 /// One worker's counters and histograms.
 #[derive(Clone, Debug, Default)]
@@ -42,9 +34,31 @@ pub struct WorkerStats {
     /// Longest time the worker's loop came back late from waiting for events: the thread was
     /// off the CPU, so echoes waited for loadgen, not for the server.
     pub longest_stall: Duration,
+    /// Open loop: send lag, sends in the window, censored and unfinished messages.
+    pub open_loop: crate::send_lag::SendLagStats,
 }
 
 impl WorkerStats {
+    /// At the deadline: every message of client `local` due in the window (`0 .. due`) but not
+    /// answered (never sent, or sent and still in flight) enters the corrected histogram
+    /// censored at `deadline`.
+    pub fn censor_unanswered(
+        &mut self,
+        schedule: &OpenLoopSchedule,
+        local: usize,
+        client: &Client,
+        due: u64,
+        window: Window,
+        deadline: Instant,
+    ) {
+        for k in client.completed()..due {
+            let intended = schedule.intended(local, k);
+            if intended >= window.start && intended < window.end {
+                crate::send_lag::censor(&mut self.latency, &mut self.open_loop, intended, deadline);
+            }
+        }
+    }
+
     /// Counts the error that ended a connection holding `unanswered` messages.
     pub fn error(&mut self, kind: ErrorKind, unanswered: usize) {
         let e = &mut self.totals.errors;
@@ -81,6 +95,7 @@ impl WorkerStats {
         self.connect.add(&other.connect);
         self.busy = self.busy.max(other.busy);
         self.longest_stall = self.longest_stall.max(other.longest_stall);
+        self.open_loop.add(&other.open_loop);
         self.totals.add(&other.totals);
     }
 }
@@ -216,5 +231,26 @@ mod tests {
         rec.complete(0, 0, sent, sent + Duration::from_millis(1));
         assert!(stats.latency.value_at_quantile(1.0) >= 200_000);
         assert!(stats.service.value_at_quantile(1.0) <= 1_001);
+    }
+
+    #[test]
+    fn unanswered_messages_of_the_window_are_censored_and_others_not() {
+        use crate::payload::Payload;
+        let t0 = Instant::now();
+        // 1000 msgs/s on one client; window covers messages 2..5 (intended 2 ms .. 5 ms).
+        let schedule = OpenLoopSchedule::new(t0, 1, 1000.0);
+        let w = Window {
+            start: t0 + Duration::from_millis(2),
+            end: t0 + Duration::from_millis(5),
+        };
+        let p = Payload::new(1, echo_proto::Protocol::Raw, 4);
+        let mut client = crate::client::Client::new(0, 8);
+        client.wrote(&p, 8, t0); // messages 0 and 1 sent, none answered
+        let mut stats = WorkerStats::default();
+        let deadline = t0 + Duration::from_millis(100);
+        stats.censor_unanswered(&schedule, 0, &client, 7, w, deadline);
+        assert_eq!(stats.open_loop.censored, 3, "messages 2, 3, 4");
+        assert_eq!(stats.latency.len(), 3);
+        assert!(stats.latency.value_at_quantile(0.0) >= 95_000);
     }
 }

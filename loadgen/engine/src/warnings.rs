@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use echo_results::config::RunConfig;
+use echo_results::open_loop::OpenLoopReport;
 use echo_results::result::{LoadgenResources, ServerReport, Totals};
 
 /// A worker thread off the CPU this long at once is worth a warning: every echo waited for it.
@@ -24,12 +25,19 @@ pub struct Observed<'a> {
     pub interrupted: bool,
     /// The longest time a worker thread was off the CPU at once.
     pub longest_stall: Duration,
+    /// Open loop: the figures loadgen measured about itself.
+    pub open_loop: Option<&'a OpenLoopReport>,
 }
 
 /// Every warning `o` calls for, in a fixed order.
 pub fn warnings(o: &Observed) -> Vec<String> {
-    let mut warnings = Vec::new();
+    let mut warnings = crate::placement::warnings(
+        o.config,
+        o.loadgen.worker_threads,
+        crate::placement::allowed_cpus(),
+    );
     let totals = o.totals;
+    warnings.extend(open_loop_warnings(o));
     if o.interrupted {
         warnings.push(format!(
             "interrupted: the window was cut to {:.1}s of the {:.1}s asked for",
@@ -84,6 +92,34 @@ pub fn warnings(o: &Observed) -> Vec<String> {
     }
     if o.server.is_some_and(|s| s.stats.is_none()) {
         warnings.push("the server printed no counters on shutdown".to_string());
+    }
+    warnings
+}
+
+/// The warnings about the open loop: gaps that do not follow `--arrival`, echoes the end of
+/// the run cut short.
+fn open_loop_warnings(o: &Observed) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(check) = o.open_loop.map(|ol| &ol.arrival_check) {
+        if !check.passed {
+            warnings.push(format!(
+                "the gaps actually sent do not follow --arrival {:?}: coefficient of \
+                 variation {:.2} (intended {:.0}), KS distance {}",
+                check.process,
+                check.cv_achieved,
+                check.cv_intended,
+                check
+                    .ks_distance
+                    .map_or("-".to_string(), |d| format!("{d:.3}"))
+            ));
+        }
+    }
+    if o.totals.unfinished > 0 {
+        warnings.push(format!(
+            "{} echo(es) were still in flight, within the reply timeout, when the run ended \
+             (unfinished, not a server failure; lengthen --drain to see them complete)",
+            o.totals.unfinished
+        ));
     }
     warnings
 }

@@ -88,6 +88,8 @@ pub fn result(model: &str, clients: usize, msgs_per_sec: f64, p50_us: u64) -> Ru
             connect: hist.to_base64(),
         },
         merged_from: Vec::new(),
+        open_loop: None,
+        verdict: None,
     }
 }
 

@@ -58,6 +58,9 @@ pub struct RunConfig {
     /// Seed of every payload: message `i` of client `c` is a pure function of `(seed, c, i)`.
     /// A shard uses a seed derived from this one and its index (the same `seed` on every shard).
     pub seed: u64,
+    /// Open loop: how intended send times are spaced (`uniform` or `poisson`).
+    #[serde(default)]
+    pub arrival: crate::open_loop::Arrival,
     /// Which shard of a sharded run this is (`--shard I/N` or `JOB_COMPLETION_INDEX` and
     /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
     /// shard's share, and the whole run's are in here.
@@ -127,6 +130,7 @@ impl RunConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pin: None,
             seed: 1,
+            arrival: crate::open_loop::Arrival::Uniform,
             shard: None,
             start_at: None,
         }

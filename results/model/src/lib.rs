@@ -7,11 +7,15 @@
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
 //! - [`shard`]: one run split over several processes ([`Shard`], [`ShardSpec`]).
+//! - [`open_loop`]: the open-loop figures ([`OpenLoopReport`], [`Arrival`]); [`verdict`]:
+//!   whether a run's figures describe the server ([`Verdict`], [`verdict::judge`]);
+//!   [`capacity`]: a capacity search's curve ([`Capacity`]).
 //! - [`model`]: the names of the concurrency models ([`Model`]).
 //! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists.
 //!
 //! Data only: serde, schemars and HdrHistogram, no I/O runtime.
 
+pub mod capacity;
 pub mod config;
 pub mod cost;
 pub mod cpus;
@@ -19,14 +23,19 @@ pub mod format;
 pub mod histogram;
 pub mod meta;
 pub mod model;
+pub mod open_loop;
 pub mod result;
 pub mod server_stats;
 pub mod shard;
+pub mod verdict;
 
+pub use capacity::{Capacity, Slo};
 pub use config::{RunConfig, Target};
 pub use cpus::CpuList;
 pub use histogram::{LatencyHistogram, Percentiles};
 pub use model::Model;
+pub use open_loop::{Arrival, ArrivalCheck, OpenLoopReport};
 pub use result::{RunResult, SCHEMA_VERSION};
 pub use server_stats::StatsSnapshot;
 pub use shard::{Shard, ShardSpec};
+pub use verdict::{LateSide, Verdict};

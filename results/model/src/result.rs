@@ -77,6 +77,12 @@ pub struct RunResult {
     /// Paths of the results this one was merged from (empty for a single run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// Open loop: offered and achieved rates, loadgen's send lag, censored messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<crate::open_loop::OpenLoopReport>,
+    /// Whether the figures describe the server, and which side was late if not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::verdict::Verdict>,
 }
 
 /// Which loadgen produced the file.
@@ -116,6 +122,10 @@ pub struct Totals {
     /// connected or the backlog was not cleared by the end of the drain (0 in closed loop).
     #[serde(default)]
     pub unsent: u64,
+    /// Echoes still in flight when the run ended that had waited less than the reply
+    /// timeout: the run ended first, so they are no server failure (censored in open loop).
+    #[serde(default)]
+    pub unfinished: u64,
     /// Connection counts.
     pub connections: ConnectionTotals,
     /// Errors by kind.
@@ -131,7 +141,9 @@ impl Totals {
         self.warmup_messages += other.warmup_messages;
         self.unanswered += other.unanswered;
         self.unsent += other.unsent;
+        self.unfinished += other.unfinished;
         let (a, b) = (&mut self.connections, &other.connections);
+        a.connected_at_window_start += b.connected_at_window_start;
         a.attempted += b.attempted;
         a.established += b.established;
         a.failed += b.failed;
@@ -151,6 +163,9 @@ pub struct ConnectionTotals {
     pub failed: u64,
     /// Source addresses used (more than 1 when clients were spread over 127.0.0.x).
     pub source_addrs: u64,
+    /// Clients connected when the measured window opened.
+    #[serde(default)]
+    pub connected_at_window_start: u64,
 }
 
 /// Errors by kind. Each failed connection counts exactly once, under the first error it hit.

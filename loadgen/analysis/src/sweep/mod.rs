@@ -11,16 +11,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use clap::Args;
-use echo_proto::Protocol;
 use echo_results::{format, CpuList, Model};
 
 use echo_results::config::{RunConfig, Target};
 use echo_results::result::RunResult;
 
+pub mod args;
 pub mod record;
 pub mod resume;
 
+pub use crate::runner::CellRunner;
+pub use args::SweepArgs;
 pub use record::{NotRun, SweepRecord, SWEEP_FILE};
 
 /// `select(2)` cannot watch descriptors at or above this.
@@ -30,82 +31,6 @@ const SERVER_FD_OVERHEAD: usize = 16;
 /// Time a cell costs besides warm-up and the measured window (start, drain, stop), for the
 /// first estimate of time left; later estimates use the measured average.
 const CELL_OVERHEAD: Duration = Duration::from_millis(1500);
-
-/// Options of `loadgen sweep`.
-#[derive(Args, Debug, Clone)]
-pub struct SweepArgs {
-    /// Models to run, comma-separated (default: every model).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub models: Vec<Model>,
-    /// Client counts, comma-separated (the default fits the 20,000 fd limit: client and server
-    /// are separate processes).
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 10, 100, 1000, 10000])]
-    pub clients: Vec<usize>,
-    /// Payload bytes per message.
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
-    /// Measured time of each run (e.g. 5s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub duration: Duration,
-    /// Warm-up of each run, not recorded.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
-    pub warmup: Duration,
-    /// Repeats per cell; tables show the median, compare uses the spread.
-    #[arg(long, default_value_t = 1)]
-    pub runs: usize,
-    /// Wire protocol: raw, line or framed.
-    #[arg(long, default_value_t = Protocol::Raw)]
-    pub protocol: Protocol,
-    /// Messages outstanding per client.
-    #[arg(long, default_value_t = 1)]
-    pub pipeline: usize,
-    /// loadgen worker threads (default: number of CPUs).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// The echo-server binary (default: next to loadgen's own executable).
-    #[arg(long, value_name = "PATH")]
-    pub server_bin: Option<PathBuf>,
-    /// Extra argument for every child server, repeatable.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
-    pub server_arg: Vec<String>,
-    /// Seed of the payloads.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Pin every child server to these CPUs (e.g. `0`), and loadgen's workers to the others
-    /// (one worker per remaining CPU): fixed placement removes the 2× swings a 2-core machine
-    /// shows when the scheduler moves client and server between cores.
-    #[arg(long, value_name = "CPUS", value_parser = |s: &str| s.parse::<CpuList>())]
-    pub server_pin: Option<CpuList>,
-    /// Client count of the latency-spectrum chart (default: the one most models completed).
-    #[arg(long)]
-    pub spectrum_clients: Option<usize>,
-    /// Output directory (default: results/sweep-<UTC timestamp>/).
-    #[arg(long, short, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Only errors on stderr (no per-cell progress).
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Finish the interrupted sweep in DIR with its saved options: only the cells without a
-    /// result file run, then the report is rebuilt.
-    #[arg(long, value_name = "DIR", conflicts_with = "out")]
-    pub resume: Option<PathBuf>,
-}
-
-/// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
-/// opens a socket itself.
-pub trait CellRunner {
-    /// Runs one cell, configured as `config`, to its result.
-    fn run_cell(&mut self, config: &RunConfig) -> anyhow::Result<RunResult>;
-
-    /// A limit of this machine known to stop a run of `clients` (the fd limit), in one
-    /// line; `None` when it may fit.
-    fn machine_limit(&self, clients: usize) -> Option<String>;
-
-    /// Whether SIGINT/SIGTERM asked the sweep to stop (the cell just run was cut short).
-    fn interrupted(&self) -> bool {
-        false
-    }
-}
 
 /// A limit known to stop `model` serving `clients`, said in one line.
 pub fn known_limit(model: Model, clients: usize, runner: &dyn CellRunner) -> Option<String> {
@@ -149,11 +74,15 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
     let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
     // The plan, before any cell: a sweep killed outright stays resumable.
     record.save(&out)?;
-    let failed = run_cells(args, &runnable, runner, &out, &mut record)?;
+    let mut failed = run_cells(args, &runnable, runner, &out, &mut record)?;
     record.save(&out)?;
     show_report(args, &out)?;
     if record.interrupted {
         return Ok(resume::stopped(&out));
+    }
+    if let Some(slo) = args.capacity_slo {
+        let dir = out.join("capacity");
+        failed |= crate::capacity::rank::rank_models(&models, slo, args, &dir, runner)?;
     }
     Ok(if failed {
         ExitCode::from(crate::EXIT_RUN_FAILED)

@@ -51,6 +51,9 @@ pub struct SweepPlan {
     pub server_pin: Option<Vec<usize>>,
     /// Client count of the latency-spectrum chart, when given.
     pub spectrum_clients: Option<usize>,
+    /// `--capacity-slo`, as given (absent in plans saved without it).
+    #[serde(default)]
+    pub capacity_slo: Option<String>,
 }
 
 impl SweepPlan {
@@ -76,6 +79,7 @@ impl SweepPlan {
             seed: args.seed,
             server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
             spectrum_clients: args.spectrum_clients,
+            capacity_slo: args.capacity_slo.map(|slo| slo.to_string()),
         }
     }
 
@@ -107,6 +111,12 @@ impl SweepPlan {
             seed: self.seed,
             server_pin: self.server_pin.clone().map(CpuList),
             spectrum_clients: self.spectrum_clients,
+            capacity_slo: self
+                .capacity_slo
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("bad capacity SLO: {e}"))?,
             out: Some(out.to_path_buf()),
             quiet,
             resume: Some(out.to_path_buf()),

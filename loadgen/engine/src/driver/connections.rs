@@ -6,9 +6,13 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 
-use crate::client::{ErrorKind, SendPolicy};
+use mio::net::TcpStream;
+
+use crate::client::{Client, ErrorKind, SendPolicy};
 use crate::connect;
+use crate::payload::Payload;
 use crate::stats::Recorder;
+use crate::stats::{Window, WorkerStats};
 
 use super::{Conn, Worker, MAX_PENDING_CONNECTS};
 
@@ -72,6 +76,7 @@ impl Worker<'_> {
                     self.open += 1;
                     self.stats.totals.connections.established += 1;
                     self.stats.connect.record(now - since);
+                    self.shared.gate.settle(now);
                     let Conn::Connecting { stream, .. } =
                         std::mem::replace(&mut slot.conn, Conn::Closed)
                     else {
@@ -102,6 +107,7 @@ impl Worker<'_> {
         };
         let wire_len = self.shared.payload.wire_len() as u64;
         let payload = self.shared.payload;
+        let window = self.current_window();
         let Worker {
             slots,
             scratch,
@@ -123,7 +129,7 @@ impl Worker<'_> {
                             let mut recorder = Recorder {
                                 stats,
                                 schedule: schedule.as_ref(),
-                                window: shared.window,
+                                window,
                                 wire_len,
                             };
                             let now = Instant::now();
@@ -149,42 +155,19 @@ impl Worker<'_> {
                 due: schedule.as_ref().map(|_| slot.due),
                 may_start,
             };
-            // Write until the socket is full or nothing more may be sent.
-            loop {
-                let n = slot.client.next_write(&payload, &policy, scratch);
-                if n == 0 {
-                    break 'pump None;
-                }
-                let at = Instant::now();
-                match stream.write(&scratch[..n]) {
-                    Ok(0) => break 'pump Some(ErrorKind::OtherIo),
-                    Ok(w) => slot.client.wrote(&payload, w, at),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'pump None,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
-                }
-            }
+            let open_loop = schedule.is_some().then_some(window);
+            write_all(
+                stream,
+                &mut slot.client,
+                &payload,
+                &policy,
+                scratch,
+                stats,
+                open_loop,
+            )
         };
         if let Some(kind) = error {
             self.fail(idx, kind);
-        }
-    }
-
-    /// Open loop: hands each message due by `now` to its client and pumps that client.
-    pub(super) fn release_due(&mut self, now: Instant) {
-        let end = self.ends.window;
-        loop {
-            let Some(schedule) = self.schedule.as_mut() else {
-                return;
-            };
-            if schedule.next_due() >= end {
-                return;
-            }
-            let Some(local) = schedule.pop_due(now) else {
-                return;
-            };
-            self.slots[local].due += 1;
-            self.pump(local, false);
         }
     }
 
@@ -240,9 +223,46 @@ impl Worker<'_> {
             Conn::Connecting { mut stream, .. } => {
                 let _ = self.poll.registry().deregister(&mut stream);
                 self.pending_connects -= 1;
+                self.shared.gate.settle(Instant::now());
             }
-            Conn::NotStarted | Conn::Closed => {}
+            Conn::NotStarted => self.shared.gate.settle(Instant::now()),
+            Conn::Closed => {}
         }
         self.stats.error(kind, slot.client.in_flight());
+    }
+}
+
+/// Writes until the socket is full or nothing more may be sent; counts open-loop sends in the
+/// window (`open_loop`). Returns the error that ends the connection, if one did.
+fn write_all(
+    stream: &mut TcpStream,
+    client: &mut Client,
+    payload: &Payload,
+    policy: &SendPolicy,
+    scratch: &mut [u8],
+    stats: &mut WorkerStats,
+    open_loop: Option<Window>,
+) -> Option<ErrorKind> {
+    loop {
+        let n = client.next_write(payload, policy, scratch);
+        if n == 0 {
+            return None;
+        }
+        let at = Instant::now();
+        match stream.write(&scratch[..n]) {
+            Ok(0) => return Some(ErrorKind::OtherIo),
+            Ok(w) => {
+                let before = client.started();
+                client.wrote(payload, w, at);
+                if let Some(window) = open_loop {
+                    stats
+                        .open_loop
+                        .sent_n(client.started() - before, at, window);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Some(ErrorKind::from_io(&e)),
+        }
     }
 }

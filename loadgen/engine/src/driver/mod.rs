@@ -31,13 +31,16 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
+use crate::arrival::{Arrival, GapSample};
 use crate::client::{Client, ErrorKind};
 use crate::connect::SourceAddrs;
+use crate::gate::RampGate;
 use crate::payload::Payload;
 use crate::schedule::OpenLoopSchedule;
 use crate::stats::{Tick, Window, WorkerStats};
 
 mod connections;
+mod release;
 
 /// Connects in progress per worker at most: keeps bursts under the server's accept backlog.
 pub const MAX_PENDING_CONNECTS: usize = 256;
@@ -71,13 +74,19 @@ pub struct Shared {
     pub reply_timeout: Duration,
     /// The run started here; timeline intervals are offsets from it.
     pub t0: Instant,
-    /// The measured window.
+    /// The measured window at its latest (the ramp gate may open it earlier).
     pub window: Window,
-    /// Hard end: window end + drain.
+    /// Hard end: window end + drain (at the latest; see `window`).
     pub deadline: Instant,
     /// Open loop: messages that fell due in the window may still be started until here
-    /// (the middle of the drain).
+    /// (the middle of the drain; at the latest, see `window`).
     pub backlog_cutoff: Instant,
+    /// Opens the measured window once every client is connected.
+    pub gate: RampGate,
+    /// How open-loop send times are spaced.
+    pub arrival: Arrival,
+    /// Seed of the arrival process (each worker derives its own).
+    pub seed: u64,
     /// Ends of the timeline intervals (offsets from `t0`).
     pub interval_ends: Vec<Duration>,
     /// Source address plan.
@@ -101,6 +110,9 @@ pub struct WorkerPlan {
     pub connect_rate: Option<f64>,
     /// CPU to pin the thread to.
     pub cpu: Option<usize>,
+    /// Open loop: this worker's schedule starts this long after the run, so the workers'
+    /// sends interleave instead of going out in bursts of one per worker.
+    pub phase: Duration,
 }
 
 enum Conn {
@@ -135,6 +147,12 @@ struct Worker<'a> {
     /// The window's end, deadline and backlog cutoff: the shared ones, or earlier after an
     /// interrupt.
     ends: Ends,
+    /// The measured window, once the ramp gate opened it.
+    window: Option<Window>,
+    /// Open loop: clients given messages in this batch, with their first new message.
+    batch: Vec<(usize, u64)>,
+    /// Whether each client is in `batch` already.
+    in_batch: Vec<bool>,
 }
 
 /// When a worker stops starting messages and when it stops altogether.
@@ -171,10 +189,13 @@ pub fn run_worker(
             let fd = timer.as_fd().as_raw_fd();
             poll.registry()
                 .register(&mut mio::unix::SourceFd(&fd), TIMER, Interest::READABLE)?;
-            (
-                Some(OpenLoopSchedule::new(shared.t0, plan.clients, rate)),
-                Some(timer),
-            )
+            let schedule = OpenLoopSchedule::new(shared.t0 + plan.phase, plan.clients, rate);
+            let schedule = match shared.arrival {
+                Arrival::Uniform => schedule,
+                Arrival::Poisson => schedule.poisson(shared.seed ^ (plan.index as u64 + 1)),
+            };
+            crate::tick::arm_periodic(&timer, &schedule, shared.t0 + plan.phase);
+            (Some(schedule), Some(timer))
         }
         _ => (None, None),
     };
@@ -205,7 +226,13 @@ pub fn run_worker(
             backlog_cutoff: shared.backlog_cutoff,
             deadline: shared.deadline,
         },
+        window: None,
+        batch: Vec::new(),
+        in_batch: vec![false; plan.clients],
     };
+    if let Some(s) = &worker.schedule {
+        worker.stats.open_loop.gaps = GapSample::new(s.mean_interval().as_nanos() as f64);
+    }
     worker.event_loop()?;
     worker.finish();
     Ok(worker.stats)
@@ -231,8 +258,10 @@ impl Worker<'_> {
                 next_scan = next_scan.max(now + Duration::from_millis(1));
                 self.ends.deadline = self.ends.deadline.max(now + STALL_GRACE);
             }
-            if cpu_at_start.is_none() && now >= self.shared.window.start {
+            self.poll_gate(now);
+            if cpu_at_start.is_none() && self.window.is_some_and(|w| now >= w.start) {
                 cpu_at_start = Some(thread_cpu());
+                self.stats.open_loop.connected_at_window_start = self.open;
             }
             if now >= self.ends.window && self.stats.busy.is_none() {
                 // This thread's CPU time over the window: near 100% means clients waited for
@@ -248,11 +277,13 @@ impl Worker<'_> {
             let in_window = now < self.ends.window;
             if in_window {
                 self.start_connects(now);
-                self.release_due(now);
             }
+            // Every message due inside the window is released, however late this turn is.
+            self.release_due(now);
             self.send_ticks(now);
             if now >= next_scan {
                 self.check_timeouts(now);
+                self.forget_answered();
                 if !in_window && self.all_answered() {
                     return Ok(());
                 }
@@ -272,6 +303,9 @@ impl Worker<'_> {
                 Err(e) => return Err(e),
             }
             for event in events.iter() {
+                if event.token() == TIMER {
+                    crate::tick::acknowledge(self.timer.as_ref());
+                }
                 if event.token() != TIMER {
                     // Errors and hang-ups surface through read(), so they count as readable.
                     let readable =
@@ -312,7 +346,12 @@ impl Worker<'_> {
         }
         if let (Some(schedule), Some(timer)) = (&self.schedule, &self.timer) {
             let due = schedule.next_due();
-            if due < ends.window && self.timer_armed_for != Some(due) {
+            if due >= ends.window && self.timer_armed_for != Some(ends.window) {
+                // Nothing more falls due: a periodic timer would only wake the drain.
+                let _ = timer.unset();
+                self.timer_armed_for = Some(ends.window);
+            }
+            if due < ends.window && !schedule.is_uniform() && self.timer_armed_for != Some(due) {
                 // Relative to now; a zero expiration would disarm the timer, hence the floor.
                 let wait = due
                     .saturating_duration_since(Instant::now())
@@ -351,10 +390,39 @@ impl Worker<'_> {
 
     /// After the deadline: counts what never finished, closes everything, flushes the timeline.
     fn finish(&mut self) {
+        self.release_remaining();
+        let window = self.current_window();
         for idx in 0..self.slots.len() {
             let slot = &self.slots[idx];
             self.stats.totals.unsent += slot.due.saturating_sub(slot.client.started());
+            if let Some(schedule) = &self.schedule {
+                self.stats.censor_unanswered(
+                    schedule,
+                    idx,
+                    &slot.client,
+                    slot.due,
+                    window,
+                    self.ends.deadline,
+                );
+            }
             match slot.conn {
+                Conn::Open { .. }
+                    if slot.client.in_flight() > 0
+                        && slot.client.unfinished_kind() == ErrorKind::ReplyTimeout
+                        && !slot
+                            .client
+                            .overdue(self.ends.deadline, self.shared.reply_timeout) =>
+                {
+                    // Still within its reply timeout: the run ended first, the server did
+                    // not fail. Reported as unfinished (and censored in open loop).
+                    self.stats.open_loop.unfinished += slot.client.in_flight() as u64;
+                    if let Conn::Open { mut stream } =
+                        std::mem::replace(&mut self.slots[idx].conn, Conn::Closed)
+                    {
+                        let _ = self.poll.registry().deregister(&mut stream);
+                        self.open -= 1;
+                    }
+                }
                 Conn::Open { .. } if slot.client.in_flight() > 0 => {
                     let kind = slot.client.unfinished_kind();
                     self.fail(idx, kind);
@@ -369,6 +437,33 @@ impl Worker<'_> {
         }
         // Sockets close when the slots drop.
         self.slots.clear();
+    }
+}
+
+impl Worker<'_> {
+    /// Asks the ramp gate for the window until it is known; then the worker's ends follow it
+    /// (never later than they already are, e.g. after an interrupt).
+    fn poll_gate(&mut self, now: Instant) {
+        if self.window.is_some() {
+            return;
+        }
+        let Some(w) = self.shared.gate.window(now) else {
+            return;
+        };
+        self.window = Some(w);
+        let drain = self.shared.deadline - self.shared.window.end;
+        let e = self.ends;
+        self.ends = Ends {
+            window: e.window.min(w.end),
+            backlog_cutoff: e.backlog_cutoff.min(w.end + drain / 2),
+            deadline: e.deadline.min(w.end + drain),
+        };
+    }
+
+    /// The window to classify messages by: the gate's, or the latest possible one before it
+    /// opened (nothing completed before the opening belongs to the window either way).
+    fn current_window(&self) -> Window {
+        self.window.unwrap_or(self.shared.window)
     }
 }
 

@@ -1,0 +1,190 @@
+//! The search for the highest rate holding an SLO (see [`super`] for how it searches).
+
+use echo_results::capacity::{Bounds, Capacity, Limit, Phase, Probe, Slo};
+use echo_results::verdict::LateSide;
+
+/// Rate multiplier while growing.
+pub const GROWTH: f64 = 2.0;
+/// Bisection stops when the two rates are within this ratio of each other.
+pub const PRECISION: f64 = 0.05;
+/// A failed confirmation retries at this fraction of the rate.
+pub const BACKOFF: f64 = 0.9;
+/// Most confirmation runs.
+pub const MAX_CONFIRMS: usize = 3;
+/// Most short runs (growth and bisection together), so a search always ends.
+pub const MAX_PROBES: usize = 40;
+
+/// Searches the highest rate holding `slo` within `bounds`; `probe(rate, phase)` makes one run.
+pub fn search<F>(slo: Slo, bounds: Bounds, mut probe: F) -> anyhow::Result<Capacity>
+where
+    F: FnMut(f64, Phase) -> anyhow::Result<Probe>,
+{
+    let mut curve = Vec::new();
+    let mut run = |rate: f64, phase: Phase, curve: &mut Vec<Probe>| -> anyhow::Result<Probe> {
+        let mut p = probe(rate, phase)?;
+        p.phase = Some(phase);
+        curve.push(p.clone());
+        Ok(p)
+    };
+    let (mut lo, mut hi) = (None::<f64>, None::<(f64, Option<LateSide>)>);
+    let mut rate = bounds.min_rate;
+    // Grow.
+    while curve.len() < MAX_PROBES {
+        let p = run(rate, Phase::Grow, &mut curve)?;
+        if p.holds(&slo) {
+            lo = Some(rate);
+            if rate >= bounds.max_rate {
+                break;
+            }
+            rate = (rate * GROWTH).min(bounds.max_rate);
+        } else {
+            hi = Some((rate, p.late_side));
+            break;
+        }
+    }
+    let Some(mut good) = lo else {
+        let late = matches!(hi, Some((_, Some(LateSide::Loadgen))));
+        return Ok(Capacity {
+            slo,
+            rate: None,
+            limit: if late {
+                Limit::Loadgen
+            } else {
+                Limit::BelowMinRate
+            },
+            confirmed: false,
+            curve,
+        });
+    };
+    // Bisect.
+    while let Some((bad, _)) = hi {
+        if bad / good <= 1.0 + PRECISION || curve.len() >= MAX_PROBES {
+            break;
+        }
+        let mid = (good * bad).sqrt();
+        let p = run(mid, Phase::Bisect, &mut curve)?;
+        if p.holds(&slo) {
+            good = mid;
+        } else {
+            hi = Some((mid, p.late_side));
+        }
+    }
+    let limit = match hi {
+        None => Limit::MaxRate,
+        Some((_, Some(LateSide::Loadgen))) => Limit::Loadgen,
+        Some(_) => Limit::Slo,
+    };
+    // Confirm, backing off while the longer run misses.
+    let mut confirmed = false;
+    for _ in 0..MAX_CONFIRMS {
+        if run(good, Phase::Confirm, &mut curve)?.holds(&slo) {
+            confirmed = true;
+            break;
+        }
+        good *= BACKOFF;
+    }
+    Ok(Capacity {
+        slo,
+        rate: confirmed.then_some(good),
+        limit,
+        confirmed,
+        curve,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLO: Slo = Slo {
+        percentile: 99.0,
+        limit_us: 1000,
+    };
+
+    /// A server of capacity `cap` msgs/s: latency rises as load approaches it (M/M/1-like)
+    /// and explodes past it.
+    fn server(cap: f64) -> impl FnMut(f64, Phase) -> anyhow::Result<Probe> {
+        move |rate, _| {
+            let rho = rate / cap;
+            let p99 = if rho < 1.0 {
+                (50.0 / (1.0 - rho)) as u64
+            } else {
+                5_000_000
+            };
+            Ok(Probe {
+                offered_rate: rate,
+                achieved_rate: rate.min(cap),
+                p99_us: p99,
+                slo_value_us: p99,
+                passed: rho < 0.99,
+                late_side: (rho >= 0.99).then_some(LateSide::Server),
+                ..Probe::default()
+            })
+        }
+    }
+
+    #[test]
+    fn finds_a_known_capacity_within_ten_percent() {
+        for cap in [2_000.0, 17_500.0, 60_000.0] {
+            let c = search(
+                SLO,
+                Bounds {
+                    min_rate: 100.0,
+                    max_rate: 1e6,
+                },
+                server(cap),
+            )
+            .unwrap();
+            // The SLO (1 ms at 50 µs base) is met up to 95% of capacity.
+            let knee = cap * 0.95;
+            let r = c.rate.unwrap();
+            assert!((r - knee).abs() / knee <= 0.10, "cap {cap}: found {r}");
+            assert_eq!(c.limit, Limit::Slo);
+            assert!(c.confirmed);
+            assert!(c.curve.len() <= MAX_PROBES + MAX_CONFIRMS);
+            assert_eq!(c.curve.last().unwrap().phase, Some(Phase::Confirm));
+        }
+    }
+
+    #[test]
+    fn a_late_loadgen_is_named_as_the_limit_and_a_failed_confirm_backs_off() {
+        let mut confirms = 0;
+        let c = search(
+            SLO,
+            Bounds {
+                min_rate: 1000.0,
+                max_rate: 1e6,
+            },
+            |rate, phase| {
+                let late = rate > 5000.0;
+                let miss_confirm = phase == Phase::Confirm && confirms == 0;
+                if phase == Phase::Confirm {
+                    confirms += 1;
+                }
+                Ok(Probe {
+                    offered_rate: rate,
+                    slo_value_us: 100,
+                    passed: !late && !miss_confirm,
+                    late_side: late.then_some(LateSide::Loadgen),
+                    ..Probe::default()
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(c.limit, Limit::Loadgen);
+        let r = c.rate.unwrap();
+        assert!(r < 5000.0 * BACKOFF + 1.0 && r > 4000.0, "{r}");
+    }
+
+    #[test]
+    fn nothing_holds_and_everything_holds() {
+        let b = Bounds {
+            min_rate: 100.0,
+            max_rate: 1000.0,
+        };
+        let c = search(SLO, b, server(10.0)).unwrap();
+        assert_eq!((c.rate, c.limit), (None, Limit::BelowMinRate));
+        let c = search(SLO, b, server(1e9)).unwrap();
+        assert_eq!((c.rate, c.limit), (Some(1000.0), Limit::MaxRate));
+    }
+}

@@ -1,0 +1,91 @@
+//! Merging the open-loop part of results made side by side or as shards: rates and counts
+//! add, send-lag histograms add exactly, and the merged run is judged again.
+
+use anyhow::Context;
+
+use echo_results::histogram::LatencyHistogram;
+use echo_results::open_loop::OpenLoopReport;
+use echo_results::result::RunResult;
+use echo_results::verdict;
+
+/// The open-loop report of runs made side by side, given as (label, report) (`None` when
+/// there is none).
+pub fn merge_reports<'a>(
+    inputs: impl IntoIterator<Item = (&'a str, &'a OpenLoopReport)>,
+) -> anyhow::Result<Option<OpenLoopReport>> {
+    let mut out: Option<OpenLoopReport> = None;
+    let mut lag = LatencyHistogram::new();
+    for (label, ol) in inputs {
+        lag.add(
+            &LatencyHistogram::from_base64(&ol.send_lag_histogram)
+                .with_context(|| format!("{label}: bad send lag histogram"))?,
+        );
+        let Some(m) = out.as_mut() else {
+            out = Some(ol.clone());
+            continue;
+        };
+        m.offered_rate += ol.offered_rate;
+        m.achieved_send_rate += ol.achieved_send_rate;
+        m.achieved_rate += ol.achieved_rate;
+        m.censored += ol.censored;
+        m.lower_bound |= ol.lower_bound;
+        m.loadgen_run_queue_share = m.loadgen_run_queue_share.max(ol.loadgen_run_queue_share);
+        if m.arrival_check.passed && !ol.arrival_check.passed {
+            m.arrival_check = ol.arrival_check.clone();
+        }
+    }
+    if let Some(m) = out.as_mut() {
+        m.send_lag = lag.summary();
+        m.send_lag_histogram = lag.to_base64();
+    }
+    Ok(out)
+}
+
+/// Sets the merged result's open-loop report and verdict; a verdict that is not trustworthy
+/// fails the merged result like it failed its inputs.
+pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Result<()> {
+    out.open_loop = merge_reports(
+        inputs
+            .iter()
+            .filter_map(|(label, r)| Some((label.as_str(), r.open_loop.as_ref()?))),
+    )?;
+    if inputs.iter().any(|(_, r)| r.verdict.is_some()) {
+        let v = verdict::judge(
+            &out.config,
+            &out.totals,
+            &out.latency_us,
+            out.open_loop.as_ref(),
+        );
+        out.passed &= v.trustworthy;
+        out.verdict = Some(v);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_lag_add_up() {
+        let report = |rate: f64, lag_us: u64, censored: u64| {
+            let mut h = LatencyHistogram::new();
+            h.record_us(lag_us);
+            OpenLoopReport {
+                offered_rate: rate,
+                achieved_rate: rate,
+                censored,
+                lower_bound: censored > 0,
+                send_lag: h.summary(),
+                send_lag_histogram: h.to_base64(),
+                ..OpenLoopReport::default()
+            }
+        };
+        let (a, b) = (report(1000.0, 10, 0), report(2000.0, 900, 3));
+        let m = merge_reports([("a", &a), ("b", &b)]).unwrap().unwrap();
+        assert_eq!(m.offered_rate, 3000.0);
+        assert_eq!((m.censored, m.lower_bound), (3, true));
+        assert_eq!(m.send_lag.count, 2);
+        assert!(m.send_lag.max >= 899);
+    }
+}

@@ -1,0 +1,27 @@
+//! What makes the runs of a sweep or a capacity search: the load engine, supplied by the caller.
+
+use echo_results::config::RunConfig;
+use echo_results::result::RunResult;
+use echo_results::Model;
+
+/// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
+/// opens a socket itself.
+pub trait CellRunner {
+    /// Runs one cell, configured as `config`, to its result.
+    fn run_cell(&mut self, config: &RunConfig) -> anyhow::Result<RunResult>;
+
+    /// A limit of this machine known to stop a run of `clients` (the fd limit), in one
+    /// line; `None` when it may fit.
+    fn machine_limit(&self, clients: usize) -> Option<String>;
+
+    /// loadgen worker threads that leave a child server of `model` the CPUs it needs
+    /// (`None`: the configuration's own default).
+    fn default_threads(&self, _model: Model) -> Option<usize> {
+        None
+    }
+
+    /// Whether the user asked to stop (SIGINT/SIGTERM): searches of many runs end early.
+    fn interrupted(&self) -> bool {
+        false
+    }
+}

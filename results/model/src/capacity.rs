@@ -1,0 +1,172 @@
+//! The data of a capacity search under a latency SLO: the objective ([`Slo`]), each run of
+//! the search ([`Probe`], a point of the curve) and the outcome ([`Capacity`]). The search
+//! itself lives in the analysis crate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::result::RunResult;
+use crate::verdict::LateSide;
+
+/// A latency objective: `quantile` of the corrected latency at most `limit_us`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Slo {
+    /// The percentile, e.g. 99.0 or 99.9.
+    pub percentile: f64,
+    /// Its limit, µs.
+    pub limit_us: u64,
+}
+
+impl std::str::FromStr for Slo {
+    type Err = String;
+
+    /// Parses `p99=1ms`, `p99.9=500us`, `p50=2ms`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad SLO {s:?}: expected e.g. p99=1ms or p99.9=500us");
+        let (p, limit) = s.split_once('=').ok_or_else(bad)?;
+        let percentile: f64 = p
+            .trim()
+            .strip_prefix('p')
+            .ok_or_else(bad)?
+            .parse()
+            .map_err(|_| bad())?;
+        if !(percentile > 0.0 && percentile < 100.0) {
+            return Err(bad());
+        }
+        let limit = humantime::parse_duration(limit.trim()).map_err(|_| bad())?;
+        let limit_us = u64::try_from(limit.as_micros()).map_err(|_| bad())?;
+        if limit_us == 0 {
+            return Err(bad());
+        }
+        Ok(Slo {
+            percentile,
+            limit_us,
+        })
+    }
+}
+
+impl std::fmt::Display for Slo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p{}={}us", self.percentile, self.limit_us)
+    }
+}
+
+/// Which part of the search a run belonged to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Growing the rate.
+    Grow,
+    /// Bisecting between a rate that held and one that did not.
+    Bisect,
+    /// The longer run at the rate found.
+    Confirm,
+}
+
+/// One run of the search: a point of the curve.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Probe {
+    /// `--rate` of the run.
+    pub offered_rate: f64,
+    /// Messages answered per second of the window.
+    pub achieved_rate: f64,
+    /// Corrected latency, µs.
+    pub p50_us: u64,
+    /// Corrected latency, µs.
+    pub p99_us: u64,
+    /// Corrected latency, µs.
+    pub p99_9_us: u64,
+    /// The SLO's percentile of the corrected latency, µs.
+    pub slo_value_us: u64,
+    /// p99 of loadgen's send lag, µs.
+    pub send_lag_p99_us: u64,
+    /// Which side was late, if one was.
+    pub late_side: Option<LateSide>,
+    /// Whether the corrected percentiles are lower bounds (censored messages).
+    pub lower_bound: bool,
+    /// Whether the run passed (no errors, not late, rate achieved).
+    pub passed: bool,
+    /// Part of the search (`null` before the search assigns it).
+    pub phase: Option<Phase>,
+}
+
+impl Probe {
+    /// The point of the curve a run gives, judged against `slo`.
+    pub fn from_result(r: &RunResult, slo: &Slo) -> Probe {
+        let slo_value_us = r.histograms.latency().map_or(r.latency_us.p99, |h| {
+            h.value_at_quantile(slo.percentile / 100.0)
+        });
+        let ol = r.open_loop.as_ref();
+        Probe {
+            offered_rate: r.config.rate.unwrap_or(0.0),
+            achieved_rate: ol.map_or(r.throughput.msgs_per_sec, |o| o.achieved_rate),
+            p50_us: r.latency_us.p50,
+            p99_us: r.latency_us.p99,
+            p99_9_us: r.latency_us.p99_9,
+            slo_value_us,
+            send_lag_p99_us: ol.map_or(0, |o| o.send_lag.p99),
+            late_side: r.verdict.as_ref().and_then(|v| v.late_side),
+            lower_bound: ol.is_some_and(|o| o.lower_bound),
+            passed: r.passed,
+            phase: None,
+        }
+    }
+
+    /// Whether this run held the SLO with loadgen on time.
+    pub fn holds(&self, slo: &Slo) -> bool {
+        self.passed && self.slo_value_us <= slo.limit_us
+    }
+}
+
+/// Where the search looks.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Bounds {
+    /// First rate tried, msgs/s.
+    pub min_rate: f64,
+    /// Highest rate tried, msgs/s.
+    pub max_rate: f64,
+}
+
+/// What limited the capacity found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// The SLO: the next rate up missed it (the server's capacity).
+    Slo,
+    /// loadgen was late at the next rate up: the server may hold more.
+    Loadgen,
+    /// The top of the search range held the SLO: capacity is at least this.
+    MaxRate,
+    /// Even the lowest rate missed the SLO.
+    BelowMinRate,
+}
+
+/// The outcome of a search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Capacity {
+    /// The SLO searched for.
+    pub slo: Slo,
+    /// The highest rate that held and was confirmed, msgs/s (`null`: none held).
+    pub rate: Option<f64>,
+    /// What stopped the search going higher.
+    pub limit: Limit,
+    /// Whether the long confirmation run held at `rate`.
+    pub confirmed: bool,
+    /// Every run, in the order made.
+    pub curve: Vec<Probe>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slos_parse() {
+        let s: Slo = "p99=1ms".parse().unwrap();
+        assert_eq!((s.percentile, s.limit_us), (99.0, 1000));
+        let s: Slo = "p99.9=250us".parse().unwrap();
+        assert_eq!((s.percentile, s.limit_us), (99.9, 250));
+        assert!("99=1ms".parse::<Slo>().is_err());
+        assert!("p100=1ms".parse::<Slo>().is_err());
+        assert!("p99=soon".parse::<Slo>().is_err());
+    }
+}

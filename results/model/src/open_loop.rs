@@ -1,0 +1,65 @@
+//! The open-loop part of a result: how send times were spaced ([`Arrival`]), the figures
+//! loadgen measured about itself ([`OpenLoopReport`]) and whether the gaps it sent followed
+//! the intended distribution ([`ArrivalCheck`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::Percentiles;
+
+/// How intended send times are spaced.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Evenly spaced: gap = 1 / rate.
+    #[default]
+    Uniform,
+    /// Exponential gaps with mean 1 / rate (seeded, reproducible).
+    Poisson,
+}
+
+/// Whether the gaps sent follow the intended distribution.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ArrivalCheck {
+    /// The intended process.
+    pub process: Arrival,
+    /// Gaps examined.
+    pub samples: u64,
+    /// Coefficient of variation the intended gaps have: 1 for Poisson, 0 for uniform.
+    pub cv_intended: f64,
+    /// Coefficient of variation of the gaps actually sent.
+    pub cv_achieved: f64,
+    /// Kolmogorov–Smirnov distance between the sent gaps and the exponential (Poisson only;
+    /// `null` for uniform, whose intended distribution is a single value).
+    pub ks_distance: Option<f64>,
+    /// True when the sent gaps are within the limits named in the docs
+    /// (the engine's `POISSON_CV_TOLERANCE`, `POISSON_KS_LIMIT`, `UNIFORM_CV_LIMIT`).
+    pub passed: bool,
+}
+
+/// The open-loop figures of a run (`null` in closed loop).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OpenLoopReport {
+    /// `--rate`: messages per second asked for.
+    pub offered_rate: f64,
+    /// Messages whose first byte was written in the window, per second.
+    pub achieved_send_rate: f64,
+    /// Messages due in the window and answered, per second of the window.
+    pub achieved_rate: f64,
+    /// Intended send → first byte written (or release, when the pipeline held the message),
+    /// µs, messages due in the window.
+    pub send_lag: Percentiles,
+    /// The histogram behind `send_lag`, HdrHistogram V2 compressed, base64.
+    pub send_lag_histogram: String,
+    /// Messages due in the window not answered by the deadline (never sent, or unanswered):
+    /// recorded in the corrected latency at deadline − intended.
+    pub censored: u64,
+    /// True when any value is censored: the corrected percentiles are lower bounds.
+    pub lower_bound: bool,
+    /// Longest run-queue wait of a worker thread over the window, as a share of the window.
+    pub loadgen_run_queue_share: f64,
+    /// Whether the gaps actually sent follow `--arrival`.
+    pub arrival_check: ArrivalCheck,
+}
