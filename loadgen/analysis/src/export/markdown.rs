@@ -7,6 +7,24 @@ use crate::compare::{Comparison, MetricDelta};
 use crate::report::{CellStatus, CellSummary, Spread, Summary};
 use echo_results::format;
 
+/// The A/A section: one line per pair, or why there is none to show.
+fn noise_floor(out: &mut String, s: &Summary) {
+    if s.noise_floor.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Noise floor\n");
+    for aa in &s.noise_floor {
+        let _ = writeln!(out, "- {}", aa.describe());
+    }
+    let _ = writeln!(
+        out,
+        "\nThe A/A pair ran one model twice, interleaved with the other cells; run k of one is \
+         paired with run k of the other. The floor is the half-width of the paired A/A \
+         \u{0394}'s 95% bootstrap interval: a difference between two cells smaller than it \
+         cannot be told from this machine's noise."
+    );
+}
+
 /// The sweep table: model × clients → msgs/s, latency, errors, server CPU and RSS.
 pub fn summary(s: &Summary) -> String {
     let mut out = String::new();
@@ -65,6 +83,7 @@ pub fn summary(s: &Summary) -> String {
             saturated.join("; ")
         );
     }
+    noise_floor(&mut out, s);
     let _ = writeln!(
         out,
         "\nServer RSS/conn is the server's peak RSS divided by clients (includes its fixed size, \

@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::sweep::record::{SweepRecord, SWEEP_FILE};
 
+pub mod noise;
 mod spread;
 pub mod write;
 
+pub use noise::AaNoise;
 pub use spread::Spread;
 
 /// The table and everything behind it, as JSON.
@@ -94,7 +96,8 @@ impl CellKey {
 
     /// Sort key: models in [`Model::ALL`] order (unknown names after, alphabetically).
     fn order(&self) -> (usize, String, usize, usize, String, usize) {
-        let rank = Model::from_name(&self.model)
+        let base = self.model.strip_suffix(noise::AA_LABEL);
+        let rank = Model::from_name(base.unwrap_or(&self.model))
             .and_then(|m| Model::ALL.iter().position(|&x| x == m))
             .unwrap_or(Model::ALL.len());
         let k = self.clone();
@@ -171,6 +174,9 @@ pub struct Summary {
     pub source: SourceInfo,
     /// Every cell, in table order.
     pub cells: Vec<CellSummary>,
+    /// The machine's noise floor from each A/A pair (`sweep --aa`), per client count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise_floor: Vec<AaNoise>,
 }
 
 /// A cell with what the charts need beyond the table.
@@ -189,6 +195,8 @@ pub struct Collected {
     pub source: SourceInfo,
     /// Every cell, in table order.
     pub cells: Vec<Cell>,
+    /// The noise floor of each A/A pair.
+    pub noise_floor: Vec<AaNoise>,
 }
 
 impl Collected {
@@ -198,6 +206,7 @@ impl Collected {
             summary_version: SUMMARY_VERSION,
             source: self.source.clone(),
             cells: self.cells.iter().map(|c| c.summary.clone()).collect(),
+            noise_floor: self.noise_floor.clone(),
         }
     }
 }
@@ -244,12 +253,18 @@ pub fn collect_runs(
         source.duration_s = r.duration_s;
         source.warmup_s = r.warmup_s;
     }
+    let keyed: Vec<(CellKey, String, RunResult)> = runs
+        .into_iter()
+        .map(|(name, run)| {
+            let mut key = CellKey::of(&run);
+            key.model = noise::cell_model(&name, &key.model);
+            (key, name, run)
+        })
+        .collect();
+    let noise_floor = noise::noise_floors(&keyed);
     let mut groups: BTreeMap<CellKey, Vec<(String, RunResult)>> = BTreeMap::new();
-    for (name, run) in runs {
-        groups
-            .entry(CellKey::of(&run))
-            .or_default()
-            .push((name, run));
+    for (key, name, run) in keyed {
+        groups.entry(key).or_default().push((name, run));
     }
     let mut cells = Vec::with_capacity(groups.len());
     for (key, group) in groups {
@@ -258,7 +273,7 @@ pub fn collect_runs(
     if let Some(record) = record {
         for nr in &record.not_run {
             let key = CellKey {
-                model: nr.model.clone(),
+                model: noise::record_model(&nr.model),
                 clients: nr.clients,
                 size: record.size,
                 protocol: record.protocol.clone(),
@@ -279,7 +294,11 @@ pub fn collect_runs(
         }
     }
     cells.sort_by_key(|c| c.summary.key.order());
-    Ok(Collected { source, cells })
+    Ok(Collected {
+        source,
+        cells,
+        noise_floor,
+    })
 }
 
 /// One cell from its repeats.

@@ -51,6 +51,9 @@ pub struct SweepPlan {
     pub server_pin: Option<Vec<usize>>,
     /// Client count of the latency-spectrum chart, when given.
     pub spectrum_clients: Option<usize>,
+    /// The model run twice as an A/A pair, when given.
+    #[serde(default)]
+    pub aa: Option<String>,
 }
 
 impl SweepPlan {
@@ -76,6 +79,7 @@ impl SweepPlan {
             seed: args.seed,
             server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
             spectrum_clients: args.spectrum_clients,
+            aa: args.aa.map(|m| m.name().to_string()),
         }
     }
 
@@ -107,6 +111,11 @@ impl SweepPlan {
             seed: self.seed,
             server_pin: self.server_pin.clone().map(CpuList),
             spectrum_clients: self.spectrum_clients,
+            aa: self
+                .aa
+                .as_deref()
+                .map(|m| Model::from_name(m).with_context(|| format!("unknown model {m:?}")))
+                .transpose()?,
             out: Some(out.to_path_buf()),
             quiet,
             resume: Some(out.to_path_buf()),
