@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::compare::{Comparison, MetricDelta};
+use crate::compare::{interval, Comparison, MetricDelta, Row};
 use crate::report::{CellStatus, CellSummary, Spread, Summary};
+use echo_inference::Pairing;
 use echo_results::format;
 
 /// The A/A section: one line per pair, or why there is none to show.
@@ -104,9 +105,9 @@ pub fn comparison(c: &Comparison) -> String {
     let _ = writeln!(out, "BASE `{}` → NEW `{}`  ", c.base, c.new);
     let _ = writeln!(
         out,
-        "Thresholds: msgs/s −{}%, p99 +{}%. A difference no larger than the repeats' spread is \
+        "Thresholds: msgs/s −{}%, p99 +{}%, server CPU/msg +{}%. A difference no larger than the repeats' spread is \
          \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
-        c.msgs_threshold_pct, c.p99_threshold_pct
+        c.msgs_threshold_pct, c.p99_threshold_pct, c.cpu_threshold_pct
     );
     if c.best {
         let _ = writeln!(
@@ -123,19 +124,21 @@ pub fn comparison(c: &Comparison) -> String {
     }
     let _ = writeln!(
         out,
-        "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | verdict |"
+        "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | Δ server CPU/msg | verdict |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|---|");
     for row in &c.rows {
         let (mb, mn, md) = metric_cells(row.msgs.as_ref(), rate);
         let (pb, pn, pd) = metric_cells(row.p99.as_ref(), latency);
+        let (_, _, cd) = metric_cells(row.cpu.as_ref(), ns_per_msg);
         let _ = writeln!(
             out,
-            "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {} |",
+            "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {cd} | {} |",
             row.label, row.verdict
         );
     }
     let _ = writeln!(out);
+    intervals(&mut out, c);
     if c.failures.is_empty() {
         let _ = writeln!(out, "**No regression** ({} cells compared).", c.rows.len());
     } else {
@@ -145,6 +148,58 @@ pub fn comparison(c: &Comparison) -> String {
         }
     }
     out
+}
+
+/// One line per cell with its Δs and 95% intervals, and which method produced them.
+fn intervals(out: &mut String, c: &Comparison) {
+    let lines: Vec<String> = c.rows.iter().filter_map(interval_line).collect();
+    if lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "No intervals: a side has one run per cell (sweep with --runs N, N ≥ 2, for \
+             intervals).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Δ = NEW / BASE − 1 with its 95% bootstrap interval; a regression needs the whole \
+         interval beyond the threshold. Paired: run k of BASE with run k of NEW (their rounds \
+         alternated in time). Unpaired: medians of independent runs.\n"
+    );
+    for line in lines {
+        let _ = writeln!(out, "- {line}");
+    }
+    let _ = writeln!(out);
+}
+
+/// `mio × 1000 clients (paired, 5 runs): msgs/s +4.1% [−2.0%, +9.8%] (no difference
+/// detected), server CPU/msg −12.0% [−18.0%, −6.0%] (better)`.
+fn interval_line(row: &Row) -> Option<String> {
+    let metrics = [
+        ("msgs/s", row.msgs.as_ref(), true),
+        ("p99", row.p99.as_ref(), false),
+        ("server CPU/msg", row.cpu.as_ref(), false),
+    ];
+    let mut how = None;
+    let parts: Vec<String> = metrics
+        .iter()
+        .filter_map(|(name, d, hib)| {
+            let i = d.as_ref()?.interval?;
+            how.get_or_insert((i.pairing, i.n_base.max(i.n_new)));
+            Some(format!(
+                "{name} {} ({})",
+                interval::describe(&i),
+                interval::significance(&i, *hib)
+            ))
+        })
+        .collect();
+    let (pairing, n) = how?;
+    let method = match pairing {
+        Pairing::Paired => format!("paired, {n} pairs"),
+        Pairing::Unpaired => format!("unpaired, up to {n} runs a side"),
+    };
+    Some(format!("{} ({method}): {}", row.label, parts.join(", ")))
 }
 
 /// Median CPU ns per message as µs, with the spread when there are repeats.

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::sweep::record::{SweepRecord, SWEEP_FILE};
 
 pub mod noise;
+pub mod samples;
 mod spread;
 pub mod write;
 
@@ -197,6 +198,8 @@ pub struct Collected {
     pub cells: Vec<Cell>,
     /// The noise floor of each A/A pair.
     pub noise_floor: Vec<AaNoise>,
+    /// Every cell's repeats, for paired or resampled comparisons.
+    pub samples: samples::Samples,
 }
 
 impl Collected {
@@ -262,6 +265,11 @@ pub fn collect_runs(
         })
         .collect();
     let noise_floor = noise::noise_floors(&keyed);
+    let mut samples = samples::Samples::new();
+    for (key, name, run) in &keyed {
+        let sample = samples::RunSample::of(name, run);
+        samples.entry(key.clone()).or_default().push(sample);
+    }
     let mut groups: BTreeMap<CellKey, Vec<(String, RunResult)>> = BTreeMap::new();
     for (key, name, run) in keyed {
         groups.entry(key).or_default().push((name, run));
@@ -298,6 +306,7 @@ pub fn collect_runs(
         source,
         cells,
         noise_floor,
+        samples,
     })
 }
 
