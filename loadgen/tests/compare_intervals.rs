@@ -133,3 +133,57 @@ fn an_aa_twin_in_a_sweep_gives_the_noise_floor() {
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("paired, 4 pairs"), "{}", out.stdout);
 }
+
+/// A sweep cell `model × 100 clients` of five interleaved runs at `rates` msgs/s and `cpu` ns/msg.
+fn sweep_cell(dir: &Path, model: &str, rates: &[f64], cpu: &[f64], saturated: bool) {
+    for (k, (&rate, &ns)) in rates.iter().zip(cpu).enumerate() {
+        let mut r = crafted::with_server_cpu(crafted::result(model, 100, rate, 100), ns);
+        r.loadgen_resources.saturated = saturated;
+        let r = crafted::opened_at(r, 10 * k as u64);
+        let file = loadgen::sweep::run_file_name(model, 100, 64, k + 1);
+        crafted::write(dir, &file, &r);
+    }
+}
+
+#[test]
+fn the_ranking_separates_a_tight_20_percent_not_a_wide_2_percent_and_skips_loadgen_bound() {
+    let dir = crafted::scratch_dir("ranking");
+    let drift = [1.0, 0.9, 1.1, 0.95, 1.05];
+    let scaled = |f: f64| drift.iter().map(|d| d * f).collect::<Vec<_>>();
+    // mio: 20% more msgs/s than tokio in every round; tokio-current-thread within 2% of tokio,
+    // but spread wide; threads faster than all, but loadgen-bound.
+    sweep_cell(&dir, "mio", &scaled(120e3), &scaled(1000.0), false);
+    sweep_cell(&dir, "tokio", &scaled(100e3), &scaled(1200.0), false);
+    let wide = [1.3, 0.7, 1.25, 0.75, 0.98];
+    let ct: Vec<f64> = wide.iter().map(|w| 98e3 * w).collect();
+    let ct_cpu: Vec<f64> = wide.iter().map(|w| 1220.0 * w).collect();
+    sweep_cell(&dir, "tokio-current-thread", &ct, &ct_cpu, false);
+    sweep_cell(&dir, "threads", &scaled(200e3), &scaled(3000.0), true);
+    let mut cmd = Command::new(loadgen_bin());
+    cmd.arg("report").arg(&dir);
+    let out = run_bounded(cmd);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let msgs = md
+        .split("**msgs/s at 100 clients** (paired)")
+        .nth(1)
+        .and_then(|s| s.split("**p99").next())
+        .unwrap_or_else(|| panic!("no msgs/s ranking: {md}"));
+    assert!(msgs.contains("1. mio"), "{msgs}");
+    assert!(msgs.contains("mio ahead of tokio: msgs/s"), "{msgs}");
+    assert!(
+        msgs.contains("tokio vs tokio-current-thread: no difference detected"),
+        "{msgs}"
+    );
+    assert!(
+        !msgs.contains("1. threads"),
+        "loadgen-bound is not ranked: {msgs}"
+    );
+    assert!(
+        msgs.contains("left out, loadgen-bound: threads (loadgen saturated in 5 of 5 runs)"),
+        "{msgs}"
+    );
+    assert!(md.contains("| mio | 100 | 5 | 120,000 ["), "{md}");
+    let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    assert!(json.contains("\"ranking\"") && json.contains("\"msgs_per_sec_ci\""));
+}

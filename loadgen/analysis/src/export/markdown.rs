@@ -84,6 +84,7 @@ pub fn summary(s: &Summary) -> String {
             saturated.join("; ")
         );
     }
+    out.push_str(&super::confidence::markdown(s));
     noise_floor(&mut out, s);
     let _ = writeln!(
         out,
