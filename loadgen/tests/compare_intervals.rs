@@ -186,4 +186,11 @@ fn the_ranking_separates_a_tight_20_percent_not_a_wide_2_percent_and_skips_loadg
     assert!(md.contains("| mio | 100 | 5 | 120,000 ["), "{md}");
     let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(json.contains("\"ranking\"") && json.contains("\"msgs_per_sec_ci\""));
+    let svg = std::fs::read_to_string(dir.join("server-cpu-per-msg.svg")).unwrap();
+    // One vertical whisker per cell: mio's interval at x = 100 clients, in mio's colour.
+    let whiskers = svg
+        .lines()
+        .filter(|l| l.contains("stroke-width=\"1\"") && !l.contains("#000000"))
+        .count();
+    assert!(whiskers >= 4, "{svg}");
 }
