@@ -102,7 +102,9 @@ fn ranking_md(out: &mut String, r: &MetricRanking) {
             format!("{}. {} {m} (tier {})", i + 1, g.model, g.tier)
         })
         .collect();
-    let _ = writeln!(out, "{}\n", order.join(" · "));
+    if !order.is_empty() {
+        let _ = writeln!(out, "{}\n", order.join(" · "));
+    }
     for st in &r.statements {
         let _ = writeln!(out, "- {st}");
     }

@@ -78,9 +78,8 @@ pub fn loadgen_bound(group: &[(String, RunResult)]) -> Option<String> {
         .collect();
     ratios.sort_by(f64::total_cmp);
     let median = *ratios.get(ratios.len() / 2)?;
-    (median > LOADGEN_WAIT_RATIO).then(|| {
-        format!("loadgen waited for a CPU {median:.1}× as long as it ran (run-queue wait / CPU per message)")
-    })
+    (median > LOADGEN_WAIT_RATIO)
+        .then(|| format!("loadgen run-queue wait {median:.1}× its CPU per message"))
 }
 
 /// A ranked metric: name, direction, per-run value, whether loadgen-bound cells are left out.
