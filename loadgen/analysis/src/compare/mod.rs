@@ -373,6 +373,31 @@ fn row(
     judged(label, (base, new), runs, thresholds, factors, failures)
 }
 
+/// Pushes one failure line per metric (msgs/s, p99, server CPU/msg) judged a regression.
+fn push_regressions(
+    label: &str,
+    deltas: [Option<MetricDelta>; 3],
+    t: Thresholds,
+    failures: &mut Vec<String>,
+) {
+    let names = [
+        ("msgs/s", t.msgs),
+        ("p99", t.p99),
+        ("server CPU/msg", t.cpu),
+    ];
+    for ((name, threshold), d) in names.into_iter().zip(deltas) {
+        if let Some(d) = d.filter(|d| d.verdict == Verdict::Regression) {
+            let interval = d
+                .interval
+                .map_or(String::new(), |i| format!(" {}", interval::describe(&i)));
+            failures.push(format!(
+                "{label}: {name} {:+.1}%{interval} (threshold {threshold}%)",
+                d.delta_pct
+            ));
+        }
+    }
+}
+
 /// The row of a cell that ran on both sides: each metric judged against its threshold.
 fn judged(
     label: String,
@@ -418,21 +443,7 @@ fn judged(
         false,
     );
     let cpu = with_interval(cpu, |r| r.server_cpu_ns_per_msg, 1.0, t.cpu, false);
-    for (name, d, threshold) in [
-        ("msgs/s", msgs, t.msgs),
-        ("p99", p99, t.p99),
-        ("server CPU/msg", cpu, t.cpu),
-    ] {
-        if let Some(d) = d.filter(|d| d.verdict == Verdict::Regression) {
-            let interval = d
-                .interval
-                .map_or(String::new(), |i| format!(" {}", interval::describe(&i)));
-            failures.push(format!(
-                "{label}: {name} {:+.1}%{interval} (threshold {threshold}%)",
-                d.delta_pct
-            ));
-        }
-    }
+    push_regressions(&label, [msgs, p99, cpu], t, failures);
     let worst = [msgs, p99, cpu]
         .into_iter()
         .flatten()
