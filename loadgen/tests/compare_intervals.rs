@@ -45,6 +45,13 @@ fn a_tight_20_percent_cpu_rise_fails_and_is_paired() {
         5,
     );
     let out = compare(&base, &new, &["--threshold", "10"]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "CPU/msg is not judged by default: {}",
+        out.stdout
+    );
+    let out = compare(&base, &new, &["--threshold", "10", "--cpu-threshold", "10"]);
     assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("paired, 5 pairs"), "{}", out.stdout);
     assert!(
@@ -76,7 +83,7 @@ fn a_wide_2_percent_change_is_no_regression_and_unpaired_when_run_apart() {
         &[720.0, 1280.0, 1020.0, 1200.0, 800.0],
         3600,
     );
-    let out = compare(&base, &new, &["--threshold", "1"]);
+    let out = compare(&base, &new, &["--threshold", "1", "--cpu-threshold", "1"]);
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains("unpaired, up to 5 runs a side"),

@@ -20,7 +20,8 @@ pub struct CompareArgs {
     /// Largest tolerated p99 latency rise, percent.
     #[arg(long, value_name = "PCT")]
     pub p99_threshold: Option<f64>,
-    /// Largest tolerated rise of server CPU per message, percent (default: --threshold).
+    /// Largest tolerated rise of server CPU per message, percent. Without it the Δ is shown
+    /// but never fails the comparison (it is not normalized by --normalize).
     #[arg(long, value_name = "PCT")]
     pub cpu_threshold: Option<f64>,
     /// Judge each cell against the machine's overall change: divide NEW's ratios to BASE by
@@ -54,7 +55,7 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let thresholds = Thresholds {
         msgs: args.threshold,
         p99: args.p99_threshold.unwrap_or(args.threshold),
-        cpu: args.cpu_threshold.unwrap_or(args.threshold),
+        cpu: args.cpu_threshold.unwrap_or(f64::INFINITY),
     };
     let comparison = compare(&base, &new, thresholds, (args.normalize, args.best))?;
     let md = crate::export::markdown::comparison(&comparison);

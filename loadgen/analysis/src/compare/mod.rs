@@ -139,7 +139,7 @@ pub struct Thresholds {
     pub msgs: f64,
     /// Largest tolerated p99 rise.
     pub p99: f64,
-    /// Largest tolerated server CPU per message rise.
+    /// Largest tolerated server CPU per message rise (infinite: shown, never judged).
     pub cpu: f64,
 }
 

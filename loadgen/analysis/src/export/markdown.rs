@@ -106,9 +106,15 @@ pub fn comparison(c: &Comparison) -> String {
     let _ = writeln!(out, "BASE `{}` → NEW `{}`  ", c.base, c.new);
     let _ = writeln!(
         out,
-        "Thresholds: msgs/s −{}%, p99 +{}%, server CPU/msg +{}%. A difference no larger than the repeats' spread is \
+        "Thresholds: msgs/s −{}%, p99 +{}%, server CPU/msg {}. A difference no larger than the repeats' spread is \
          \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
-        c.msgs_threshold_pct, c.p99_threshold_pct, c.cpu_threshold_pct
+        c.msgs_threshold_pct,
+        c.p99_threshold_pct,
+        if c.cpu_threshold_pct.is_finite() {
+            format!("+{}%", c.cpu_threshold_pct)
+        } else {
+            "shown, not judged (--cpu-threshold judges it)".to_string()
+        }
     );
     if c.best {
         let _ = writeln!(
