@@ -137,3 +137,23 @@ pub fn sweep_dir(
     }
     dir
 }
+
+/// `r` with a recorded server cost of `ns` CPU per message.
+pub fn with_server_cpu(mut r: RunResult, ns: f64) -> RunResult {
+    r.cost = Some(echo_results::cost::CostReport {
+        server: Some(echo_results::cost::ProcessCost {
+            cpu_ns_per_msg: ns,
+            ..Default::default()
+        }),
+        loadgen: None,
+    });
+    r
+}
+
+/// `r` with its measured window opening `s` seconds after the crafted default.
+pub fn opened_at(mut r: RunResult, s: u64) -> RunResult {
+    let start = 1_769_860_801_000_000_000 + s * 1_000_000_000;
+    r.window_start_unix_ns = Some(start);
+    r.window_end_unix_ns = Some(start + 2_000_000_000);
+    r
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{compare, load_side};
+use super::{compare, read_side, Thresholds};
 
 /// Options of `loadgen compare`.
 #[derive(Args, Debug)]
@@ -20,6 +20,10 @@ pub struct CompareArgs {
     /// Largest tolerated p99 latency rise, percent.
     #[arg(long, value_name = "PCT")]
     pub p99_threshold: Option<f64>,
+    /// Largest tolerated rise of server CPU per message, percent. Without it the Δ is shown
+    /// but never fails the comparison (it is not normalized by --normalize).
+    #[arg(long, value_name = "PCT")]
+    pub cpu_threshold: Option<f64>,
     /// Judge each cell against the machine's overall change: divide NEW's ratios to BASE by
     /// their median over all cells first. For a noisy shared machine, where everything can run
     /// 40% slower for a while: one model's 30% drop still fails, a uniform shift does not (it is
@@ -38,7 +42,7 @@ pub struct CompareArgs {
 
 /// `loadgen compare BASE NEW`: prints the markdown table, exits 0/1 (errors: 2, via the caller).
 pub fn compare_command(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    for t in [Some(args.threshold), args.p99_threshold]
+    for t in [Some(args.threshold), args.p99_threshold, args.cpu_threshold]
         .into_iter()
         .flatten()
     {
@@ -46,17 +50,14 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("thresholds must be percentages ≥ 0, got {t}");
         }
     }
-    let (base, base_single) = load_side(&args.base)?;
-    let (new, new_single) = load_side(&args.new)?;
-    let base_name = args.base.display().to_string();
-    let new_name = args.new.display().to_string();
-    let comparison = compare(
-        (&base_name, &base, base_single),
-        (&new_name, &new, new_single),
-        args.threshold,
-        args.p99_threshold.unwrap_or(args.threshold),
-        (args.normalize, args.best),
-    )?;
+    let base = read_side(&args.base)?;
+    let new = read_side(&args.new)?;
+    let thresholds = Thresholds {
+        msgs: args.threshold,
+        p99: args.p99_threshold.unwrap_or(args.threshold),
+        cpu: args.cpu_threshold.unwrap_or(f64::INFINITY),
+    };
+    let comparison = compare(&base, &new, thresholds, (args.normalize, args.best))?;
     let md = crate::export::markdown::comparison(&comparison);
     print!("{md}");
     if let Some(path) = &args.markdown {

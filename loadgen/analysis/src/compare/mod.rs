@@ -1,7 +1,12 @@
 //! `loadgen compare BASE NEW`: two result files or two sweep directories, cell by cell.
 //!
-//! For each cell in both, msgs/s (higher is better) and p99 (lower is better) are compared by
-//! their medians. A change is judged in this order:
+//! For each cell in both, msgs/s (higher is better), p99 and server CPU per message (lower is
+//! better) are compared. When both sides have at least two runs, each Δ = NEW / BASE − 1 gets a
+//! 95% bootstrap interval, paired by run index when the rounds visibly alternated in time
+//! ([`interval`]), and the interval is judged: a regression lies wholly beyond the threshold on
+//! the worse side, an improvement wholly beyond it on the better side, a point estimate within
+//! the threshold is "ok", anything else "within noise". Otherwise the medians are judged
+//! ([`judge`]), in this order:
 //! 1. within the metric's threshold: "ok";
 //! 2. beyond it, but no larger than the run-to-run spread (max − min) / median of either side
 //!    (when a side has repeats): "within noise": the data cannot tell, so no verdict is guessed;
@@ -9,7 +14,8 @@
 //!
 //! `--best` compares each cell's best repeat instead of its median. `--normalize` first divides NEW by the machine factor (the median NEW / BASE ratio over all
 //! cells), so a machine that is uniformly busier or faster than when BASE was measured shifts
-//! nothing, while one cell or model moving against the rest still does.
+//! nothing, while one cell or model moving against the rest still does (server CPU per message,
+//! which a busier machine moves far less, is not normalized).
 //!
 //! Independently of any threshold, a lost or corrupted echo (or failed connection) in NEW, or a
 //! cell that ran in BASE but not in NEW, is a failure. Exit codes: 0 no regression, 1 regression
@@ -18,10 +24,16 @@
 use std::fmt;
 use std::path::Path;
 
+use crate::report::samples::{RunSample, Samples};
 use crate::report::{self, CellStatus, CellSummary, Spread};
+use echo_inference::Delta;
 use echo_results::result::RunResult;
 
 pub mod command;
+pub mod interval;
+mod point;
+
+pub use point::judge;
 
 /// How one metric of one cell changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,10 +66,12 @@ pub struct MetricDelta {
     pub base: Spread,
     /// NEW's value over its repeats.
     pub new: Spread,
-    /// (NEW − BASE) / BASE of the medians, percent.
+    /// (NEW − BASE) / BASE of the medians, percent (with an interval: its point estimate).
     pub delta_pct: f64,
     /// The judgement.
     pub verdict: Verdict,
+    /// Δ with its 95% bootstrap interval, when both sides have at least two runs.
+    pub interval: Option<Delta>,
 }
 
 /// One cell.
@@ -69,6 +83,8 @@ pub struct Row {
     pub msgs: Option<MetricDelta>,
     /// p99 change, if both sides have one.
     pub p99: Option<MetricDelta>,
+    /// Server CPU per message change, if both sides recorded it.
+    pub cpu: Option<MetricDelta>,
     /// The row's overall verdict, as shown.
     pub verdict: String,
 }
@@ -84,6 +100,8 @@ pub struct Comparison {
     pub msgs_threshold_pct: f64,
     /// p99 threshold, percent.
     pub p99_threshold_pct: f64,
+    /// Server CPU per message threshold, percent.
+    pub cpu_threshold_pct: f64,
     /// Whether cells were compared by their best repeat rather than their median.
     pub best: bool,
     /// With `--normalize`: median over cells of NEW / BASE throughput, and of NEW / BASE p99.
@@ -99,6 +117,56 @@ impl Comparison {
     pub fn exit_code(&self) -> u8 {
         u8::from(!self.failures.is_empty())
     }
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug)]
+pub struct Side {
+    /// How it is named (its path).
+    pub name: String,
+    /// Its cells.
+    pub cells: Vec<CellSummary>,
+    /// Whether it was a single result file.
+    pub single: bool,
+    /// Every cell's repeats.
+    pub samples: Samples,
+}
+
+/// Thresholds, percent: msgs/s drop, p99 rise, server CPU per message rise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Largest tolerated throughput drop.
+    pub msgs: f64,
+    /// Largest tolerated p99 rise.
+    pub p99: f64,
+    /// Largest tolerated server CPU per message rise (infinite: shown, never judged).
+    pub cpu: f64,
+}
+
+/// Reads one side: a sweep directory's cells, or a single result file as one cell.
+pub fn read_side(path: &Path) -> anyhow::Result<Side> {
+    let name = path.display().to_string();
+    if path.is_dir() {
+        let collected = report::collect(path)?;
+        return Ok(Side {
+            name,
+            cells: collected.cells.into_iter().map(|c| c.summary).collect(),
+            single: false,
+            samples: collected.samples,
+        });
+    }
+    let (cells, single) = load_side(path)?;
+    let run = RunResult::load(path)?;
+    let samples = cells
+        .iter()
+        .map(|c| (c.key.clone(), vec![RunSample::of(&name, &run)]))
+        .collect();
+    Ok(Side {
+        name,
+        cells,
+        single,
+        samples,
+    })
 }
 
 /// Reads one side: a sweep directory's cells, or a single result file as one cell. The flag
@@ -125,20 +193,28 @@ pub fn load_side(path: &Path) -> anyhow::Result<(Vec<CellSummary>, bool)> {
 
 /// Compares cell by cell. Two single files are compared with each other whatever their
 /// configurations; otherwise cells are matched by model, clients, size, protocol and pipeline.
+/// Cells with at least two runs on both sides are judged by the interval of their Δ
+/// ([`interval`]), except with `best`, which compares one run per side.
 pub fn compare(
-    base: (&str, &[CellSummary], bool),
-    new: (&str, &[CellSummary], bool),
-    msgs_threshold_pct: f64,
-    p99_threshold_pct: f64,
+    base: &Side,
+    new: &Side,
+    thresholds: Thresholds,
     (normalize, best): (bool, bool),
 ) -> anyhow::Result<Comparison> {
-    let (base_name, base_cells, base_single) = base;
-    let (new_name, new_cells, new_single) = new;
+    let (base_name, base_cells, base_single) = (&base.name, &base.cells, base.single);
+    let (new_name, new_cells, new_single) = (&new.name, &new.cells, new.single);
+    let no_samples = Samples::new();
+    let samples = if best {
+        (&no_samples, &no_samples)
+    } else {
+        (&base.samples, &new.samples)
+    };
     let mut out = Comparison {
         base: base_name.to_string(),
         new: new_name.to_string(),
-        msgs_threshold_pct,
-        p99_threshold_pct,
+        msgs_threshold_pct: thresholds.msgs,
+        p99_threshold_pct: thresholds.p99,
+        cpu_threshold_pct: thresholds.cpu,
         best,
         machine_factor: None,
         rows: Vec::new(),
@@ -169,11 +245,16 @@ pub fn compare(
     };
     let factor = normalize.then(|| machine_factor(&pairs));
     out.machine_factor = factor;
-    let thresholds = (msgs_threshold_pct, p99_threshold_pct);
     let factor = factor.unwrap_or((1.0, 1.0));
     for (b, n) in pairs {
+        let runs = |side: &Samples, c: Option<&CellSummary>| {
+            c.and_then(|c| side.get(&c.key))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let runs = (runs(samples.0, b), runs(samples.1, n));
         out.rows
-            .push(row(b, n, thresholds, factor, &mut out.failures));
+            .push(row((b, n), &runs, thresholds, factor, &mut out.failures));
     }
     let compared = out.rows.iter().filter(|r| r.msgs.is_some()).count();
     if compared == 0 && out.failures.is_empty() {
@@ -230,9 +311,9 @@ fn scaled(s: Option<Spread>, factor: f64) -> Option<Spread> {
 
 /// The row of one cell, present on either side or both; pushes every failure it finds.
 fn row(
-    base: Option<&CellSummary>,
-    new: Option<&CellSummary>,
-    thresholds: (f64, f64),
+    (base, new): (Option<&CellSummary>, Option<&CellSummary>),
+    runs: &(Vec<RunSample>, Vec<RunSample>),
+    thresholds: Thresholds,
     factors: (f64, f64),
     failures: &mut Vec<String>,
 ) -> Row {
@@ -247,6 +328,7 @@ fn row(
             label,
             msgs: None,
             p99: None,
+            cpu: None,
             verdict: "MISSING in NEW".to_string(),
         };
     };
@@ -270,6 +352,7 @@ fn row(
             label,
             msgs: None,
             p99: None,
+            cpu: None,
             verdict,
         };
     }
@@ -283,18 +366,44 @@ fn row(
             label,
             msgs: None,
             p99: None,
+            cpu: None,
             verdict: verdict.to_string(),
         };
     };
-    judged(label, base, new, thresholds, factors, failures)
+    judged(label, (base, new), runs, thresholds, factors, failures)
+}
+
+/// Pushes one failure line per metric (msgs/s, p99, server CPU/msg) judged a regression.
+fn push_regressions(
+    label: &str,
+    deltas: [Option<MetricDelta>; 3],
+    t: Thresholds,
+    failures: &mut Vec<String>,
+) {
+    let names = [
+        ("msgs/s", t.msgs),
+        ("p99", t.p99),
+        ("server CPU/msg", t.cpu),
+    ];
+    for ((name, threshold), d) in names.into_iter().zip(deltas) {
+        if let Some(d) = d.filter(|d| d.verdict == Verdict::Regression) {
+            let interval = d
+                .interval
+                .map_or(String::new(), |i| format!(" {}", interval::describe(&i)));
+            failures.push(format!(
+                "{label}: {name} {:+.1}%{interval} (threshold {threshold}%)",
+                d.delta_pct
+            ));
+        }
+    }
 }
 
 /// The row of a cell that ran on both sides: each metric judged against its threshold.
 fn judged(
     label: String,
-    base: &CellSummary,
-    new: &CellSummary,
-    (msgs_threshold, p99_threshold): (f64, f64),
+    (base, new): (&CellSummary, &CellSummary),
+    (base_runs, new_runs): &(Vec<RunSample>, Vec<RunSample>),
+    t: Thresholds,
     (msgs_factor, p99_factor): (f64, f64),
     failures: &mut Vec<String>,
 ) -> Row {
@@ -302,32 +411,43 @@ fn judged(
         let why = new.note.clone().unwrap_or_default();
         failures.push(format!("{label}: a repeat could not run in NEW: {why}"));
     }
+    let how = interval::pairing(base_runs, new_runs);
+    let with_interval = |d: Option<MetricDelta>, read: interval::Read, factor, threshold, hib| {
+        let mut d = d?;
+        if let Some(i) = interval::delta(base_runs, new_runs, read, factor, how) {
+            d.delta_pct = i.estimate * 100.0;
+            d.verdict = interval::verdict(&i, threshold, hib);
+            d.interval = Some(i);
+        }
+        Some(d)
+    };
     let msgs = judge(
         base.msgs_per_sec,
         scaled(new.msgs_per_sec, msgs_factor),
-        msgs_threshold,
+        t.msgs,
         true,
     );
+    let msgs = with_interval(msgs, |r| Some(r.msgs_per_sec), msgs_factor, t.msgs, true);
     // A p99 of 0 means no latency was recorded: nothing to compare.
     let p99 = judge(
         base.p99_us.filter(|s| s.median > 0.0),
         scaled(new.p99_us.filter(|s| s.median > 0.0), p99_factor),
-        p99_threshold,
+        t.p99,
         false,
     );
-    for (name, d, threshold) in [
-        ("msgs/s", msgs, msgs_threshold),
-        ("p99", p99, p99_threshold),
-    ] {
-        if let Some(d) = d.filter(|d| d.verdict == Verdict::Regression) {
-            failures.push(format!(
-                "{label}: {name} {:+.1}% (threshold {threshold}%)",
-                d.delta_pct
-            ));
-        }
-    }
-    let verdicts = [msgs, p99].into_iter().flatten().map(|d| d.verdict);
-    let worst = verdicts
+    let p99 = with_interval(p99, |r| r.p99_us, p99_factor, t.p99, false);
+    let cpu = judge(
+        base.server_cpu_ns_per_msg,
+        new.server_cpu_ns_per_msg,
+        t.cpu,
+        false,
+    );
+    let cpu = with_interval(cpu, |r| r.server_cpu_ns_per_msg, 1.0, t.cpu, false);
+    push_regressions(&label, [msgs, p99, cpu], t, failures);
+    let worst = [msgs, p99, cpu]
+        .into_iter()
+        .flatten()
+        .map(|d| d.verdict)
         .max_by_key(|v| match v {
             Verdict::Ok => 0,
             Verdict::Improved => 1,
@@ -344,79 +464,7 @@ fn judged(
         label,
         msgs,
         p99,
+        cpu,
         verdict,
-    }
-}
-
-/// Judges one metric; `higher_is_better` for throughput, not for latency.
-pub fn judge(
-    base: Option<Spread>,
-    new: Option<Spread>,
-    threshold_pct: f64,
-    higher_is_better: bool,
-) -> Option<MetricDelta> {
-    let (base, new) = (base?, new?);
-    let delta_pct = if base.median == 0.0 {
-        if new.median == 0.0 {
-            0.0
-        } else {
-            f64::INFINITY
-        }
-    } else {
-        (new.median - base.median) / base.median * 100.0
-    };
-    let worse_pct = if higher_is_better {
-        -delta_pct
-    } else {
-        delta_pct
-    };
-    let noise = match (base.noise_pct(), new.noise_pct()) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
-    };
-    let verdict = match noise {
-        _ if worse_pct.abs() <= threshold_pct => Verdict::Ok,
-        Some(noise) if delta_pct.abs() <= noise => Verdict::WithinNoise,
-        _ if worse_pct > threshold_pct => Verdict::Regression,
-        _ => Verdict::Improved,
-    };
-    Some(MetricDelta {
-        base,
-        new,
-        delta_pct,
-        verdict,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(values: &[f64]) -> Option<Spread> {
-        Spread::of(values)
-    }
-
-    #[test]
-    fn judges_against_threshold_and_noise() {
-        let j = |b, n, hib| judge(s(b), s(n), 10.0, hib).unwrap().verdict;
-        assert_eq!(j(&[100.0], &[70.0], true), Verdict::Regression);
-        assert_eq!(j(&[100.0], &[98.0], true), Verdict::Ok);
-        assert_eq!(j(&[100.0], &[130.0], true), Verdict::Improved);
-        assert_eq!(
-            j(&[100.0], &[130.0], false),
-            Verdict::Regression,
-            "p99 up 30%"
-        );
-        // Repeats spread 60%: a 20% drop cannot be told from noise.
-        assert_eq!(
-            j(&[70.0, 100.0, 130.0], &[80.0], true),
-            Verdict::WithinNoise
-        );
-        // Tight repeats: a 20% drop is real.
-        assert_eq!(
-            j(&[99.0, 100.0, 101.0], &[80.0, 80.0, 81.0], true),
-            Verdict::Regression
-        );
-        assert!(judge(None, s(&[1.0]), 10.0, true).is_none());
     }
 }

@@ -73,6 +73,14 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
         );
     }
     let _ = writeln!(out, "</table>");
+    out.push_str(&super::confidence::html(summary, escape));
+    if !summary.noise_floor.is_empty() {
+        let _ = writeln!(out, "<h2>Noise floor (A/A pair)</h2>\n<ul>");
+        for aa in &summary.noise_floor {
+            let _ = writeln!(out, "<li>{}</li>", escape(&aa.describe()));
+        }
+        let _ = writeln!(out, "</ul>");
+    }
     for chart in charts {
         let _ = writeln!(
             out,

@@ -3,9 +3,28 @@
 
 use std::fmt::Write;
 
-use crate::compare::{Comparison, MetricDelta};
+use crate::compare::{interval, Comparison, MetricDelta, Row};
 use crate::report::{CellStatus, CellSummary, Spread, Summary};
+use echo_inference::Pairing;
 use echo_results::format;
+
+/// The A/A section: one line per pair, or why there is none to show.
+fn noise_floor(out: &mut String, s: &Summary) {
+    if s.noise_floor.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Noise floor\n");
+    for aa in &s.noise_floor {
+        let _ = writeln!(out, "- {}", aa.describe());
+    }
+    let _ = writeln!(
+        out,
+        "\nThe A/A pair ran one model twice, interleaved with the other cells; run k of one is \
+         paired with run k of the other. The floor is the half-width of the paired A/A \
+         \u{0394}'s 95% bootstrap interval: a difference between two cells smaller than it \
+         cannot be told from this machine's noise."
+    );
+}
 
 /// The sweep table: model × clients → msgs/s, latency, errors, server CPU and RSS.
 pub fn summary(s: &Summary) -> String {
@@ -65,6 +84,8 @@ pub fn summary(s: &Summary) -> String {
             saturated.join("; ")
         );
     }
+    out.push_str(&super::confidence::markdown(s));
+    noise_floor(&mut out, s);
     let _ = writeln!(
         out,
         "\nServer RSS/conn is the server's peak RSS divided by clients (includes its fixed size, \
@@ -85,9 +106,15 @@ pub fn comparison(c: &Comparison) -> String {
     let _ = writeln!(out, "BASE `{}` → NEW `{}`  ", c.base, c.new);
     let _ = writeln!(
         out,
-        "Thresholds: msgs/s −{}%, p99 +{}%. A difference no larger than the repeats' spread is \
+        "Thresholds: msgs/s −{}%, p99 +{}%, server CPU/msg {}. A difference no larger than the repeats' spread is \
          \"within noise\"; with one run per cell the noise is unknown and only the threshold applies.\n",
-        c.msgs_threshold_pct, c.p99_threshold_pct
+        c.msgs_threshold_pct,
+        c.p99_threshold_pct,
+        if c.cpu_threshold_pct.is_finite() {
+            format!("+{}%", c.cpu_threshold_pct)
+        } else {
+            "shown, not judged (--cpu-threshold judges it)".to_string()
+        }
     );
     if c.best {
         let _ = writeln!(
@@ -104,19 +131,21 @@ pub fn comparison(c: &Comparison) -> String {
     }
     let _ = writeln!(
         out,
-        "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | verdict |"
+        "| cell | msgs/s BASE | msgs/s NEW | Δ msgs/s | p99 BASE | p99 NEW | Δ p99 | Δ server CPU/msg | verdict |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|---|");
     for row in &c.rows {
         let (mb, mn, md) = metric_cells(row.msgs.as_ref(), rate);
         let (pb, pn, pd) = metric_cells(row.p99.as_ref(), latency);
+        let (_, _, cd) = metric_cells(row.cpu.as_ref(), ns_per_msg);
         let _ = writeln!(
             out,
-            "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {} |",
+            "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {cd} | {} |",
             row.label, row.verdict
         );
     }
     let _ = writeln!(out);
+    intervals(&mut out, c);
     if c.failures.is_empty() {
         let _ = writeln!(out, "**No regression** ({} cells compared).", c.rows.len());
     } else {
@@ -126,6 +155,58 @@ pub fn comparison(c: &Comparison) -> String {
         }
     }
     out
+}
+
+/// One line per cell with its Δs and 95% intervals, and which method produced them.
+fn intervals(out: &mut String, c: &Comparison) {
+    let lines: Vec<String> = c.rows.iter().filter_map(interval_line).collect();
+    if lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "No intervals: a side has one run per cell (sweep with --runs N, N ≥ 2, for \
+             intervals).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Δ = NEW / BASE − 1 with its 95% bootstrap interval; a regression needs the whole \
+         interval beyond the threshold. Paired: run k of BASE with run k of NEW (their rounds \
+         alternated in time). Unpaired: medians of independent runs.\n"
+    );
+    for line in lines {
+        let _ = writeln!(out, "- {line}");
+    }
+    let _ = writeln!(out);
+}
+
+/// `mio × 1000 clients (paired, 5 runs): msgs/s +4.1% [−2.0%, +9.8%] (no difference
+/// detected), server CPU/msg −12.0% [−18.0%, −6.0%] (better)`.
+fn interval_line(row: &Row) -> Option<String> {
+    let metrics = [
+        ("msgs/s", row.msgs.as_ref(), true),
+        ("p99", row.p99.as_ref(), false),
+        ("server CPU/msg", row.cpu.as_ref(), false),
+    ];
+    let mut how = None;
+    let parts: Vec<String> = metrics
+        .iter()
+        .filter_map(|(name, d, hib)| {
+            let i = d.as_ref()?.interval?;
+            how.get_or_insert((i.pairing, i.n_base.max(i.n_new)));
+            Some(format!(
+                "{name} {} ({})",
+                interval::describe(&i),
+                interval::significance(&i, *hib)
+            ))
+        })
+        .collect();
+    let (pairing, n) = how?;
+    let method = match pairing {
+        Pairing::Paired => format!("paired, {n} pairs"),
+        Pairing::Unpaired => format!("unpaired, up to {n} runs a side"),
+    };
+    Some(format!("{} ({method}): {}", row.label, parts.join(", ")))
 }
 
 /// Median CPU ns per message as µs, with the spread when there are repeats.

@@ -47,6 +47,8 @@ pub struct Chart {
 struct Series {
     name: String,
     points: Vec<(f64, f64)>,
+    /// Intervals drawn as vertical whiskers: (x, low, high).
+    whiskers: Vec<(f64, f64, f64)>,
 }
 
 /// How an axis maps and labels values.
@@ -100,6 +102,7 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
                     .filter_map(|c| Some((c.summary.key.clients as f64, f(c)?)))
                     .collect(),
                 name,
+                whiskers: Vec::new(),
             })
             .collect()
     };
@@ -142,15 +145,34 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
         )?,
         chart(
             SERVER_CPU_CHART,
-            "Server CPU per message by model and clients (median)".to_string(),
+            "Server CPU per message by model and clients (median, 95% interval)".to_string(),
             (
                 clients,
                 ("server CPU per message", Axis::Linear(cpu_us_label)),
             ),
-            &per_model(&|c| c.summary.server_cpu_ns_per_msg.map(|s| s.median / 1000.0)),
+            &with_cpu_whiskers(
+                per_model(&|c| c.summary.server_cpu_ns_per_msg.map(|s| s.median / 1000.0)),
+                cells,
+            ),
             (Legend::UpperRight, MARKERS),
         )?,
     ])
+}
+
+/// `series` with each cell's server CPU per message interval (µs) as whiskers.
+fn with_cpu_whiskers(mut series: Vec<Series>, cells: &[Cell]) -> Vec<Series> {
+    for s in &mut series {
+        s.whiskers = cells
+            .iter()
+            .filter(|c| c.summary.key.model == s.name)
+            .filter_map(|c| {
+                let i = c.summary.server_cpu_ns_per_msg_ci?;
+                let x = c.summary.key.clients as f64;
+                Some((x, i.low / 1000.0, i.high / 1000.0))
+            })
+            .collect();
+    }
+    series
 }
 
 /// One chart, drawn.
@@ -176,7 +198,11 @@ fn spectrum_series(cells: &[Cell], clients: Option<usize>) -> Vec<Series> {
                 .and_then(|c| c.latency.as_ref())
                 .map(spectrum)
                 .unwrap_or_default();
-            Series { name, points }
+            Series {
+                name,
+                points,
+                whiskers: Vec::new(),
+            }
         })
         .collect()
 }
@@ -235,8 +261,14 @@ fn map_series(
                 .collect()
         })
         .collect();
+    let ends: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| &s.whiskers)
+        .flat_map(|&(px, lo, hi)| [(px, lo), (px, hi)])
+        .filter_map(|(px, py)| Some((x_axis.map(px)?, y_axis.map(py)?)))
+        .collect();
     let bounds = |pick: fn(&(f64, f64)) -> f64| {
-        let all = mapped.iter().flatten().map(pick);
+        let all = mapped.iter().flatten().chain(&ends).map(pick);
         let lo = all.clone().fold(f64::INFINITY, f64::min);
         let hi = all.fold(f64::NEG_INFINITY, f64::max);
         if lo.is_finite() {
@@ -304,6 +336,14 @@ fn line_chart(
                     .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                     .map_err(|e| fail(&e))?;
             }
+            let whiskers = s.whiskers.iter().filter_map(|&(px, lo, hi)| {
+                let x = x_axis.map(px)?;
+                Some(PathElement::new(
+                    vec![(x, y_axis.map(lo)?), (x, y_axis.map(hi)?)],
+                    color.stroke_width(1),
+                ))
+            });
+            chart.draw_series(whiskers).map_err(|e| fail(&e))?;
         }
         chart
             .configure_series_labels()

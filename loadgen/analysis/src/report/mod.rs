@@ -18,10 +18,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::sweep::record::{SweepRecord, SWEEP_FILE};
 
+pub mod noise;
+pub mod ranking;
+pub mod samples;
 mod spread;
 pub mod write;
 
-pub use spread::Spread;
+pub use noise::AaNoise;
+pub use spread::{Interval, Spread};
 
 /// The table and everything behind it, as JSON.
 pub const SUMMARY_JSON: &str = "summary.json";
@@ -94,7 +98,8 @@ impl CellKey {
 
     /// Sort key: models in [`Model::ALL`] order (unknown names after, alphabetically).
     fn order(&self) -> (usize, String, usize, usize, String, usize) {
-        let rank = Model::from_name(&self.model)
+        let base = self.model.strip_suffix(noise::AA_LABEL);
+        let rank = Model::from_name(base.unwrap_or(&self.model))
             .and_then(|m| Model::ALL.iter().position(|&x| x == m))
             .unwrap_or(Model::ALL.len());
         let k = self.clone();
@@ -138,6 +143,18 @@ pub struct CellSummary {
     /// loadgen CPU time per echoed message, ns.
     #[serde(default)]
     pub loadgen_cpu_ns_per_msg: Option<Spread>,
+    /// msgs/s: median and 95% bootstrap interval (two or more repeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msgs_per_sec_ci: Option<Interval>,
+    /// p99 latency, µs: median and 95% bootstrap interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_us_ci: Option<Interval>,
+    /// Server CPU per message, ns: median and 95% bootstrap interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cpu_ns_per_msg_ci: Option<Interval>,
+    /// Why the cell is left out of the msgs/s and p99 rankings (loadgen was the bottleneck).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loadgen_bound: Option<String>,
 }
 
 impl CellSummary {
@@ -171,6 +188,12 @@ pub struct Summary {
     pub source: SourceInfo,
     /// Every cell, in table order.
     pub cells: Vec<CellSummary>,
+    /// The machine's noise floor from each A/A pair (`sweep --aa`), per client count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise_floor: Vec<AaNoise>,
+    /// Models ranked per client count and metric (cells with two or more runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranking: Vec<ranking::MetricRanking>,
 }
 
 /// A cell with what the charts need beyond the table.
@@ -189,15 +212,22 @@ pub struct Collected {
     pub source: SourceInfo,
     /// Every cell, in table order.
     pub cells: Vec<Cell>,
+    /// The noise floor of each A/A pair.
+    pub noise_floor: Vec<AaNoise>,
+    /// Every cell's repeats, for paired or resampled comparisons.
+    pub samples: samples::Samples,
 }
 
 impl Collected {
     /// The table.
     pub fn summary(&self) -> Summary {
+        let cells: Vec<CellSummary> = self.cells.iter().map(|c| c.summary.clone()).collect();
         Summary {
             summary_version: SUMMARY_VERSION,
             source: self.source.clone(),
-            cells: self.cells.iter().map(|c| c.summary.clone()).collect(),
+            ranking: ranking::rankings(&cells, &self.samples),
+            cells,
+            noise_floor: self.noise_floor.clone(),
         }
     }
 }
@@ -244,12 +274,23 @@ pub fn collect_runs(
         source.duration_s = r.duration_s;
         source.warmup_s = r.warmup_s;
     }
+    let keyed: Vec<(CellKey, String, RunResult)> = runs
+        .into_iter()
+        .map(|(name, run)| {
+            let mut key = CellKey::of(&run);
+            key.model = noise::cell_model(&name, &key.model);
+            (key, name, run)
+        })
+        .collect();
+    let noise_floor = noise::noise_floors(&keyed);
+    let mut samples = samples::Samples::new();
+    for (key, name, run) in &keyed {
+        let sample = samples::RunSample::of(name, run);
+        samples.entry(key.clone()).or_default().push(sample);
+    }
     let mut groups: BTreeMap<CellKey, Vec<(String, RunResult)>> = BTreeMap::new();
-    for (name, run) in runs {
-        groups
-            .entry(CellKey::of(&run))
-            .or_default()
-            .push((name, run));
+    for (key, name, run) in keyed {
+        groups.entry(key).or_default().push((name, run));
     }
     let mut cells = Vec::with_capacity(groups.len());
     for (key, group) in groups {
@@ -258,7 +299,7 @@ pub fn collect_runs(
     if let Some(record) = record {
         for nr in &record.not_run {
             let key = CellKey {
-                model: nr.model.clone(),
+                model: noise::record_model(&nr.model),
                 clients: nr.clients,
                 size: record.size,
                 protocol: record.protocol.clone(),
@@ -279,7 +320,12 @@ pub fn collect_runs(
         }
     }
     cells.sort_by_key(|c| c.summary.key.order());
-    Ok(Collected { source, cells })
+    Ok(Collected {
+        source,
+        cells,
+        noise_floor,
+        samples,
+    })
 }
 
 /// One cell from its repeats.
@@ -351,6 +397,10 @@ fn summarize(key: CellKey, group: &[(String, RunResult)]) -> anyhow::Result<Cell
             loadgen_saturated: group.iter().any(|(_, r)| r.loadgen_resources.saturated),
             server_cpu_ns_per_msg: cpu_per_msg(group, |c| c.server.as_ref()),
             loadgen_cpu_ns_per_msg: cpu_per_msg(group, |c| c.loadgen.as_ref()),
+            msgs_per_sec_ci: Interval::of(&values(&|r| r.throughput.msgs_per_sec)),
+            p99_us_ci: Interval::of(&values(&|r| r.latency_us.p99 as f64)),
+            server_cpu_ns_per_msg_ci: Interval::of(&server_cpu(group)),
+            loadgen_bound: ranking::loadgen_bound(group),
         },
         latency: Some(latency),
     })
@@ -378,7 +428,19 @@ fn empty_cell(key: CellKey, skipped: bool, reason: &str) -> CellSummary {
         loadgen_saturated: false,
         server_cpu_ns_per_msg: None,
         loadgen_cpu_ns_per_msg: None,
+        msgs_per_sec_ci: None,
+        p99_us_ci: None,
+        server_cpu_ns_per_msg_ci: None,
+        loadgen_bound: None,
     }
+}
+
+/// Server CPU ns per message of the repeats that recorded it.
+fn server_cpu(group: &[(String, RunResult)]) -> Vec<f64> {
+    group
+        .iter()
+        .filter_map(|(_, r)| Some(r.cost.as_ref()?.server.as_ref()?.cpu_ns_per_msg))
+        .collect()
 }
 
 /// The spread of one side's CPU ns per message over the repeats that recorded it.
@@ -410,47 +472,4 @@ pub fn spectrum_clients(cells: &[Cell], wanted: Option<usize>) -> Option<usize> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spread_takes_the_median() {
-        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
-        assert_eq!((s.median, s.min, s.max, s.n), (2.0, 1.0, 3.0, 3));
-        assert_eq!(Spread::of(&[1.0, 4.0]).unwrap().median, 2.5);
-        assert_eq!(Spread::of(&[]), None);
-        assert_eq!(Spread::of(&[5.0]).unwrap().noise_pct(), None);
-        assert_eq!(
-            Spread::of(&[90.0, 100.0, 110.0]).unwrap().noise_pct(),
-            Some(20.0)
-        );
-    }
-
-    #[test]
-    fn cells_sort_in_model_order() {
-        let key = |m: &str, c| CellKey {
-            model: m.into(),
-            clients: c,
-            size: 64,
-            protocol: "raw".into(),
-            pipeline: 1,
-        };
-        let mut keys = [
-            key("tokio", 1),
-            key("threads", 10),
-            key("zzz", 1),
-            key("threads", 1),
-        ];
-        keys.sort_by_key(|k| k.order());
-        let got: Vec<_> = keys.iter().map(|k| k.label()).collect();
-        assert_eq!(
-            got,
-            [
-                "threads × 1 clients",
-                "threads × 10 clients",
-                "tokio × 1 clients",
-                "zzz × 1 clients"
-            ]
-        );
-    }
-}
+mod tests;

@@ -53,3 +53,34 @@ impl Spread {
         Some((self.max - self.min) / self.median.abs() * 100.0)
     }
 }
+
+/// A metric's median over a cell's repeats with its 95% percentile-bootstrap interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Median of the repeats.
+    pub median: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+    /// Number of repeats.
+    pub n: usize,
+}
+
+impl Interval {
+    /// The interval of `values`; `None` with fewer than two finite values (one run has a
+    /// median but no interval).
+    pub fn of(values: &[f64]) -> Option<Interval> {
+        let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.len() < 2 {
+            return None;
+        }
+        let s = echo_inference::summarize(&v, &echo_inference::BootstrapConfig::default()).ok()?;
+        Some(Interval {
+            median: s.median,
+            low: s.ci_low,
+            high: s.ci_high,
+            n: s.n,
+        })
+    }
+}

@@ -65,6 +65,11 @@ pub struct SweepArgs {
     /// and `ranking.md` go to `<out>/capacity/`.
     #[arg(long, value_name = "SLO")]
     pub capacity_slo: Option<echo_results::capacity::Slo>,
+    /// Run MODEL twice per client count, as two cells interleaved with the others (`MODEL` and
+    /// `MODEL (A/A)`): the two measure the same thing, so their paired difference is the
+    /// machine's noise floor, which the report shows.
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub aa: Option<Model>,
     /// Finish the interrupted sweep in DIR with its saved options: only the cells without a
     /// result file run, then the report is rebuilt.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]

@@ -16,11 +16,14 @@ use echo_results::{format, CpuList, Model};
 use echo_results::config::{RunConfig, Target};
 use echo_results::result::RunResult;
 
+pub mod aa;
 pub mod args;
 pub mod record;
 pub mod resume;
 
 pub use crate::runner::CellRunner;
+pub use aa::AA_FILE_TAG;
+use aa::{with_aa_twins, PlannedCell};
 pub use args::SweepArgs;
 pub use record::{NotRun, SweepRecord, SWEEP_FILE};
 
@@ -53,6 +56,9 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
     let resumed = resume::resolve(args)?;
     let args = resumed.as_ref().unwrap_or(args);
     let (models, clients) = grid(args)?;
+    if let Some(aa) = args.aa.filter(|m| !models.contains(m)) {
+        anyhow::bail!("--aa {aa}: the model must also be one of --models");
+    }
     let out = args.out.clone().unwrap_or_else(default_dir);
     prepare_dir(&out, args.resume.is_some())?;
     let mut record = SweepRecord {
@@ -74,7 +80,8 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
     let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
     // The plan, before any cell: a sweep killed outright stays resumable.
     record.save(&out)?;
-    let mut failed = run_cells(args, &runnable, runner, &out, &mut record)?;
+    let planned = with_aa_twins(&runnable, args.aa);
+    let mut failed = run_cells(args, &planned, runner, &out, &mut record)?;
     record.save(&out)?;
     show_report(args, &out)?;
     if record.interrupted {
@@ -162,7 +169,7 @@ fn skip_known_limits(
 /// one cell: the spread then shows the noise, and the median ignores it.
 fn run_cells(
     args: &SweepArgs,
-    runnable: &[(Model, usize)],
+    runnable: &[PlannedCell],
     runner: &mut dyn CellRunner,
     out: &Path,
     record: &mut SweepRecord,
@@ -172,8 +179,9 @@ fn run_cells(
     let mut failed = false;
     let mut done = 0;
     'grid: for run in 1..=args.runs {
-        for &(model, n) in runnable {
-            if args.resume.is_some() && resume::finished(out, model.name(), n, args.size, run) {
+        for cell in runnable {
+            let (name, model, n) = (cell.name.as_str(), cell.model, cell.clients);
+            if args.resume.is_some() && resume::finished(out, name, n, args.size, run) {
                 done += 1;
                 eta.skip(1);
                 continue;
@@ -181,13 +189,13 @@ fn run_cells(
             if record
                 .not_run
                 .iter()
-                .any(|c| c.model == model.name() && c.clients == n)
+                .any(|c| c.model == name && c.clients == n)
             {
                 continue; // failed to start in an earlier repeat
             }
             done += 1;
             let label = format!(
-                "[{done}/{total_runs}] {model} × {n} clients, run {run}/{}",
+                "[{done}/{total_runs}] {name} × {n} clients, run {run}/{}",
                 args.runs
             );
             let config = cell_config(args, model, n, run);
@@ -201,7 +209,7 @@ fn run_cells(
             }
             match outcome {
                 Ok(result) => {
-                    let path = out.join(run_file_name(model.name(), n, args.size, run));
+                    let path = out.join(run_file_name(name, n, args.size, run));
                     crate::export::json::write(&result, &path)?;
                     failed |= !result.passed;
                     if !args.quiet {
@@ -220,7 +228,7 @@ fn run_cells(
                     eta.skip(args.runs - run);
                     failed = true;
                     record.not_run.push(NotRun {
-                        model: model.name().to_string(),
+                        model: name.to_string(),
                         clients: n,
                         skipped: false,
                         reason,

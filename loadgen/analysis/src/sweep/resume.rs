@@ -54,6 +54,9 @@ pub struct SweepPlan {
     /// `--capacity-slo`, as given (absent in plans saved without it).
     #[serde(default)]
     pub capacity_slo: Option<String>,
+    /// The model run twice as an A/A pair, when given.
+    #[serde(default)]
+    pub aa: Option<String>,
 }
 
 impl SweepPlan {
@@ -80,6 +83,7 @@ impl SweepPlan {
             server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
             spectrum_clients: args.spectrum_clients,
             capacity_slo: args.capacity_slo.map(|slo| slo.to_string()),
+            aa: args.aa.map(|m| m.name().to_string()),
         }
     }
 
@@ -117,6 +121,11 @@ impl SweepPlan {
                 .map(str::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("bad capacity SLO: {e}"))?,
+            aa: self
+                .aa
+                .as_deref()
+                .map(|m| Model::from_name(m).with_context(|| format!("unknown model {m:?}")))
+                .transpose()?,
             out: Some(out.to_path_buf()),
             quiet,
             resume: Some(out.to_path_buf()),
