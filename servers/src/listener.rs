@@ -136,3 +136,15 @@ pub fn accept_next<S>(
         }
     }
 }
+
+/// Accepts until the backlog is empty or an accept error pauses accepting (see
+/// [`accept_next`]); what the single-threaded loops (`select`, `poll`) do on a readable listener.
+pub fn drain_backlog(
+    listener: &std::net::TcpListener,
+    stats: &crate::Stats,
+    paused_until: &mut Option<std::time::Instant>,
+) -> Vec<std::net::TcpStream> {
+    std::iter::from_fn(|| accept_next(|| listener.accept(), stats, paused_until))
+        .map(|(stream, _)| stream)
+        .collect()
+}

@@ -25,7 +25,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::Context;
-use crate::listener::accept_next;
+use crate::listener::drain_backlog;
 use crate::session::{
     close_all, close_reason, is_idle, ticking_timeout, Client, IdleSweep, PumpResult, Session,
     SCRATCH_LEN,
@@ -143,13 +143,12 @@ impl EventLoop<'_> {
 
     /// Accepts until the backlog is empty.
     fn accept_all(&mut self) {
-        while let Some((stream, _)) = accept_next(
-            || self.listener.accept(),
+        let backlog = drain_backlog(
+            &self.listener,
             &self.ctx.stats,
             &mut self.accept_paused_until,
-        ) {
-            self.add(stream);
-        }
+        );
+        backlog.into_iter().for_each(|stream| self.add(stream));
         if self.accept_paused_until.is_some() {
             // Stop watching the listener until then; open connections are still served.
             self.pollfds[0].set_events(PollFlags::empty());

@@ -28,7 +28,7 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
 use super::Context;
-use crate::listener::accept_next;
+use crate::listener::drain_backlog;
 use crate::session::{
     close_all, close_reason, idle_keys, ticking_timeout, Client, IdleSweep, PumpResult, SCRATCH_LEN,
 };
@@ -102,7 +102,10 @@ impl EventLoop<'_> {
                 self.accept_paused_until = None;
             }
             if listener_ready {
-                self.accept_all();
+                let paused = &mut self.accept_paused_until;
+                for stream in drain_backlog(&self.listener, &self.ctx.stats, paused) {
+                    self.add(stream);
+                }
             }
             let now = Instant::now();
             if let Some(idle) = sweep.due(now) {
@@ -153,17 +156,6 @@ impl EventLoop<'_> {
     /// At most [`TICK`] (the shutdown and idle check); shorter if an accept backoff ends sooner.
     fn timeout(&self) -> Duration {
         ticking_timeout(self.accept_paused_until)
-    }
-
-    /// Accepts until the backlog is empty.
-    fn accept_all(&mut self) {
-        while let Some((stream, _)) = accept_next(
-            || self.listener.accept(),
-            &self.ctx.stats,
-            &mut self.accept_paused_until,
-        ) {
-            self.add(stream);
-        }
     }
 
     fn add(&mut self, stream: TcpStream) {
