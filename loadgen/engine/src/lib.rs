@@ -20,6 +20,7 @@ pub mod connect;
 pub mod coordinator;
 pub mod cost;
 pub mod driver;
+pub mod link;
 pub mod metadata;
 pub mod payload;
 pub mod procfs;

@@ -6,6 +6,7 @@
 //!   reproducible ([`meta::RunMeta`]).
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
+//! - [`link`]: the delayed link (echo-proxy) between loadgen and its server ([`Link`]).
 //! - [`shard`]: one run split over several processes ([`Shard`], [`ShardSpec`]).
 //! - [`model`]: the names of the concurrency models ([`Model`]).
 //! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists.
@@ -17,6 +18,7 @@ pub mod cost;
 pub mod cpus;
 pub mod format;
 pub mod histogram;
+pub mod link;
 pub mod meta;
 pub mod model;
 pub mod result;
@@ -26,6 +28,7 @@ pub mod shard;
 pub use config::{RunConfig, Target};
 pub use cpus::CpuList;
 pub use histogram::{LatencyHistogram, Percentiles};
+pub use link::Link;
 pub use model::Model;
 pub use result::{RunResult, SCHEMA_VERSION};
 pub use server_stats::StatsSnapshot;
