@@ -147,6 +147,9 @@ pub struct RunArgs {
     /// No progress and no summary (errors only).
     #[arg(long, short)]
     pub quiet: bool,
+    /// A delayed link (echo-proxy) between loadgen and the server it starts.
+    #[command(flatten)]
+    pub link: loadgen_analysis::link_args::LinkArgs,
 }
 
 impl RunArgs {
@@ -182,6 +185,7 @@ impl RunArgs {
             seed: self.seed,
             shard: None,
             start_at: self.start_at,
+            link: self.link.link(),
         };
         match self.shard {
             Some(spec) => config.for_shard(spec),

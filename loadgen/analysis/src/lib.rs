@@ -8,6 +8,7 @@
 
 pub mod compare;
 pub mod export;
+pub mod link_args;
 pub mod merge;
 pub mod report;
 pub mod summary;

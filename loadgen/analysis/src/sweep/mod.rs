@@ -89,6 +89,9 @@ pub struct SweepArgs {
     /// result file run, then the report is rebuilt.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// A delayed link (echo-proxy) between loadgen and every server.
+    #[command(flatten)]
+    pub link: crate::link_args::LinkArgs,
 }
 
 /// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
@@ -342,6 +345,7 @@ fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> Ru
         config.threads = threads;
     }
     config.seed = args.seed.wrapping_add(run as u64 - 1);
+    config.link = args.link.link();
     if let Some(CpuList(server_cpus)) = &args.server_pin {
         if let Target::Spawn { server_pin, .. } = &mut config.target {
             *server_pin = Some(server_cpus.clone());

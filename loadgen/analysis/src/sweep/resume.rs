@@ -51,6 +51,12 @@ pub struct SweepPlan {
     pub server_pin: Option<Vec<usize>>,
     /// Client count of the latency-spectrum chart, when given.
     pub spectrum_clients: Option<usize>,
+    /// One-way delay of the link (`10ms`), when given.
+    #[serde(default)]
+    pub link_delay: Option<String>,
+    /// Jitter of the link, when given.
+    #[serde(default)]
+    pub link_jitter: Option<String>,
 }
 
 impl SweepPlan {
@@ -76,6 +82,8 @@ impl SweepPlan {
             seed: args.seed,
             server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
             spectrum_clients: args.spectrum_clients,
+            link_delay: args.link.link_delay.map(|d| humantime::format_duration(d).to_string()),
+            link_jitter: args.link.link_jitter.map(|d| humantime::format_duration(d).to_string()),
         }
     }
 
@@ -110,6 +118,10 @@ impl SweepPlan {
             out: Some(out.to_path_buf()),
             quiet,
             resume: Some(out.to_path_buf()),
+            link: crate::link_args::LinkArgs {
+                link_delay: self.link_delay.as_deref().map(duration).transpose()?,
+                link_jitter: self.link_jitter.as_deref().map(duration).transpose()?,
+            },
         })
     }
 
