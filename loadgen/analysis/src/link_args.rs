@@ -41,7 +41,8 @@ mod tests {
 
     #[test]
     fn delay_and_jitter_make_a_link() {
-        let cmd = Cmd::try_parse_from(["x", "--link-delay", "10ms", "--link-jitter", "1ms"]).unwrap();
+        let cmd =
+            Cmd::try_parse_from(["x", "--link-delay", "10ms", "--link-jitter", "1ms"]).unwrap();
         let link = cmd.link.link().unwrap();
         assert_eq!(link.delay, Duration::from_millis(10));
         assert_eq!(link.jitter, Duration::from_millis(1));

@@ -62,4 +62,23 @@ mod tests {
         };
         assert_eq!(half.describe(), "2.5ms each way (echo-proxy)");
     }
+
+    #[test]
+    fn a_link_needs_a_server_loadgen_starts() {
+        let link = Link {
+            delay: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+        };
+        let mut config = crate::RunConfig::new("mio", 1);
+        config.link = Some(link);
+        assert!(config.validate().is_ok());
+        config.target = crate::Target::External {
+            addr: ([127, 0, 0, 1], 7).into(),
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("--link-delay") && err.contains("echo-proxy"),
+            "{err}"
+        );
+    }
 }

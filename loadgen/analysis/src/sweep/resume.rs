@@ -82,8 +82,14 @@ impl SweepPlan {
             seed: args.seed,
             server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
             spectrum_clients: args.spectrum_clients,
-            link_delay: args.link.link_delay.map(|d| humantime::format_duration(d).to_string()),
-            link_jitter: args.link.link_jitter.map(|d| humantime::format_duration(d).to_string()),
+            link_delay: args
+                .link
+                .link_delay
+                .map(|d| humantime::format_duration(d).to_string()),
+            link_jitter: args
+                .link
+                .link_jitter
+                .map(|d| humantime::format_duration(d).to_string()),
         }
     }
 
