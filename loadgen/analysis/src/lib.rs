@@ -5,6 +5,7 @@
 //! - [`report`]: the tables and charts of a directory of runs; [`compare`]: regressions
 //!   between two of them; [`merge`]: runs made side by side, combined into one.
 //! - [`summary`]: one run, as text; [`export`]: JSON, Markdown, SVG and HTML writers.
+//! - [`link_args`]: the `--link-delay`/`--link-jitter` options of run and sweep.
 
 pub mod compare;
 pub mod export;
