@@ -155,6 +155,9 @@ pub struct RunArgs {
     /// No progress and no summary (errors only).
     #[arg(long, short)]
     pub quiet: bool,
+    /// A delayed link (echo-proxy) between loadgen and the server it starts.
+    #[command(flatten)]
+    pub link: loadgen_analysis::link_args::LinkArgs,
 }
 
 impl RunArgs {
@@ -195,6 +198,7 @@ impl RunArgs {
             arrival: self.arrival,
             shard: None,
             start_at: self.start_at,
+            link: self.link.link(),
         };
         match self.shard {
             Some(spec) => config.for_shard(spec),

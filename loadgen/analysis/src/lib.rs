@@ -7,10 +7,12 @@
 //! - [`capacity`]: the highest open-loop rate a model holds under a latency SLO.
 //! - [`summary`]: one run, as text ([`verdict_text`]: its open-loop and verdict lines);
 //!   [`export`]: JSON, Markdown, SVG and HTML writers.
+//! - [`link_args`]: the `--link-delay`/`--link-jitter` options of run and sweep.
 
 pub mod capacity;
 pub mod compare;
 pub mod export;
+pub mod link_args;
 pub mod merge;
 pub mod report;
 pub mod runner;

@@ -60,6 +60,9 @@ fn header(s: &mut String, r: &RunResult) {
         c.clients,
         c.warmup.as_secs_f64()
     );
+    if let Some(link) = &c.link {
+        let _ = writeln!(s, "  link: {}", link.describe());
+    }
 }
 
 /// The latency percentiles, one row per measure.

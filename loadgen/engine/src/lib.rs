@@ -7,6 +7,7 @@
 //!   [`client`]: one client's state; [`payload`]: verifiable message bytes;
 //!   [`schedule`]: open-loop send times; [`stats`]: counters and their sums.
 //! - [`connect`]: sockets, fd limit, source addresses; [`spawn`]: the echo-server child;
+//!   [`link`]: the echo-proxy child of a delayed link;
 //!   [`procfs`]: resource use from /proc; [`task_sampler`], [`cost`]: cost per message;
 //!   [`metadata`]: what makes a run reproducible.
 //! - [`shard`]: which shard of a split run this process is; [`start_at`]: a window opening at
@@ -27,6 +28,7 @@ pub mod coordinator;
 pub mod cost;
 pub mod driver;
 pub mod gate;
+pub mod link;
 pub mod metadata;
 pub mod payload;
 pub mod placement;

@@ -16,6 +16,7 @@ use echo_results::meta::RunMeta;
 use crate::connect::{self, SourceAddrs};
 use crate::coordinator::{coordinate, Coordinated, Probes};
 use crate::driver::{self, Shared, WorkerPlan};
+use crate::link::LinkProxy;
 use crate::payload::Payload;
 use crate::procfs::Usage;
 use crate::progress::{Progress, Reporter, Timeline};
@@ -51,10 +52,12 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         anyhow::bail!("interrupted");
     }
     let mut server = start_target(config)?;
-    let target = match (&config.target, &server) {
-        (_, Some(child)) => child.addr,
-        (Target::External { addr }, None) => *addr,
-        (Target::Spawn { .. }, None) => unreachable!("a spawn target always has a child"),
+    let proxy = crate::link::start_for(config, server.as_ref())?;
+    let target = match (&proxy, &config.target, &server) {
+        (Some(proxy), _, _) => proxy.addr(),
+        (None, _, Some(child)) => child.addr,
+        (None, Target::External { addr }, None) => *addr,
+        (None, Target::Spawn { .. }, None) => unreachable!("a spawn target always has a child"),
     };
     let threads = config.threads.min(config.clients).max(1);
     let probes = Probes::new(server.as_ref().map(ServerChild::pid));
@@ -92,6 +95,11 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     });
     if config.start_at.is_some() {
         late_connections(&mut result);
+    }
+    if let Some(Err(err)) = proxy.map(LinkProxy::stop) {
+        // The proxy carried every echo: its failure fails the run.
+        result.warnings.push(format!("{err:#}"));
+        result.passed = false;
     }
     Ok(result)
 }

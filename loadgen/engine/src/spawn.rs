@@ -173,6 +173,16 @@ impl ServerChild {
             .into();
         args.push(protocol.name().to_string());
         args.extend(extra.iter().cloned());
+        Self::launch(bin, args, pin)
+    }
+
+    /// Starts `bin args...`, pinned to `pin`, and waits for its `listening on <addr>` line
+    /// (echo-server and echo-proxy both print one first).
+    pub(crate) fn launch(
+        bin: &Path,
+        args: Vec<String>,
+        pin: Option<&[usize]>,
+    ) -> anyhow::Result<ServerChild> {
         let mut cmd = command(bin, &args, pin)?;
         let mut child = cmd
             .spawn()
@@ -191,8 +201,9 @@ impl ServerChild {
             _ => {
                 let exit = server.stop();
                 bail!(
-                    "{} --model {model} did not print `listening on <addr>` (exit {:?}): {}",
+                    "{} {} did not print `listening on <addr>` (exit {:?}): {}",
                     bin.display(),
+                    server.args.join(" "),
                     exit.code,
                     exit.stderr.trim()
                 );
@@ -202,7 +213,7 @@ impl ServerChild {
             Some(Ok(addr)) => server.addr = addr,
             _ => {
                 server.stop();
-                bail!("unexpected first line from echo-server: {line:?}");
+                bail!("unexpected first line from {}: {line:?}", bin.display());
             }
         }
         Ok(server)

@@ -46,6 +46,27 @@ pub fn echo_server_bin() -> &'static Path {
     })
 }
 
+/// The echo-proxy binary of the same target directory (loadgen finds it there for
+/// `--link-delay`); built once if missing.
+pub fn echo_proxy_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = loadgen_bin().parent().expect("binary has a directory");
+        let bin = dir.join("echo-proxy");
+        if !bin.is_file() {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.args(["build", "-p", "echo-proxy"]);
+            if dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status().expect("cargo runs");
+            assert!(status.success(), "cargo build -p echo-proxy failed");
+        }
+        assert!(bin.is_file(), "echo-proxy not found at {}", bin.display());
+        bin
+    })
+}
+
 /// What a loadgen invocation left.
 pub struct Outcome {
     /// Exit code.

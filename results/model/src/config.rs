@@ -71,6 +71,10 @@ pub struct RunConfig {
     #[serde(default, with = "rfc3339_opt")]
     #[schemars(with = "Option<String>")]
     pub start_at: Option<SystemTime>,
+    /// The delayed link (`--link-delay`, `--link-jitter`): loadgen starts `echo-proxy` between
+    /// its clients and the server it starts; `null` = the clients connect to the server directly.
+    #[serde(default)]
+    pub link: Option<crate::link::Link>,
 }
 
 /// The server under load.
@@ -133,6 +137,7 @@ impl RunConfig {
             arrival: crate::open_loop::Arrival::Uniform,
             shard: None,
             start_at: None,
+            link: None,
         }
     }
 
@@ -180,6 +185,13 @@ impl RunConfig {
         }
         if self.start_at.is_some() && self.warmup.is_zero() {
             bail!("--start-at needs a --warmup longer than 0s: the clients connect during the warm-up");
+        }
+        if let (Some(_), Target::External { addr }) = (&self.link, &self.target) {
+            bail!(
+                "--link-delay/--link-jitter need a server loadgen starts (--model); with --addr, \
+                 put echo-proxy in front of {addr} yourself (echo-proxy --listen 127.0.0.1:0 \
+                 --upstream {addr} --delay D --jitter J) and point --addr at it"
+            );
         }
         if let Target::Spawn { model, .. } = &self.target {
             if crate::Model::from_name(model).is_none() {

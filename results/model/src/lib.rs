@@ -6,6 +6,7 @@
 //!   reproducible ([`meta::RunMeta`]).
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
+//! - [`link`]: the delayed link (echo-proxy) between loadgen and its server ([`Link`]).
 //! - [`shard`]: one run split over several processes ([`Shard`], [`ShardSpec`]).
 //! - [`open_loop`]: the open-loop figures ([`OpenLoopReport`], [`Arrival`]); [`verdict`]:
 //!   whether a run's figures describe the server ([`Verdict`], [`verdict::judge`]);
@@ -21,6 +22,7 @@ pub mod cost;
 pub mod cpus;
 pub mod format;
 pub mod histogram;
+pub mod link;
 pub mod meta;
 pub mod model;
 pub mod open_loop;
@@ -33,6 +35,7 @@ pub use capacity::{Capacity, Slo};
 pub use config::{RunConfig, Target};
 pub use cpus::CpuList;
 pub use histogram::{LatencyHistogram, Percentiles};
+pub use link::Link;
 pub use model::Model;
 pub use open_loop::{Arrival, ArrivalCheck, OpenLoopReport};
 pub use result::{RunResult, SCHEMA_VERSION};

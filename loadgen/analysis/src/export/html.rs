@@ -31,6 +31,9 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
         "<p>{} s measured after {} s warm-up, median of {} run(s) per cell",
         src.duration_s, src.warmup_s, src.runs
     );
+    if let Some(link) = &src.link {
+        let _ = write!(out, "; link: {}", escape(&link.describe()));
+    }
     if let Some(m) = &src.machine {
         let _ = write!(
             out,

@@ -38,6 +38,9 @@ pub fn summary(s: &Summary) -> String {
             first.key.size, first.key.protocol, first.key.pipeline, src.duration_s, src.warmup_s, src.runs
         );
     }
+    if let Some(link) = &src.link {
+        let _ = writeln!(out, "Link: {}.", link.describe());
+    }
     if let Some(m) = &src.machine {
         let _ = writeln!(
             out,

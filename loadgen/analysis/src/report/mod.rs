@@ -177,6 +177,9 @@ pub struct SourceInfo {
     pub warmup_s: f64,
     /// Repeats per cell the sweep asked for (1 when unknown).
     pub runs: usize,
+    /// The delayed link (echo-proxy) the runs went through, when they had one (of the first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<echo_results::Link>,
 }
 
 /// `summary.json`: the whole table.
@@ -270,6 +273,7 @@ pub fn collect_runs(
         source.machine = Some(first.machine.clone());
         source.duration_s = first.config.duration.as_secs_f64();
         source.warmup_s = first.config.warmup.as_secs_f64();
+        source.link = first.config.link;
     } else if let Some(r) = record {
         source.duration_s = r.duration_s;
         source.warmup_s = r.warmup_s;

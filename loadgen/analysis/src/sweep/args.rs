@@ -74,4 +74,7 @@ pub struct SweepArgs {
     /// result file run, then the report is rebuilt.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// A WAN-like link between the clients and every cell's server (echo-proxy).
+    #[command(flatten)]
+    pub link: crate::link_args::LinkArgs,
 }

@@ -279,6 +279,7 @@ fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> Ru
         config.threads = threads;
     }
     config.seed = args.seed.wrapping_add(run as u64 - 1);
+    config.link = args.link.link();
     if let Some(CpuList(server_cpus)) = &args.server_pin {
         if let Target::Spawn { server_pin, .. } = &mut config.target {
             *server_pin = Some(server_cpus.clone());

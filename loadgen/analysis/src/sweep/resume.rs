@@ -57,6 +57,12 @@ pub struct SweepPlan {
     /// The model run twice as an A/A pair, when given.
     #[serde(default)]
     pub aa: Option<String>,
+    /// One-way delay of the link (`10ms`), when given.
+    #[serde(default)]
+    pub link_delay: Option<String>,
+    /// Jitter of the link, when given.
+    #[serde(default)]
+    pub link_jitter: Option<String>,
 }
 
 impl SweepPlan {
@@ -84,6 +90,14 @@ impl SweepPlan {
             spectrum_clients: args.spectrum_clients,
             capacity_slo: args.capacity_slo.map(|slo| slo.to_string()),
             aa: args.aa.map(|m| m.name().to_string()),
+            link_delay: args
+                .link
+                .link_delay
+                .map(|d| humantime::format_duration(d).to_string()),
+            link_jitter: args
+                .link
+                .link_jitter
+                .map(|d| humantime::format_duration(d).to_string()),
         }
     }
 
@@ -129,6 +143,10 @@ impl SweepPlan {
             out: Some(out.to_path_buf()),
             quiet,
             resume: Some(out.to_path_buf()),
+            link: crate::link_args::LinkArgs {
+                link_delay: self.link_delay.as_deref().map(duration).transpose()?,
+                link_jitter: self.link_jitter.as_deref().map(duration).transpose()?,
+            },
         })
     }
 
