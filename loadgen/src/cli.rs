@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Parser, Subcommand};
 use echo_proto::Protocol;
 use echo_results::{CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
-use loadgen_analysis::{compare, export, merge, report, summary, sweep};
+use loadgen_analysis::{compare, export, gate, merge, report, summary, sweep};
 use loadgen_engine::Progress;
 
 use crate::engine_runner::EngineRunner;
@@ -58,6 +58,8 @@ pub enum Command {
     Report(report::write::ReportArgs),
     /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
     Compare(compare::command::CompareArgs),
+    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
+    Gate(gate::command::GateArgs),
 }
 
 /// Options of one benchmark run.
@@ -230,6 +232,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep::sweep_command(&args, &mut EngineRunner),
         Some(Command::Report(args)) => report::write::report_command(&args),
         Some(Command::Compare(args)) => compare::command::compare_command(&args),
+        Some(Command::Gate(args)) => gate::command::gate_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",

@@ -4,10 +4,12 @@
 //! - [`sweep`]: a grid of runs, each made by a [`sweep::CellRunner`] the caller supplies.
 //! - [`report`]: the tables and charts of a directory of runs; [`compare`]: regressions
 //!   between two of them; [`merge`]: runs made side by side, combined into one.
+//! - [`gate`]: the paired same-job CI gate's verdict.
 //! - [`summary`]: one run, as text; [`export`]: JSON, Markdown, SVG and HTML writers.
 
 pub mod compare;
 pub mod export;
+pub mod gate;
 pub mod merge;
 pub mod report;
 pub mod summary;

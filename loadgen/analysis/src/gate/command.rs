@@ -1,0 +1,108 @@
+//! `loadgen gate BASE.jsonl NEW.jsonl`: reads both sides, judges each model, prints the verdict.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use echo_inference::GateConfig;
+
+use super::record::{pair_up, read_jsonl};
+use super::{judge_model, render, GateSettings};
+use crate::EXIT_RUN_FAILED;
+
+/// Exit code when the input cannot be judged (unreadable, unpaired, too few pairs).
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Options of `loadgen gate`.
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// The base side's runs, one JSON object per line (what scripts/ci-gate.sh writes).
+    pub base: PathBuf,
+    /// The new side's runs, paired with BASE's by model and pair number.
+    pub new: PathBuf,
+    /// Server CPU per message: the rise the lower confidence bound must exceed to fail ("5%" or "5").
+    #[arg(long, default_value = "5%", value_parser = parse_percent, value_name = "PCT")]
+    pub threshold: f64,
+    /// msgs/s: the slowdown (base/new − 1) the lower confidence bound must exceed to fail.
+    #[arg(long, default_value = "15%", value_parser = parse_percent, value_name = "PCT")]
+    pub rate_threshold: f64,
+    /// One-sided error level of each bound (confidence 1 − alpha).
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
+
+/// Parses "5%", "5" or "2.5 %" as a fraction (0.05).
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let number = s.trim().trim_end_matches('%').trim();
+    let pct: f64 = number
+        .parse()
+        .map_err(|_| format!("not a percentage: {s:?}"))?;
+    if !(pct.is_finite() && pct >= 0.0) {
+        return Err(format!("a percentage ≥ 0 is needed, got {s:?}"));
+    }
+    Ok(pct / 100.0)
+}
+
+/// Prints the per-model verdict; exit 0 pass, 1 a regression or a failed run, 2 bad input.
+pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        anyhow::bail!("--alpha must lie strictly between 0 and 1, got {}", args.alpha);
+    }
+    let settings = GateSettings {
+        cpu: GateConfig {
+            threshold: args.threshold,
+            alpha: args.alpha,
+        },
+        rate: GateConfig {
+            threshold: args.rate_threshold,
+            alpha: args.alpha,
+        },
+    };
+    let base = read_jsonl(&args.base)?;
+    let new = read_jsonl(&args.new)?;
+    let by_model = pair_up(&base, &new)?;
+    if by_model.is_empty() {
+        anyhow::bail!("no runs in {}", args.base.display());
+    }
+    let verdicts: Vec<_> = by_model
+        .iter()
+        .map(|(model, pairs)| judge_model(model, pairs, &settings))
+        .collect();
+    print!("{}", render(&verdicts));
+    let regressed: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.regressed())
+        .map(|v| v.model.as_str())
+        .collect();
+    let confidence = 100.0 * (1.0 - args.alpha);
+    if !regressed.is_empty() {
+        println!(
+            "gate: FAIL: {} regressed (shown at {confidence:.0}% confidence) or lost echoes",
+            regressed.join(", ")
+        );
+        return Ok(ExitCode::from(EXIT_RUN_FAILED));
+    }
+    if verdicts.iter().any(|v| v.unjudged()) {
+        println!("gate: cannot judge every model (too few complete pairs)");
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    println!(
+        "gate: pass: {} models, no regression shown at {confidence:.0}% confidence",
+        verdicts.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_percent;
+
+    #[test]
+    fn percentages_parse_with_or_without_sign() {
+        assert_eq!(parse_percent("5%"), Ok(0.05));
+        assert_eq!(parse_percent("2.5 %"), Ok(0.025));
+        assert_eq!(parse_percent("10"), Ok(0.1));
+        assert!(parse_percent("-1%").is_err());
+        assert!(parse_percent("five").is_err());
+    }
+}
