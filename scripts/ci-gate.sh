@@ -30,13 +30,15 @@
 #   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
 #   CI_GATE_PIN=1 (server on CPU 0, loadgen on CPU 1, when there are 2+ CPUs: no migrations)
 #   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
+#   CI_GATE_BASE_SERVER=PATH (skip the base build: a base echo-server an earlier run left in
+#                             CI_GATE_OUT/echo-server-base; for repeated calibration trials)
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 case "${1:-}" in
-  -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
 esac
 
 models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
@@ -135,12 +137,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
-git worktree add --detach --quiet "$worktree" "$base_rev"
-# The shared target directory reuses every compiled dependency; only the base's own crates
-# build. Its loadgen is never run (the working tree's drives both sides), so it is not built.
-(cd "$worktree" && CARGO_TARGET_DIR="$root/target" cargo build --release --quiet -p echo-servers)
-cp target/release/echo-server "$tmp/echo-server-base"
+if [[ -n "${CI_GATE_BASE_SERVER:-}" ]]; then
+  # Repeated trials against one base: its echo-server, built once by an earlier gate run.
+  [[ -x "$CI_GATE_BASE_SERVER" ]] || die "CI_GATE_BASE_SERVER=$CI_GATE_BASE_SERVER is not an executable"
+  say "base: prebuilt $CI_GATE_BASE_SERVER (taken as ${base_rev:0:12})"
+  cp "$CI_GATE_BASE_SERVER" "$tmp/echo-server-base"
+else
+  say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
+  git worktree add --detach --quiet "$worktree" "$base_rev"
+  # The shared target directory reuses every compiled dependency; only the base's own crates
+  # build. Its loadgen is never run (the working tree's drives both sides), so it is not built.
+  (cd "$worktree" && CARGO_TARGET_DIR="$root/target" cargo build --release --quiet -p echo-servers)
+  cp target/release/echo-server "$tmp/echo-server-base"
+  cp "$tmp/echo-server-base" "$out/echo-server-base" 2>/dev/null || { mkdir -p "$out" && cp "$tmp/echo-server-base" "$out/echo-server-base"; }
+fi
 
 say "new (working tree): cargo build --release -p echo-servers -p loadgen"
 cargo build --release --quiet -p echo-servers -p loadgen
