@@ -15,8 +15,9 @@
 //!   `poll` pump; `mio_stream` is mio's wrapper that `mio` and `thread-per-core` pump.
 //!   `reactor-pool` pumps with a loop of its own that is not public, so it is not measured here.
 //!
-//! Not covered yet: the load generator's per-echo verify-and-record path; it gets its own group
-//! here once the load engine exposes it as a public function.
+//! - `client`: the load generator's per-echo path, [`Client::received`] verifying
+//!   [`MESSAGES`] echoed raw messages of [`MESSAGE_LEN`] bytes (one read each) and its
+//!   [`Recorder`] placing each latency in the window's histograms, as a worker does per read.
 //!
 //! Setup (building inputs, creating sockets, first allocation of the connection buffer) runs
 //! before the measured function and is not counted.
@@ -33,6 +34,9 @@ use std::time::Instant;
 use echo_proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
 use echo_servers::session::{PumpResult, Session, SCRATCH_LEN};
 use gungraun::{library_benchmark, library_benchmark_group, main};
+use loadgen_engine::client::{Client, SendPolicy};
+use loadgen_engine::payload::Payload;
+use loadgen_engine::stats::{Recorder, Window, WorkerStats};
 
 /// Every allocation starts on a 64-byte boundary. `memchr` (the `line` codec) takes a different
 /// number of instructions for a buffer that starts at a different offset within a vector
@@ -257,7 +261,74 @@ fn pump_mio(case: PumpCase<mio::net::UnixStream>) -> ConnCounters {
     run_pump(case)
 }
 
+/// A client with [`MESSAGES`] messages written, their echoes, and the worker's stats.
+struct ClientCase {
+    client: Client,
+    payload: Payload,
+    echoes: Vec<u8>,
+    stats: WorkerStats,
+    window: Window,
+    written_at: Instant,
+}
+
+/// Latency every echo in the bench arrives with: a fixed figure keeps the histogram path (and
+/// so the count) the same from run to run.
+const ECHO_LATENCY: std::time::Duration = std::time::Duration::from_micros(37);
+
+fn client_case() -> ClientCase {
+    let payload = Payload::new(1, Protocol::Raw, MESSAGE_LEN);
+    let mut client = Client::new(7, MESSAGES);
+    let policy = SendPolicy {
+        pipeline: MESSAGES,
+        due: None,
+        may_start: true,
+    };
+    let mut echoes = vec![0; MESSAGES * payload.wire_len()];
+    let written = client.next_write(&payload, &policy, &mut echoes);
+    assert_eq!(written, echoes.len(), "every message fits in the write");
+    let written_at = Instant::now();
+    client.wrote(&payload, written, written_at);
+    let window = Window {
+        start: written_at,
+        end: written_at + std::time::Duration::from_secs(60),
+    };
+    ClientCase {
+        client,
+        payload,
+        echoes,
+        stats: WorkerStats::default(),
+        window,
+        written_at,
+    }
+}
+
+#[library_benchmark]
+#[bench::raw_64b(setup = client_case)]
+fn client_verify_record(mut case: ClientCase) -> u64 {
+    let done = case.written_at + ECHO_LATENCY;
+    let mut recorder = Recorder {
+        stats: &mut case.stats,
+        schedule: None,
+        window: case.window,
+        wire_len: case.payload.wire_len() as u64,
+    };
+    let mut completed = 0;
+    for echo in case.echoes.chunks(case.payload.wire_len()) {
+        completed += case
+            .client
+            .received(&case.payload, 0, black_box(echo), done, &mut recorder)
+            .expect("the echoes are the bytes sent");
+    }
+    assert_eq!(completed, MESSAGES as u64, "every echo verified");
+    case.stats.totals.messages
+}
+
 library_benchmark_group!(name = codec_group; benchmarks = codec);
 library_benchmark_group!(name = pump_group; benchmarks = pump_std, pump_mio);
+library_benchmark_group!(name = client_group; benchmarks = client_verify_record);
 
-main!(library_benchmark_groups = codec_group, pump_group);
+main!(
+    library_benchmark_groups = codec_group,
+    pump_group,
+    client_group
+);

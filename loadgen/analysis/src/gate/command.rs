@@ -46,7 +46,10 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 /// Prints the per-model verdict; exit 0 pass, 1 a regression or a failed run, 2 bad input.
 pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        anyhow::bail!("--alpha must lie strictly between 0 and 1, got {}", args.alpha);
+        anyhow::bail!(
+            "--alpha must lie strictly between 0 and 1, got {}",
+            args.alpha
+        );
     }
     let settings = GateSettings {
         cpu: GateConfig {

@@ -64,8 +64,12 @@ fn a_planted_ten_percent_cost_fails_and_no_change_passes() {
     let by_model = pair_up(&base, &new).unwrap();
     let mio = judge_model("mio", &by_model["mio"], &settings());
     let threads = judge_model("threads", &by_model["threads"], &settings());
-    assert!(mio.regressed(), "{}", render(&[mio.clone()]));
-    assert!(!threads.regressed(), "{}", render(&[threads.clone()]));
+    assert!(mio.regressed(), "{}", render(std::slice::from_ref(&mio)));
+    assert!(
+        !threads.regressed(),
+        "{}",
+        render(std::slice::from_ref(&threads))
+    );
     let cpu = mio.cpu.as_ref().unwrap();
     assert!((cpu.decision.regression - 0.10).abs() < 0.02);
     assert!(cpu.sd_log_ratio > 0.005 && cpu.sd_log_ratio < 0.03);
