@@ -228,7 +228,7 @@ done
 say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 verdict=0
 "$loadgen" gate "$base_jsonl" "$new_jsonl" --threshold "$threshold" --rate-threshold "$rate_threshold" \
-  --alpha "$alpha" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
+  --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
 say "done: BASE ${base_rev:0:12} → working tree${plant:+ (planted $plant)}; runs in $out"
 case $verdict in
   0) echo "ci-gate: pass" >&2 ;;

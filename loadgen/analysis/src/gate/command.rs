@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use echo_inference::GateConfig;
 
+use super::power::{self, PowerSettings};
 use super::record::{pair_up, read_jsonl};
 use super::{judge_model, render, GateSettings};
 use crate::EXIT_RUN_FAILED;
@@ -29,6 +30,13 @@ pub struct GateArgs {
     /// One-sided error level of each bound (confidence 1 − alpha).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// Also estimate, from each model's measured pair SD, the chance of catching a regression
+    /// of this size in one model and the family-wise false-alarm chance (a power analysis).
+    #[arg(long, value_parser = parse_percent, value_name = "PCT")]
+    pub power_effect: Option<f64>,
+    /// Pairs per model the power analysis assumes (default: the pairs judged here).
+    #[arg(long, requires = "power_effect", value_name = "N")]
+    pub power_pairs: Option<usize>,
 }
 
 /// Parses "5%", "5" or "2.5 %" as a fraction (0.05).
@@ -72,6 +80,16 @@ pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
         .map(|(model, pairs)| judge_model(model, pairs, &settings))
         .collect();
     print!("{}", render(&verdicts));
+    if let Some(effect) = args.power_effect {
+        let pairs = args
+            .power_pairs
+            .unwrap_or_else(|| verdicts.iter().map(|v| v.pairs).min().unwrap_or(0));
+        let p = PowerSettings { effect, pairs };
+        print!(
+            "{}",
+            power::render(&power::estimate(&verdicts, &settings, &p), &p)
+        );
+    }
     let regressed: Vec<&str> = verdicts
         .iter()
         .filter(|v| v.regressed())

@@ -10,6 +10,7 @@
 //! own variation) is reported too, for the power analysis.
 
 pub mod command;
+pub mod power;
 pub mod record;
 
 use echo_inference::{gate, Direction, GateConfig, GateDecision};

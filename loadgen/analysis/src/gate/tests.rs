@@ -117,3 +117,23 @@ fn unpaired_or_duplicated_runs_are_refused() {
     new.push(dropped);
     assert!(pair_up(&base, &new).is_err());
 }
+
+#[test]
+fn power_follows_the_measured_spread() {
+    let p = super::power::PowerSettings {
+        effect: 0.10,
+        pairs: 7,
+    };
+    let estimate = |noise: f64| {
+        let (base, new) = sides("mio", 0.0, noise);
+        let by_model = pair_up(&base, &new).unwrap();
+        let v = judge_model("mio", &by_model["mio"], &settings());
+        super::power::estimate(&[v], &settings(), &p)[0].clone()
+    };
+    let (quiet, noisy) = (estimate(0.01), estimate(0.08));
+    assert!(quiet.detection > 0.95, "{quiet:?}");
+    assert!(noisy.detection < quiet.detection, "{noisy:?}");
+    assert!(quiet.false_alarm < 0.05, "{quiet:?}");
+    let text = super::power::render(&[quiet], &p);
+    assert!(text.contains("mio: power at 7 pairs"), "{text}");
+}
