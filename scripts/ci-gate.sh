@@ -225,7 +225,7 @@ for pair in $(seq 1 "$pairs"); do
   say "pair $pair of $pairs done"
 done
 
-say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold at alpha 0.01, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 verdict=0
 "$loadgen" gate "$base_jsonl" "$new_jsonl" --threshold "$threshold" --rate-threshold "$rate_threshold" \
   --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}

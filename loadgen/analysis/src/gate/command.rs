@@ -30,6 +30,10 @@ pub struct GateArgs {
     /// One-sided error level of each bound (confidence 1 − alpha).
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// One-sided error level of the msgs/s bound: smaller than --alpha, so that the noisier
+    /// secondary metric adds little to the job's false-alarm chance.
+    #[arg(long, default_value_t = 0.01)]
+    pub rate_alpha: f64,
     /// Also estimate, from each model's measured pair SD, the chance of catching a regression
     /// of this size in one model and the family-wise false-alarm chance (a power analysis).
     #[arg(long, value_parser = parse_percent, value_name = "PCT")]
@@ -53,10 +57,14 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 /// Prints the per-model verdict; exit 0 pass, 1 a regression or a failed run, 2 bad input.
 pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+    if ![args.alpha, args.rate_alpha]
+        .iter()
+        .all(|a| *a > 0.0 && *a < 1.0)
+    {
         anyhow::bail!(
-            "--alpha must lie strictly between 0 and 1, got {}",
-            args.alpha
+            "--alpha and --rate-alpha must lie strictly between 0 and 1, got {} and {}",
+            args.alpha,
+            args.rate_alpha
         );
     }
     let settings = GateSettings {
@@ -66,7 +74,7 @@ pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
         },
         rate: GateConfig {
             threshold: args.rate_threshold,
-            alpha: args.alpha,
+            alpha: args.rate_alpha,
         },
     };
     let base = read_jsonl(&args.base)?;
