@@ -26,7 +26,7 @@
 # Knobs (environment), defaults sized for about 6 minutes on a 2-vCPU machine, builds included:
 #   CI_GATE_MODELS=(all nine)  CI_GATE_PAIRS=7  CI_GATE_CLIENTS=50  CI_GATE_DURATION=500ms
 #   CI_GATE_WARMUP=200ms       CI_GATE_THREADS=1 (loadgen workers; see scripts/ci-bench.sh)
-#   CI_GATE_THRESHOLD=5%       CI_GATE_RATE_THRESHOLD=15%  CI_GATE_ALPHA=0.05
+#   CI_GATE_THRESHOLD=3%       CI_GATE_RATE_THRESHOLD=15%  CI_GATE_ALPHA=0.05
 #   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
 #   CI_GATE_PIN=1 (server on CPU 0, loadgen on CPU 1, when there are 2+ CPUs: no migrations)
 #   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
@@ -47,7 +47,7 @@ clients=${CI_GATE_CLIENTS:-50}
 duration=${CI_GATE_DURATION:-500ms}
 warmup=${CI_GATE_WARMUP:-200ms}
 threads=${CI_GATE_THREADS:-1}
-threshold=${CI_GATE_THRESHOLD:-5%}
+threshold=${CI_GATE_THRESHOLD:-3%}
 rate_threshold=${CI_GATE_RATE_THRESHOLD:-15%}
 alpha=${CI_GATE_ALPHA:-0.05}
 out=${CI_GATE_OUT:-target/ci-gate}

@@ -22,7 +22,7 @@ pub struct GateArgs {
     /// The new side's runs, paired with BASE's by model and pair number.
     pub new: PathBuf,
     /// Server CPU per message: the rise the lower confidence bound must exceed to fail ("5%" or "5").
-    #[arg(long, default_value = "5%", value_parser = parse_percent, value_name = "PCT")]
+    #[arg(long, default_value = "3%", value_parser = parse_percent, value_name = "PCT")]
     pub threshold: f64,
     /// msgs/s: the slowdown (base/new − 1) the lower confidence bound must exceed to fail.
     #[arg(long, default_value = "15%", value_parser = parse_percent, value_name = "PCT")]
