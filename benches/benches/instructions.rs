@@ -32,7 +32,9 @@ use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
 use echo_proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
+use echo_servers::extra_work::ExtraWork;
 use echo_servers::session::{PumpResult, Session, SCRATCH_LEN};
+use echo_servers::stats::Stats;
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use loadgen_engine::client::{Client, SendPolicy};
 use loadgen_engine::payload::Payload;
@@ -167,6 +169,7 @@ struct PumpCase<S> {
     sock: S,
     peer: UnixStream,
     scratch: Vec<u8>,
+    stats: Stats,
     messages: Vec<Vec<u8>>,
 }
 
@@ -186,6 +189,7 @@ fn pump_case<S>(wrap: fn(UnixStream) -> S) -> PumpCase<S> {
         sock: wrap(server),
         peer,
         scratch: vec![0; SCRATCH_LEN],
+        stats: Stats::new(1),
         messages: (1..=MESSAGES).map(|i| message(protocol, i)).collect(),
     };
     // Warm up: the first echo allocates the connection's buffer.
@@ -201,6 +205,7 @@ fn std_stream() -> PumpCase<UnixStream> {
         &mut case.sock,
         &mut case.peer,
         &mut case.scratch,
+        &case.stats,
     );
     case
 }
@@ -212,6 +217,7 @@ fn mio_stream() -> PumpCase<mio::net::UnixStream> {
         &mut case.sock,
         &mut case.peer,
         &mut case.scratch,
+        &case.stats,
     );
     case
 }
@@ -222,8 +228,10 @@ fn lock_step_round<S: Read + Write>(
     sock: &mut S,
     peer: &mut UnixStream,
     scratch: &mut [u8],
+    stats: &Stats,
 ) {
-    let result = session.pump(sock, scratch);
+    // No planted cost: `--extra-work 0` reads no clock, as in a default server.
+    let result = session.pump(sock, scratch, &ExtraWork::default(), stats);
     assert_eq!(
         result,
         PumpResult::Open { more: false },
@@ -244,6 +252,7 @@ fn run_pump<S: Read + Write>(mut case: PumpCase<S>) -> ConnCounters {
             &mut case.sock,
             &mut case.peer,
             &mut case.scratch,
+            &case.stats,
         );
     }
     case.session.conn.counters()
