@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
-# The paired same-job CI gate: build the base revision and the working tree, run every model
-# against each side's echo-server interleaved on this machine (base/new in random order, pair
-# after pair), and judge the paired ratios of server CPU per echoed message. Drift of a noisy
-# machine hits both sides of a pair alike, so it cancels in the ratio.
+# The paired same-job CI gate: build the base revision's echo-server and the working tree's, run
+# every model against both interleaved on this machine (base/new in random order, pair after
+# pair, one loadgen driving both), and judge per model the paired ratios of server CPU per echoed
+# message (primary) and msgs/s (secondary) with `loadgen gate`. Drift of a noisy machine hits
+# both sides of a pair alike, so it cancels in the ratio.
 #
-#   scripts/ci-gate.sh                 # BASE = merge base with origin/main (HEAD~1 on main)
-#   scripts/ci-gate.sh REV             # BASE = REV
+#   scripts/ci-gate.sh          # BASE = merge base with the default branch (see below)
+#   scripts/ci-gate.sh REV      # BASE = REV
 #   CI_GATE_BASE=baseline scripts/ci-gate.sh   # BASE = the commit that last changed results/baseline
+#   CI_GATE_PLANT=mio:10% scripts/ci-gate.sh   # calibration: plant +10% per-message cost in mio
 #
-# One loadgen (the working tree's) drives both sides, so only the server differs. Per run it
-# records the server's cpu_ns_per_msg and msgs/s into BASE.jsonl and NEW.jsonl (one JSON object
-# per line: side, model, pair, order, cpu_ns_per_msg, msgs_per_sec, passed) in CI_GATE_OUT.
-# Verdict: `loadgen compare --paired BASE.jsonl NEW.jsonl` when loadgen has it; otherwise the
-# median over pairs of NEW/BASE server CPU per message, per model, must not exceed
-# CI_GATE_MAX_RATIO.
+# BASE by default: the merge base of HEAD with the default branch (origin/HEAD, origin/main,
+# origin/master, main, master: the first that exists). On the default branch itself (merge base
+# = HEAD), the parent of the last commit that changed servers/ or proto/; else HEAD~1. With no
+# such revision (a shallow clone, a root commit) the gate cannot build a base: it prints why and
+# falls back to the stored-baseline compare, scripts/ci-bench.sh.
 #
-# Exit status: 0 pass; 1 a model's cost rose beyond the limit, or a run lost echoes; 2 setup error.
+# Verdict (`loadgen gate BASE.jsonl NEW.jsonl`): a model fails when the one-sided 95% lower
+# bound of its mean paired log-ratio shows server CPU/msg up by more than CI_GATE_THRESHOLD, or
+# msgs/s down by more than CI_GATE_RATE_THRESHOLD; any lost echo fails too. The runs stay in
+# CI_GATE_OUT (BASE.jsonl, NEW.jsonl, gate.txt).
+#
+# Exit status: 0 pass; 1 a model regressed or a run lost echoes; 2 setup error or bad input.
 #
 # Knobs (environment), defaults sized for about 6 minutes on a 2-vCPU machine, builds included:
 #   CI_GATE_MODELS=(all nine)  CI_GATE_PAIRS=7  CI_GATE_CLIENTS=50  CI_GATE_DURATION=500ms
 #   CI_GATE_WARMUP=200ms       CI_GATE_THREADS=1 (loadgen workers; see scripts/ci-bench.sh)
-# More short pairs beat fewer long ones: the pairing cancels drift, and the median over pairs
-# shrugs off the pair a neighbour's burst landed in.
-#   CI_GATE_MAX_RATIO=1.05     CI_GATE_OUT=target/ci-gate   CI_GATE_SEED=(random)
+#   CI_GATE_THRESHOLD=3%       CI_GATE_RATE_THRESHOLD=15%  CI_GATE_ALPHA=0.05
+#   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
 #   CI_GATE_PIN=1 (server on CPU 0, loadgen on CPU 1, when there are 2+ CPUs: no migrations)
+#   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
+#   CI_GATE_BASE_SERVER=PATH (skip the base build: a base echo-server an earlier run left in
+#                             CI_GATE_OUT/echo-server-base; for repeated calibration trials)
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 case "${1:-}" in
-  -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
 esac
 
 models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
@@ -39,8 +47,11 @@ clients=${CI_GATE_CLIENTS:-50}
 duration=${CI_GATE_DURATION:-500ms}
 warmup=${CI_GATE_WARMUP:-200ms}
 threads=${CI_GATE_THREADS:-1}
-max_ratio=${CI_GATE_MAX_RATIO:-1.05}
+threshold=${CI_GATE_THRESHOLD:-3%}
+rate_threshold=${CI_GATE_RATE_THRESHOLD:-15%}
+alpha=${CI_GATE_ALPHA:-0.05}
 out=${CI_GATE_OUT:-target/ci-gate}
+plant=${CI_GATE_PLANT:-}
 pin=()
 if [[ "${CI_GATE_PIN:-1}" == 1 ]] && (( $(nproc) >= 2 )); then pin=(--server-pin 0 --pin 1); fi
 RANDOM=${CI_GATE_SEED:-$$}
@@ -65,43 +76,81 @@ else
   die "needs jq or python3 to read result files"
 fi
 
+# The stored-baseline compare, for when no base revision can be built here.
+fallback() {
+  echo "ci-gate: no base revision: $* — falling back to the stored-baseline compare (scripts/ci-bench.sh)" >&2
+  exec bash scripts/ci-bench.sh
+}
+
+default_branch() {
+  local b
+  b=$(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null) && { echo "$b"; return; }
+  for b in origin/main origin/master main master; do
+    git rev-parse -q --verify "$b^{commit}" >/dev/null && { echo "$b"; return; }
+  done
+}
+
 # The base revision.
+head=$(git rev-parse HEAD)
+shallow=$(git rev-parse --is-shallow-repository 2>/dev/null || echo false)
 if [[ -n "${1:-}" ]]; then
   base=$1
 elif [[ "${CI_GATE_BASE:-}" == baseline ]]; then
   base=$(git log -1 --format=%H -- results/baseline)
-  [[ -n "$base" ]] || die "no commit changed results/baseline"
+  [[ -n "$base" ]] || fallback "no commit changed results/baseline in this clone"
 else
   base=""
-  if git rev-parse -q --verify origin/main >/dev/null; then
-    base=$(git merge-base HEAD origin/main)
+  branch=$(default_branch || true)
+  if [[ -n "$branch" ]]; then
+    base=$(git merge-base HEAD "$branch" 2>/dev/null || true)
   fi
-  if [[ -z "$base" || "$base" == "$(git rev-parse HEAD)" ]]; then
-    git rev-parse -q --verify 'HEAD~1' >/dev/null || die "HEAD has no parent: give BASE"
-    base=HEAD~1
+  if [[ -z "$base" || "$base" == "$head" ]]; then
+    changed=$(git log -1 --format=%H -- servers proto)
+    base=""
+    if [[ -n "$changed" ]] && git rev-parse -q --verify "$changed~1^{commit}" >/dev/null; then
+      base="$changed~1"
+    elif git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null; then
+      base=HEAD~1
+    fi
+  fi
+  if [[ -z "$base" ]]; then
+    [[ "$shallow" == true ]] && fallback "shallow clone: neither a merge base nor a parent commit is here"
+    fallback "HEAD has no parent and no merge base with a default branch"
   fi
 fi
-base_rev=$(git rev-parse --verify "$base^{commit}") || die "unknown revision $base"
+if ! base_rev=$(git rev-parse -q --verify "$base^{commit}"); then
+  [[ "$shallow" == true ]] && fallback "shallow clone: revision $base is not in it"
+  die "unknown revision $base"
+fi
 
 tmp=$(mktemp -d)
 # A fixed path: cargo keys a workspace crate's build by its path, so the next gate run with the
-# same base rebuilds nothing.
+# same base rebuilds little; the trap removes the worktree (its build output lives in target/).
 worktree="$root/target/ci-gate-base"
 git worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
 git worktree prune
 cleanup() {
-  git -C "$root" worktree remove --force "$worktree" >/dev/null 2>&1 || true
+  git -C "$root" worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
+  git -C "$root" worktree prune
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
-git worktree add --detach --quiet "$worktree" "$base_rev"
-# The shared target directory reuses every compiled dependency; only the base's own crates
-# build. Its loadgen is never run (the working tree's drives both sides), so it is not built.
-(cd "$worktree" && CARGO_TARGET_DIR="$root/target" cargo build --release --quiet -p echo-servers)
-cp target/release/echo-server "$tmp/echo-server-base"
+if [[ -n "${CI_GATE_BASE_SERVER:-}" ]]; then
+  # Repeated trials against one base: its echo-server, built once by an earlier gate run.
+  [[ -x "$CI_GATE_BASE_SERVER" ]] || die "CI_GATE_BASE_SERVER=$CI_GATE_BASE_SERVER is not an executable"
+  say "base: prebuilt $CI_GATE_BASE_SERVER (taken as ${base_rev:0:12})"
+  cp "$CI_GATE_BASE_SERVER" "$tmp/echo-server-base"
+else
+  say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
+  git worktree add --detach --quiet "$worktree" "$base_rev"
+  # The shared target directory reuses every compiled dependency; only the base's own crates
+  # build. Its loadgen is never run (the working tree's drives both sides), so it is not built.
+  (cd "$worktree" && CARGO_TARGET_DIR="$root/target" cargo build --release --quiet -p echo-servers)
+  cp target/release/echo-server "$tmp/echo-server-base"
+  cp "$tmp/echo-server-base" "$out/echo-server-base" 2>/dev/null || { mkdir -p "$out" && cp "$tmp/echo-server-base" "$out/echo-server-base"; }
+fi
 
 say "new (working tree): cargo build --release -p echo-servers -p loadgen"
 cargo build --release --quiet -p echo-servers -p loadgen
@@ -113,33 +162,58 @@ base_jsonl="$out/BASE.jsonl"
 new_jsonl="$out/NEW.jsonl"
 : >"$base_jsonl"
 : >"$new_jsonl"
-failed=0
+IFS=, read -r -a model_list <<<"$models"
+
+# Runs `model` against `side`'s server into $tmp/run.json; extra arguments go to the server.
+run_once() {
+  local side=$1 model=$2; shift 2
+  local server_args=() a
+  for a in "$@"; do server_args+=("--server-arg=$a"); done
+  rm -f "$tmp/run.json"
+  timeout --signal=INT --kill-after=10 60 \
+    "$loadgen" --model "$model" --server-bin "$tmp/echo-server-$side" "${server_args[@]}" \
+    --clients "$clients" --duration "$duration" --warmup "$warmup" --threads "$threads" \
+    "${pin[@]}" --quiet --output "$tmp/run.json" || return $?
+}
+
+# Calibration: the planted model's new server spends PCT of the base's measured CPU per message
+# extra on every message (median of three short base runs).
+plant_model="" plant_args=()
+if [[ -n "$plant" ]]; then
+  [[ "$plant" =~ ^([a-z-]+):([0-9]+(\.[0-9]+)?)%?$ ]] || die "CI_GATE_PLANT must be MODEL:PCT, e.g. mio:10%, got $plant"
+  plant_model=${BASH_REMATCH[1]} plant_pct=${BASH_REMATCH[2]}
+  [[ ",$models," == *",$plant_model,"* ]] || die "CI_GATE_PLANT model $plant_model is not among CI_GATE_MODELS"
+  costs=()
+  for _ in 1 2 3; do
+    run_once base "$plant_model" || true
+    [[ -s "$tmp/run.json" ]] && costs+=("$(field .cost.server.cpu_ns_per_msg "$tmp/run.json")")
+  done
+  median=$(printf '%s\n' "${costs[@]}" | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}')
+  [[ -n "$median" ]] || die "calibration of $plant_model measured no server CPU per message"
+  extra_ns=$(awk -v c="$median" -v p="$plant_pct" 'BEGIN {printf "%d", c * p / 100 + 0.5}')
+  plant_args=("--extra-work=${extra_ns}ns")
+  say "plant: $plant_model's new server gets --extra-work ${extra_ns}ns (${plant_pct}% of base ${median} ns/msg)"
+fi
 
 # One run of `model` against `side`'s server; appends its line to that side's JSONL.
 run_side() {
-  local side=$1 model=$2 pair=$3 order=$4 json="$tmp/run.json" status=0
-  timeout --signal=INT --kill-after=10 60 \
-    "$loadgen" --model "$model" --server-bin "$tmp/echo-server-$side" --clients "$clients" \
-    --duration "$duration" --warmup "$warmup" --threads "$threads" "${pin[@]}" --quiet --output "$json" \
-    || status=$?
-  if [[ ! -s "$json" ]]; then
+  local side=$1 model=$2 pair=$3 order=$4 status=0 extra=()
+  [[ $side == new && $model == "$plant_model" ]] && extra=("${plant_args[@]}")
+  run_once "$side" "$model" "${extra[@]}" || status=$?
+  local cpu="" rate="" passed=false
+  if [[ -s "$tmp/run.json" ]]; then
+    cpu=$(field .cost.server.cpu_ns_per_msg "$tmp/run.json")
+    rate=$(field .throughput.msgs_per_sec "$tmp/run.json")
+    passed=$(field .passed "$tmp/run.json")
+  else
     echo "ci-gate: $model ($side, pair $pair): no result (exit $status)" >&2
-    failed=1
-    return
   fi
-  local cpu rate passed
-  cpu=$(field .cost.server.cpu_ns_per_msg "$json")
-  rate=$(field .throughput.msgs_per_sec "$json")
-  passed=$(field .passed "$json")
-  [[ "$passed" == true ]] || { echo "ci-gate: $model ($side, pair $pair): echoes lost or connections failed" >&2; failed=1; }
   printf '{"side":"%s","model":"%s","pair":%d,"order":%d,"cpu_ns_per_msg":%s,"msgs_per_sec":%s,"passed":%s}\n' \
     "$side" "$model" "$pair" "$order" "${cpu:-null}" "${rate:-null}" "${passed:-false}" \
     >>"$out/$( [[ $side == base ]] && echo BASE || echo NEW ).jsonl"
-  rm -f "$json"
 }
 
-IFS=, read -r -a model_list <<<"$models"
-say "${#model_list[@]} models × $pairs pairs, $clients clients, $duration after $warmup warm-up, $threads loadgen thread(s)${pin:+, pinned}"
+say "${#model_list[@]} models × $pairs pairs, $clients clients, $duration after $warmup warm-up, $threads loadgen thread(s)${pin:+, pinned}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for pair in $(seq 1 "$pairs"); do
   for model in "${model_list[@]}"; do
     if (( RANDOM % 2 )); then
@@ -151,48 +225,14 @@ for pair in $(seq 1 "$pairs"); do
   say "pair $pair of $pairs done"
 done
 
+say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold at alpha 0.01, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 verdict=0
-if "$loadgen" compare --help 2>/dev/null | grep -q -- '--paired'; then
-  say "loadgen compare --paired $base_jsonl $new_jsonl"
-  "$loadgen" compare --paired "$base_jsonl" "$new_jsonl" || verdict=$?
-else
-  say "verdict: median over pairs of NEW/BASE server CPU per message (limit ${max_ratio}×)"
-  # model pair cpu, one line per run, for each side; joined on model and pair.
-  extract() { sed -E 's/.*"model":"([^"]*)","pair":([0-9]+).*"cpu_ns_per_msg":([^,]*),"msgs_per_sec":([^,]*),.*/\1 \2 \3 \4/' "$1"; }
-  printf '%-22s %6s %12s %12s %14s\n' model pairs "CPU/msg" "msgs/s" "worst pair" >&2
-  for model in "${model_list[@]}"; do
-    ratios=$(join <(extract "$base_jsonl" | awk -v m="$model" '$1==m {print $2, $3, $4}' | sort) \
-                  <(extract "$new_jsonl" | awk -v m="$model" '$1==m {print $2, $3, $4}' | sort) \
-      | awk '$2 != "null" && $4 != "null" && $2 > 0 && $3 > 0 {print $4 / $2, $5 / $3}')
-    if [[ -z "$ratios" ]]; then
-      echo "ci-gate: $model: no complete pair" >&2
-      verdict=1
-      continue
-    fi
-    line=$(awk -v max="$max_ratio" '
-      { cpu[NR] = $1; rate[NR] = $2 }
-      function median(a, n,   i, j, t) {
-        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-        return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-      }
-      END {
-        worst = 0; for (i = 1; i <= NR; i++) if (cpu[i] > worst) worst = cpu[i]
-        mc = median(cpu, NR); mr = median(rate, NR)
-        printf "%d %.3f %.3f %.3f %s\n", NR, mc, mr, worst, (mc > max) ? "FAIL" : "ok"
-      }' <<<"$ratios")
-    read -r n cpu_ratio rate_ratio worst state <<<"$line"
-    printf '%-22s %6s %11s× %11s× %13s× %s\n' "$model" "$n" "$cpu_ratio" "$rate_ratio" "$worst" "$state" >&2
-    [[ "$state" == ok ]] || verdict=1
-  done
-fi
-
-say "done: BASE ${base_rev:0:12} → working tree; runs in $out"
-if (( failed )); then
-  echo "ci-gate: FAILED: a run lost echoes or produced no result" >&2
-  exit 1
-fi
-if (( verdict )); then
-  echo "ci-gate: FAILED: server CPU per message rose beyond ${max_ratio}× in a model" >&2
-  exit 1
-fi
-echo "ci-gate: pass" >&2
+"$loadgen" gate "$base_jsonl" "$new_jsonl" --threshold "$threshold" --rate-threshold "$rate_threshold" \
+  --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
+say "done: BASE ${base_rev:0:12} → working tree${plant:+ (planted $plant)}; runs in $out"
+case $verdict in
+  0) echo "ci-gate: pass" >&2 ;;
+  1) echo "ci-gate: FAILED: a model regressed or a run lost echoes" >&2 ;;
+  *) echo "ci-gate: could not judge (exit $verdict)" >&2 ;;
+esac
+exit "$verdict"

@@ -15,8 +15,9 @@
 //!   `poll` pump; `mio_stream` is mio's wrapper that `mio` and `thread-per-core` pump.
 //!   `reactor-pool` pumps with a loop of its own that is not public, so it is not measured here.
 //!
-//! Not covered yet: the load generator's per-echo verify-and-record path; it gets its own group
-//! here once the load engine exposes it as a public function.
+//! - `client`: the load generator's per-echo path, [`Client::received`] verifying
+//!   [`MESSAGES`] echoed raw messages of [`MESSAGE_LEN`] bytes (one read each) and its
+//!   [`Recorder`] placing each latency in the window's histograms, as a worker does per read.
 //!
 //! Setup (building inputs, creating sockets, first allocation of the connection buffer) runs
 //! before the measured function and is not counted.
@@ -31,8 +32,13 @@ use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
 use echo_proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
+use echo_servers::extra_work::ExtraWork;
 use echo_servers::session::{PumpResult, Session, SCRATCH_LEN};
+use echo_servers::stats::Stats;
 use gungraun::{library_benchmark, library_benchmark_group, main};
+use loadgen_engine::client::{Client, SendPolicy};
+use loadgen_engine::payload::Payload;
+use loadgen_engine::stats::{Recorder, Window, WorkerStats};
 
 /// Every allocation starts on a 64-byte boundary. `memchr` (the `line` codec) takes a different
 /// number of instructions for a buffer that starts at a different offset within a vector
@@ -163,6 +169,7 @@ struct PumpCase<S> {
     sock: S,
     peer: UnixStream,
     scratch: Vec<u8>,
+    stats: Stats,
     messages: Vec<Vec<u8>>,
 }
 
@@ -182,6 +189,7 @@ fn pump_case<S>(wrap: fn(UnixStream) -> S) -> PumpCase<S> {
         sock: wrap(server),
         peer,
         scratch: vec![0; SCRATCH_LEN],
+        stats: Stats::new(1),
         messages: (1..=MESSAGES).map(|i| message(protocol, i)).collect(),
     };
     // Warm up: the first echo allocates the connection's buffer.
@@ -197,6 +205,7 @@ fn std_stream() -> PumpCase<UnixStream> {
         &mut case.sock,
         &mut case.peer,
         &mut case.scratch,
+        &case.stats,
     );
     case
 }
@@ -208,6 +217,7 @@ fn mio_stream() -> PumpCase<mio::net::UnixStream> {
         &mut case.sock,
         &mut case.peer,
         &mut case.scratch,
+        &case.stats,
     );
     case
 }
@@ -218,8 +228,10 @@ fn lock_step_round<S: Read + Write>(
     sock: &mut S,
     peer: &mut UnixStream,
     scratch: &mut [u8],
+    stats: &Stats,
 ) {
-    let result = session.pump(sock, scratch);
+    // No planted cost: `--extra-work 0` reads no clock, as in a default server.
+    let result = session.pump(sock, scratch, &ExtraWork::default(), stats);
     assert_eq!(
         result,
         PumpResult::Open { more: false },
@@ -240,6 +252,7 @@ fn run_pump<S: Read + Write>(mut case: PumpCase<S>) -> ConnCounters {
             &mut case.sock,
             &mut case.peer,
             &mut case.scratch,
+            &case.stats,
         );
     }
     case.session.conn.counters()
@@ -257,7 +270,74 @@ fn pump_mio(case: PumpCase<mio::net::UnixStream>) -> ConnCounters {
     run_pump(case)
 }
 
+/// A client with [`MESSAGES`] messages written, their echoes, and the worker's stats.
+struct ClientCase {
+    client: Client,
+    payload: Payload,
+    echoes: Vec<u8>,
+    stats: WorkerStats,
+    window: Window,
+    written_at: Instant,
+}
+
+/// Latency every echo in the bench arrives with: a fixed figure keeps the histogram path (and
+/// so the count) the same from run to run.
+const ECHO_LATENCY: std::time::Duration = std::time::Duration::from_micros(37);
+
+fn client_case() -> ClientCase {
+    let payload = Payload::new(1, Protocol::Raw, MESSAGE_LEN);
+    let mut client = Client::new(7, MESSAGES);
+    let policy = SendPolicy {
+        pipeline: MESSAGES,
+        due: None,
+        may_start: true,
+    };
+    let mut echoes = vec![0; MESSAGES * payload.wire_len()];
+    let written = client.next_write(&payload, &policy, &mut echoes);
+    assert_eq!(written, echoes.len(), "every message fits in the write");
+    let written_at = Instant::now();
+    client.wrote(&payload, written, written_at);
+    let window = Window {
+        start: written_at,
+        end: written_at + std::time::Duration::from_secs(60),
+    };
+    ClientCase {
+        client,
+        payload,
+        echoes,
+        stats: WorkerStats::default(),
+        window,
+        written_at,
+    }
+}
+
+#[library_benchmark]
+#[bench::raw_64b(setup = client_case)]
+fn client_verify_record(mut case: ClientCase) -> u64 {
+    let done = case.written_at + ECHO_LATENCY;
+    let mut recorder = Recorder {
+        stats: &mut case.stats,
+        schedule: None,
+        window: case.window,
+        wire_len: case.payload.wire_len() as u64,
+    };
+    let mut completed = 0;
+    for echo in case.echoes.chunks(case.payload.wire_len()) {
+        completed += case
+            .client
+            .received(&case.payload, 0, black_box(echo), done, &mut recorder)
+            .expect("the echoes are the bytes sent");
+    }
+    assert_eq!(completed, MESSAGES as u64, "every echo verified");
+    case.stats.totals.messages
+}
+
 library_benchmark_group!(name = codec_group; benchmarks = codec);
 library_benchmark_group!(name = pump_group; benchmarks = pump_std, pump_mio);
+library_benchmark_group!(name = client_group; benchmarks = client_verify_record);
 
-main!(library_benchmark_groups = codec_group, pump_group);
+main!(
+    library_benchmark_groups = codec_group,
+    pump_group,
+    client_group
+);

@@ -13,7 +13,7 @@ use echo_proto::Protocol;
 use echo_results::capacity::Slo;
 use echo_results::{Arrival, CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
 use loadgen_analysis::capacity::{command::capacity_command, CapacityPlan};
-use loadgen_analysis::{compare, export, merge, report, summary, sweep};
+use loadgen_analysis::{compare, export, gate, merge, report, summary, sweep};
 use loadgen_engine::{placement, Progress};
 
 use crate::engine_runner::EngineRunner;
@@ -62,6 +62,8 @@ pub enum Command {
     Compare(compare::command::CompareArgs),
     /// Find the highest open-loop rate a model holds under a latency SLO (curve as JSON + SVG).
     Capacity(CapacityArgs),
+    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
+    Gate(gate::command::GateArgs),
 }
 
 /// Options of one benchmark run.
@@ -318,6 +320,7 @@ pub fn main() -> ExitCode {
         Some(Command::Capacity(args)) => {
             capacity_command(&args.plan(), &args.out, &mut EngineRunner)
         }
+        Some(Command::Gate(args)) => gate::command::gate_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",

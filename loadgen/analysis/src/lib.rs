@@ -8,10 +8,12 @@
 //! - [`summary`]: one run, as text ([`verdict_text`]: its open-loop and verdict lines);
 //!   [`export`]: JSON, Markdown, SVG and HTML writers.
 //! - [`link_args`]: the `--link-delay`/`--link-jitter` options of run and sweep.
+//! - [`gate`]: the paired same-job CI gate's verdict.
 
 pub mod capacity;
 pub mod compare;
 pub mod export;
+pub mod gate;
 pub mod link_args;
 pub mod merge;
 pub mod report;
