@@ -4,12 +4,27 @@
 mod common;
 mod crafted;
 
+use std::io::Write;
 use std::process::Command;
 
 use common::{echo_server_bin, loadgen_bin, run_bounded};
 
 #[test]
 fn a_small_sweep_leaves_table_charts_and_page() {
+    // The mio × 1100 cell needs about 1,200 fds in loadgen and in the server child (which
+    // inherits loadgen's limit): raise the soft limit to the hard one, and skip where even
+    // the hard limit is lower.
+    const FDS: u64 = 1200;
+    let (_, hard) = loadgen::connect::fd_limits().unwrap();
+    if hard < FDS {
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "a_small_sweep_leaves_table_charts_and_page: skipped: needs {FDS} fds, hard limit is {hard}"
+        );
+        return;
+    }
+    rlimit::Resource::NOFILE.set(hard, hard).unwrap();
     let out = crafted::scratch_dir("sweep").join("out");
     let mut cmd = Command::new(loadgen_bin());
     cmd.args(["sweep", "--models", "mio,select", "--clients", "2,1100"])
@@ -28,11 +43,7 @@ fn a_small_sweep_leaves_table_charts_and_page() {
         .arg("--out")
         .arg(&out);
     let run = run_bounded(cmd);
-    // mio × 1100 needs 1100 client fds: a low `ulimit -n` turns it into a failed cell (exit 1),
-    // which is still a complete, readable sweep.
-    let (soft, _) = loadgen::connect::fd_limits().unwrap();
-    let expected = if soft >= 1200 { Some(0) } else { Some(1) };
-    assert_eq!(run.code, expected, "stderr: {}", run.stderr);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert!(
         run.stderr.contains("[1/6] mio × 2 clients, run 1/2"),
         "{}",
