@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::shard::{mix, share, Shard, ShardSpec};
 use echo_proto::Protocol;
 use serde::{Deserialize, Serialize};
 
@@ -264,5 +265,66 @@ pub(crate) mod seconds {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let secs = f64::deserialize(d)?;
         Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+/// Shards: a run's share of the clients, the rate and the seed (see [`crate::shard`]).
+impl RunConfig {
+    /// This run's configuration for shard `spec`: its share of the clients and of the rate,
+    /// the totals kept in [`Shard`]. `self` is the whole run.
+    pub fn for_shard(&self, spec: ShardSpec) -> RunConfig {
+        let (_, clients) = share(self.clients, spec.index, spec.count);
+        let mut config = self.clone();
+        config.clients = clients;
+        config.rate = self
+            .rate
+            .map(|r| r * clients as f64 / self.clients.max(1) as f64);
+        config.shard = Some(Shard {
+            index: Some(spec.index),
+            count: spec.count,
+            total_clients: self.clients,
+            total_rate: self.rate,
+        });
+        config
+    }
+
+    /// The number of this run's first client: 0 unless it is a shard, whose clients follow
+    /// those of the shards before it.
+    pub fn first_client(&self) -> u64 {
+        match &self.shard {
+            Some(Shard {
+                index: Some(i),
+                count,
+                total_clients,
+                ..
+            }) => share(*total_clients, *i, *count).0 as u64,
+            _ => 0,
+        }
+    }
+
+    /// The seed payloads (and any seeded choice) use: `seed` itself unless this is a shard,
+    /// which derives its own from `seed` and its index.
+    pub fn effective_seed(&self) -> u64 {
+        match &self.shard {
+            Some(Shard { index: Some(i), .. }) => mix(self.seed ^ mix(*i as u64 + 1)),
+            _ => self.seed,
+        }
+    }
+
+    /// Refuses a shard that cannot run (no client of its own, an index out of range).
+    pub(crate) fn validate_shard(&self) -> anyhow::Result<()> {
+        let Some(shard) = &self.shard else {
+            return Ok(());
+        };
+        if let Some(index) = shard.index {
+            ShardSpec::new(index, shard.count).map_err(anyhow::Error::msg)?;
+        }
+        if shard.total_clients < shard.count {
+            anyhow::bail!(
+                "--clients {} cannot be split into {} shards: every shard needs at least 1 client",
+                shard.total_clients,
+                shard.count
+            );
+        }
+        Ok(())
     }
 }

@@ -11,8 +11,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RunConfig;
-
 /// Which shard this process is: `index` of `count` (0-based), as given by `--shard I/N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardSpec {
@@ -85,77 +83,17 @@ pub fn share(total: usize, index: usize, count: usize) -> (usize, usize) {
 }
 
 /// splitmix64, to derive a shard's seed from the run's.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-impl RunConfig {
-    /// This run's configuration for shard `spec`: its share of the clients and of the rate,
-    /// the totals kept in [`Shard`]. `self` is the whole run.
-    pub fn for_shard(&self, spec: ShardSpec) -> RunConfig {
-        let (_, clients) = share(self.clients, spec.index, spec.count);
-        let mut config = self.clone();
-        config.clients = clients;
-        config.rate = self
-            .rate
-            .map(|r| r * clients as f64 / self.clients.max(1) as f64);
-        config.shard = Some(Shard {
-            index: Some(spec.index),
-            count: spec.count,
-            total_clients: self.clients,
-            total_rate: self.rate,
-        });
-        config
-    }
-
-    /// The number of this run's first client: 0 unless it is a shard, whose clients follow
-    /// those of the shards before it.
-    pub fn first_client(&self) -> u64 {
-        match &self.shard {
-            Some(Shard {
-                index: Some(i),
-                count,
-                total_clients,
-                ..
-            }) => share(*total_clients, *i, *count).0 as u64,
-            _ => 0,
-        }
-    }
-
-    /// The seed payloads (and any seeded choice) use: `seed` itself unless this is a shard,
-    /// which derives its own from `seed` and its index.
-    pub fn effective_seed(&self) -> u64 {
-        match &self.shard {
-            Some(Shard { index: Some(i), .. }) => mix(self.seed ^ mix(*i as u64 + 1)),
-            _ => self.seed,
-        }
-    }
-
-    /// Refuses a shard that cannot run (no client of its own, an index out of range).
-    pub(crate) fn validate_shard(&self) -> anyhow::Result<()> {
-        let Some(shard) = &self.shard else {
-            return Ok(());
-        };
-        if let Some(index) = shard.index {
-            ShardSpec::new(index, shard.count).map_err(anyhow::Error::msg)?;
-        }
-        if shard.total_clients < shard.count {
-            anyhow::bail!(
-                "--clients {} cannot be split into {} shards: every shard needs at least 1 client",
-                shard.total_clients,
-                shard.count
-            );
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RunConfig;
 
     #[test]
     fn shares_add_up_and_never_overlap() {
