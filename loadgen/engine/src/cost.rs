@@ -105,6 +105,21 @@ fn deltas(a: &TaskSample, b: &TaskSample, ticks_per_s: f64) -> Deltas {
     d
 }
 
+impl crate::task_sampler::CostWindow {
+    /// The cost per message for `messages` echoed over `measured_s`; `None` without both
+    /// samples or messages.
+    pub fn cost(&self, messages: u64, measured_s: f64) -> Option<ProcessCost> {
+        let (a, b) = (self.start.as_ref()?, self.end.as_ref()?);
+        between(
+            a,
+            b,
+            messages,
+            measured_s,
+            crate::task_sampler::ticks_per_second(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use echo_results::cost::ProcessCost;
-
 /// One thread's counters since it started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ThreadCounters {
@@ -95,8 +93,8 @@ impl TaskSampler {
 #[derive(Clone, Debug)]
 pub struct CostWindow {
     sampler: TaskSampler,
-    start: Option<TaskSample>,
-    end: Option<TaskSample>,
+    pub(crate) start: Option<TaskSample>,
+    pub(crate) end: Option<TaskSample>,
 }
 
 impl CostWindow {
@@ -119,13 +117,6 @@ impl CostWindow {
         if self.end.is_none() {
             self.end = self.sampler.sample();
         }
-    }
-
-    /// The cost per message for `messages` echoed over `measured_s`; `None` without both
-    /// samples or messages.
-    pub fn cost(&self, messages: u64, measured_s: f64) -> Option<ProcessCost> {
-        let (a, b) = (self.start.as_ref()?, self.end.as_ref()?);
-        crate::cost::between(a, b, messages, measured_s, ticks_per_second())
     }
 }
 

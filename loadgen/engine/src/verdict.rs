@@ -2,8 +2,9 @@
 //! its figures ([`judge`], defined with the result model so a merge judges the same way).
 
 use echo_results::config::RunConfig;
+pub use echo_results::judge::judge;
 pub use echo_results::open_loop::OpenLoopReport;
-pub use echo_results::verdict::{judge, LateSide, Verdict};
+pub use echo_results::verdict::{LateSide, Verdict};
 
 use crate::stats::WorkerStats;
 

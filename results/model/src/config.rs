@@ -21,11 +21,11 @@ pub struct RunConfig {
     /// Concurrent client connections.
     pub clients: usize,
     /// Length of the measured window, after warm-up.
-    #[serde(rename = "duration_s", with = "seconds")]
+    #[serde(rename = "duration_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub duration: Duration,
     /// Time before the measured window; its messages are not recorded.
-    #[serde(rename = "warmup_s", with = "seconds")]
+    #[serde(rename = "warmup_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub warmup: Duration,
     /// Payload bytes per message. `line` counts the trailing newline in it; `framed` adds a
@@ -40,16 +40,16 @@ pub struct RunConfig {
     /// New connections per second over all clients; `null` means as fast as possible.
     pub connect_rate: Option<f64>,
     /// A connection not established after this long counts as a connect timeout.
-    #[serde(rename = "connect_timeout_s", with = "seconds")]
+    #[serde(rename = "connect_timeout_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub connect_timeout: Duration,
     /// A reply not complete after this long counts as a reply timeout and ends the connection.
-    #[serde(rename = "reply_timeout_s", with = "seconds")]
+    #[serde(rename = "reply_timeout_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub reply_timeout: Duration,
     /// After the window closes, how long outstanding replies may still arrive; the run always
     /// ends by warm-up + duration + drain.
-    #[serde(rename = "drain_s", with = "seconds")]
+    #[serde(rename = "drain_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub drain: Duration,
     /// loadgen worker threads, each multiplexing its share of the clients.
@@ -252,21 +252,6 @@ mod rfc3339_opt {
     }
 }
 
-/// A `Duration` as fractional seconds, the unit every duration in the JSON uses.
-pub(crate) mod seconds {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let secs = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
-    }
-}
 /// Shards: a run's share of the clients, the rate and the seed (see [`crate::shard`]).
 impl RunConfig {
     /// This run's configuration for shard `spec`: its share of the clients and of the rate,

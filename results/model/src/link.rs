@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Link {
     /// One-way delay, each direction (a round trip adds twice this).
-    #[serde(rename = "delay_s", with = "crate::config::seconds")]
+    #[serde(rename = "delay_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub delay: Duration,
     /// Uniform jitter around the delay, each direction (delay ± jitter).
-    #[serde(rename = "jitter_s", with = "crate::config::seconds")]
+    #[serde(rename = "jitter_s", with = "crate::seconds")]
     #[schemars(with = "f64")]
     pub jitter: Duration,
 }

@@ -4,9 +4,9 @@
 use anyhow::Context;
 
 use echo_results::histogram::LatencyHistogram;
+use echo_results::judge;
 use echo_results::open_loop::OpenLoopReport;
 use echo_results::result::RunResult;
-use echo_results::verdict;
 
 /// The open-loop report of runs made side by side, given as (label, report) (`None` when
 /// there is none).
@@ -50,7 +50,7 @@ pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Res
             .filter_map(|(label, r)| Some((label.as_str(), r.open_loop.as_ref()?))),
     )?;
     if inputs.iter().any(|(_, r)| r.verdict.is_some()) {
-        let v = verdict::judge(
+        let v = judge::judge(
             &out.config,
             &out.totals,
             &out.latency_us,

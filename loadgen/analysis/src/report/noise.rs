@@ -13,7 +13,7 @@ use echo_results::result::RunResult;
 use serde::{Deserialize, Serialize};
 
 use super::CellKey;
-use crate::sweep::AA_FILE_TAG;
+use crate::sweep::aa::AA_FILE_TAG;
 
 /// What the report appends to the twin's model name.
 pub const AA_LABEL: &str = " (A/A)";

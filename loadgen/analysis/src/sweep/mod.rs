@@ -18,6 +18,7 @@ use echo_results::result::RunResult;
 
 pub mod aa;
 pub mod args;
+pub mod plan;
 pub mod record;
 pub mod resume;
 

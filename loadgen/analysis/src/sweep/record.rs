@@ -30,7 +30,7 @@ pub struct SweepRecord {
     pub not_run: Vec<NotRun>,
     /// The options the sweep ran with, for `--resume`.
     #[serde(default)]
-    pub plan: Option<super::resume::SweepPlan>,
+    pub plan: Option<super::plan::SweepPlan>,
     /// True when SIGINT/SIGTERM cut the sweep short (`--resume` finishes it).
     #[serde(default)]
     pub interrupted: bool,
