@@ -124,8 +124,8 @@ if ! base_rev=$(git rev-parse -q --verify "$base^{commit}"); then
 fi
 
 tmp=$(mktemp -d)
-# A fixed path: cargo keys a workspace crate's build by its path, so the next gate run with the
-# same base rebuilds little; the trap removes the worktree (its build output lives in target/).
+# A fixed path for the base's worktree; the trap removes it (its build output stays in
+# target/ci-gate-base-target/).
 worktree="$root/target/ci-gate-base"
 git worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
 git worktree prune
@@ -145,10 +145,14 @@ if [[ -n "${CI_GATE_BASE_SERVER:-}" ]]; then
 else
   say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
   git worktree add --detach --quiet "$worktree" "$base_rev"
-  # The shared target directory reuses every compiled dependency; only the base's own crates
-  # build. Its loadgen is never run (the working tree's drives both sides), so it is not built.
-  (cd "$worktree" && CARGO_TARGET_DIR="$root/target" cargo build --release --quiet -p echo-servers)
-  cp target/release/echo-server "$tmp/echo-server-base"
+  # A target directory of its own: cargo names a workspace crate's artifacts without its path,
+  # so in a shared one the base's and the working tree's builds of the same crate overwrite
+  # each other and one side can end up with the other's code. It stays between runs, so a
+  # later gate rebuilds only what changed. Its loadgen is never run (the working tree's
+  # drives both sides), so it is not built.
+  base_target="$root/target/ci-gate-base-target"
+  (cd "$worktree" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p echo-servers)
+  cp "$base_target/release/echo-server" "$tmp/echo-server-base"
   cp "$tmp/echo-server-base" "$out/echo-server-base" 2>/dev/null || { mkdir -p "$out" && cp "$tmp/echo-server-base" "$out/echo-server-base"; }
 fi
 
