@@ -111,18 +111,11 @@ fn counts(s: &mut String, r: &RunResult) {
         );
         return;
     }
-    let kinds: Vec<String> = t
-        .errors
-        .by_kind()
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
     let _ = writeln!(
         s,
         "Errors: {} ({}); {} echoes lost; {}/{} connections established",
         t.errors.total(),
-        kinds.join(", "),
+        t.errors.nonzero_summary(),
         t.unanswered,
         t.connections.established,
         r.config.clients

@@ -63,17 +63,10 @@ pub fn warnings(o: &Observed) -> Vec<String> {
         ));
     }
     if totals.errors.total() > 0 || totals.unanswered > 0 {
-        let kinds: Vec<String> = totals
-            .errors
-            .by_kind()
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
         warnings.push(format!(
             "{} connection(s) failed ({}); {} echo(es) lost",
             totals.connections.failed,
-            kinds.join(", "),
+            totals.errors.nonzero_summary(),
             totals.unanswered
         ));
     }

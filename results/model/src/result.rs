@@ -214,6 +214,16 @@ impl ErrorCounts {
         self.other_io += other.other_io;
     }
 
+    /// The kinds that occurred with their counts, as `mismatch 2, reset 1`.
+    pub fn nonzero_summary(&self) -> String {
+        self.by_kind()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `(name, count)` for every kind, in a fixed order, for printing.
     pub fn by_kind(&self) -> [(&'static str, u64); 8] {
         [
