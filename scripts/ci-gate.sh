@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The paired same-job CI gate: build the base revision's echo-server and the working tree's, run
-# every model against both interleaved on this machine (base/new in random order, pair after
-# pair, one loadgen driving both), and judge per model the paired ratios of server CPU per echoed
-# message (primary) and msgs/s (secondary) with `loadgen gate`. Drift of a noisy machine hits
-# both sides of a pair alike, so it cancels in the ratio.
+# every model against both on this machine, pair after pair, and judge per model the paired
+# ratios of server CPU per echoed message (primary) and msgs/s (secondary) with `loadgen gate`.
+# A pair is a duet by default: base and new run at once, their windows opening at one instant,
+# the two servers sharing CPU 0 and the two loadgens CPU 1, so the machine's noise in that
+# second hits both sides and cancels in the ratio (CI_GATE_MODE=sequential runs them one after
+# the other, in random order, instead).
 #
 #   scripts/ci-gate.sh          # BASE = merge base with the default branch (see below)
 #   scripts/ci-gate.sh REV      # BASE = REV
@@ -24,11 +26,14 @@
 # Exit status: 0 pass; 1 a model regressed or a run lost echoes; 2 setup error or bad input.
 #
 # Knobs (environment), defaults sized for about 6 minutes on a 2-vCPU machine, builds included:
-#   CI_GATE_MODELS=(all nine)  CI_GATE_PAIRS=7  CI_GATE_CLIENTS=50  CI_GATE_DURATION=500ms
-#   CI_GATE_WARMUP=200ms       CI_GATE_THREADS=1 (loadgen workers; see scripts/ci-bench.sh)
+#   CI_GATE_MODE=duet|sequential  CI_GATE_LEAD_MS=1500 (a duet's start: time to start, connect
+#                                 and warm up both sides)
+#   CI_GATE_MODELS=(all nine)  CI_GATE_PAIRS=7  CI_GATE_CLIENTS=50  CI_GATE_DURATION=1s (duet;
+#   500ms sequential)          CI_GATE_WARMUP=300ms (duet; 200ms sequential)
+#   CI_GATE_THREADS=1 (loadgen workers per side; see scripts/ci-bench.sh)
 #   CI_GATE_THRESHOLD=3%       CI_GATE_RATE_THRESHOLD=15%  CI_GATE_ALPHA=0.05
 #   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
-#   CI_GATE_PIN=1 (server on CPU 0, loadgen on CPU 1, when there are 2+ CPUs: no migrations)
+#   CI_GATE_PIN=1 (servers on CPU 0, loadgens on CPU 1, when there are 2+ CPUs: no migrations)
 #   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
 #   CI_GATE_BASE_SERVER=PATH (skip the base build: a base echo-server an earlier run left in
 #                             CI_GATE_OUT/echo-server-base; for repeated calibration trials)
@@ -42,10 +47,15 @@ case "${1:-}" in
 esac
 
 models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
+mode=${CI_GATE_MODE:-duet}
+[[ $mode == duet || $mode == sequential ]] || { echo "ci-gate: CI_GATE_MODE must be duet or sequential, got $mode" >&2; exit 2; }
 pairs=${CI_GATE_PAIRS:-7}
 clients=${CI_GATE_CLIENTS:-50}
-duration=${CI_GATE_DURATION:-500ms}
-warmup=${CI_GATE_WARMUP:-200ms}
+duration=${CI_GATE_DURATION:-$([[ $mode == duet ]] && echo 1s || echo 500ms)}
+warmup=${CI_GATE_WARMUP:-$([[ $mode == duet ]] && echo 300ms || echo 200ms)}
+# A duet's start: time for both loadgens to start their servers, connect and warm up.
+lead_ms=${CI_GATE_LEAD_MS:-1500}
+start_at=""
 threads=${CI_GATE_THREADS:-1}
 threshold=${CI_GATE_THRESHOLD:-3%}
 rate_threshold=${CI_GATE_RATE_THRESHOLD:-15%}
@@ -168,16 +178,18 @@ new_jsonl="$out/NEW.jsonl"
 : >"$new_jsonl"
 IFS=, read -r -a model_list <<<"$models"
 
-# Runs `model` against `side`'s server into $tmp/run.json; extra arguments go to the server.
+# Runs `model` against `side`'s server into $tmp/$side.json; extra arguments go to the server.
+# With $start_at set, the measured window opens at that instant (a duet's two runs share it).
 run_once() {
   local side=$1 model=$2; shift 2
-  local server_args=() a
+  local server_args=() when=() a
   for a in "$@"; do server_args+=("--server-arg=$a"); done
-  rm -f "$tmp/run.json"
+  [[ -n "${start_at:-}" ]] && when=(--start-at "$start_at")
+  rm -f "$tmp/$side.json"
   timeout --signal=INT --kill-after=10 60 \
     "$loadgen" --model "$model" --server-bin "$tmp/echo-server-$side" "${server_args[@]}" \
     --clients "$clients" --duration "$duration" --warmup "$warmup" --threads "$threads" \
-    "${pin[@]}" --quiet --output "$tmp/run.json" || return $?
+    "${pin[@]}" "${when[@]}" --quiet --output "$tmp/$side.json" || return $?
 }
 
 # Calibration: the planted model's new server spends PCT of the base's measured CPU per message
@@ -190,7 +202,7 @@ if [[ -n "$plant" ]]; then
   costs=()
   for _ in 1 2 3; do
     run_once base "$plant_model" || true
-    [[ -s "$tmp/run.json" ]] && costs+=("$(field .cost.server.cpu_ns_per_msg "$tmp/run.json")")
+    [[ -s "$tmp/base.json" ]] && costs+=("$(field .cost.server.cpu_ns_per_msg "$tmp/base.json")")
   done
   median=$(printf '%s\n' "${costs[@]}" | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}')
   [[ -n "$median" ]] || die "calibration of $plant_model measured no server CPU per message"
@@ -199,16 +211,20 @@ if [[ -n "$plant" ]]; then
   say "plant: $plant_model's new server gets --extra-work ${extra_ns}ns (${plant_pct}% of base ${median} ns/msg)"
 fi
 
-# One run of `model` against `side`'s server; appends its line to that side's JSONL.
-run_side() {
-  local side=$1 model=$2 pair=$3 order=$4 status=0 extra=()
-  [[ $side == new && $model == "$plant_model" ]] && extra=("${plant_args[@]}")
-  run_once "$side" "$model" "${extra[@]}" || status=$?
-  local cpu="" rate="" passed=false
-  if [[ -s "$tmp/run.json" ]]; then
-    cpu=$(field .cost.server.cpu_ns_per_msg "$tmp/run.json")
-    rate=$(field .throughput.msgs_per_sec "$tmp/run.json")
-    passed=$(field .passed "$tmp/run.json")
+# The server arguments of `side` for `model`: the plant, on the new side of the planted model.
+side_args() {
+  [[ $1 == new && $2 == "$plant_model" ]] && printf '%s\n' "${plant_args[@]}"
+  return 0
+}
+
+# Appends the result of `side`'s run (exit status $5) to that side's JSONL.
+record_side() {
+  local side=$1 model=$2 pair=$3 order=$4 status=$5
+  local cpu="" rate="" passed=false json="$tmp/$side.json"
+  if [[ -s "$json" ]]; then
+    cpu=$(field .cost.server.cpu_ns_per_msg "$json")
+    rate=$(field .throughput.msgs_per_sec "$json")
+    passed=$(field .passed "$json")
   else
     echo "ci-gate: $model ($side, pair $pair): no result (exit $status)" >&2
   fi
@@ -217,14 +233,47 @@ run_side() {
     >>"$out/$( [[ $side == base ]] && echo BASE || echo NEW ).jsonl"
 }
 
-say "${#model_list[@]} models × $pairs pairs, $clients clients, $duration after $warmup warm-up, $threads loadgen thread(s)${pin:+, pinned}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# One pair, one side after the other (in the given order).
+run_sequential() {
+  local model=$1 pair=$2 order=0 side status extra
+  for side in "${@:3}"; do
+    mapfile -t extra < <(side_args "$side" "$model")
+    status=0
+    run_once "$side" "$model" "${extra[@]}" || status=$?
+    record_side "$side" "$model" "$pair" "$order" "$status"
+    order=$((order + 1))
+  done
+}
+
+# One pair as a duet: both sides at once, their windows opening at one instant, the two servers
+# sharing one CPU and the two loadgens another. Whatever the machine does to one side in that
+# second it does to the other, so the ratio of their CPU per message keeps only the difference
+# between the builds (Bulej et al., "Duet benchmarking", 2020).
+run_duet() {
+  local model=$1 pair=$2 order=0 side extra now_ms at_ms
+  declare -A pids=()
+  now_ms=$(( $(date +%s%N) / 1000000 ))
+  at_ms=$(( now_ms + lead_ms ))
+  start_at=$(date -u -d "@$(( at_ms / 1000 )).$(printf %03d $(( at_ms % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ)
+  for side in "${@:3}"; do
+    mapfile -t extra < <(side_args "$side" "$model")
+    run_once "$side" "$model" "${extra[@]}" &
+    pids[$side]=$!
+  done
+  for side in "${@:3}"; do
+    local status=0
+    wait "${pids[$side]}" || status=$?
+    record_side "$side" "$model" "$pair" "$order" "$status"
+    order=$((order + 1))
+  done
+  start_at=""
+}
+
+say "$mode: ${#model_list[@]} models × $pairs pairs, $clients clients, $duration after $warmup warm-up, $threads loadgen thread(s)${pin:+, pinned}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for pair in $(seq 1 "$pairs"); do
   for model in "${model_list[@]}"; do
-    if (( RANDOM % 2 )); then
-      run_side base "$model" "$pair" 0; run_side new "$model" "$pair" 1
-    else
-      run_side new "$model" "$pair" 0; run_side base "$model" "$pair" 1
-    fi
+    if (( RANDOM % 2 )); then order=(base new); else order=(new base); fi
+    "run_$mode" "$model" "$pair" "${order[@]}"
   done
   say "pair $pair of $pairs done"
 done

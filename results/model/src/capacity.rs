@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::result::RunResult;
-use crate::verdict::{LateSide, LAG_SHARE};
+use crate::verdict::{LateSide, Verdict, LAG_SHARE};
 
 /// A latency objective: `quantile` of the corrected latency at most `limit_us`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -124,18 +124,21 @@ impl Probe {
 /// is immaterial to it below [`LAG_SHARE`] of the limit, with no error, no unanswered echo and
 /// no other rule fired.
 fn lag_immaterial_to_slo(r: &RunResult, slo: &Slo) -> bool {
-    let Some(v) = r.verdict.as_ref() else {
-        return false;
-    };
+    let clean = r.totals.errors.total() == 0 && r.totals.unanswered == 0;
+    let lag = r.open_loop.as_ref().map_or(u64::MAX, |o| o.send_lag.p99);
+    r.verdict
+        .as_ref()
+        .is_some_and(|v| lag_immaterial(v, lag, clean, slo))
+}
+
+/// The rule of [`lag_immaterial_to_slo`] on its inputs: only lag rules fired, the run was clean
+/// (`clean`: no error, no unanswered echo), and the lag's p99 is within [`LAG_SHARE`] of the limit.
+fn lag_immaterial(v: &Verdict, lag_p99_us: u64, clean: bool, slo: &Slo) -> bool {
     let only_lag_rules = !v.rules.is_empty()
         && v.rules
             .iter()
             .all(|rule| rule == "loadgen-send-lag" || rule == "loadgen-run-queue");
-    let lag = r.open_loop.as_ref().map_or(u64::MAX, |o| o.send_lag.p99);
-    only_lag_rules
-        && (lag as f64) <= LAG_SHARE * slo.limit_us as f64
-        && r.totals.errors.total() == 0
-        && r.totals.unanswered == 0
+    only_lag_rules && clean && (lag_p99_us as f64) <= LAG_SHARE * slo.limit_us as f64
 }
 
 /// The late side as the capacity search sees it: none when the lag is immaterial to the SLO.
@@ -197,5 +200,49 @@ mod tests {
         assert!("99=1ms".parse::<Slo>().is_err());
         assert!("p100=1ms".parse::<Slo>().is_err());
         assert!("p99=soon".parse::<Slo>().is_err());
+    }
+
+    fn fired(rules: &[&str]) -> Verdict {
+        Verdict {
+            trustworthy: false,
+            late_side: Some(LateSide::Loadgen),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn loadgen_lag_below_a_tenth_of_the_limit_does_not_decide_the_slo() {
+        let slo: Slo = "p99=1ms".parse().unwrap();
+        let lag = fired(&["loadgen-send-lag"]);
+        // 10% of 1 ms is 100 µs: at it the lag cannot move the decision, just above it it can.
+        assert!(lag_immaterial(&lag, 100, true, &slo));
+        assert!(!lag_immaterial(&lag, 101, true, &slo));
+        assert!(lag_immaterial(
+            &fired(&["loadgen-run-queue"]),
+            40,
+            true,
+            &slo
+        ));
+        let both = fired(&["loadgen-send-lag", "loadgen-run-queue"]);
+        assert!(lag_immaterial(&both, 40, true, &slo));
+        // A wider SLO tolerates more lag.
+        let wide: Slo = "p99=10ms".parse().unwrap();
+        assert!(lag_immaterial(&lag, 900, true, &wide));
+    }
+
+    #[test]
+    fn a_short_server_an_error_or_no_lag_rule_keeps_the_run_failed() {
+        let slo: Slo = "p99=1ms".parse().unwrap();
+        let short = fired(&["loadgen-send-lag", "server-short"]);
+        assert!(!lag_immaterial(&short, 10, true, &slo));
+        assert!(!lag_immaterial(&fired(&["ramp"]), 10, true, &slo));
+        assert!(!lag_immaterial(&fired(&[]), 10, true, &slo));
+        assert!(!lag_immaterial(
+            &fired(&["loadgen-send-lag"]),
+            10,
+            false,
+            &slo
+        ));
     }
 }
