@@ -14,6 +14,12 @@
 //! significant". That is robust to a single disturbed run, at the price of power; 8 or more pairs
 //! are where the interval's coverage approaches its nominal level.
 //!
+//! The p-value that rankings adjust (Holm) and that [`Delta::excludes_zero`]'s callers read beside
+//! the interval is the larger of the bootstrap's and a t-test's on the same log scale (paired:
+//! one-sample on the log-ratios; unpaired: Welch on the log values). At 5 runs the bootstrap's
+//! own p is about 0.001 whenever the signs agree, however widely the ratios spread, which would
+//! let Holm's correction pass differences the data cannot carry (see [`crate::t_test`]).
+//!
 //! Ratios are bootstrapped on the log scale so that a p-value against "no change" is a test of zero,
 //! and +10% and −9.1% (its inverse) are equally far from it.
 
@@ -23,6 +29,7 @@ use crate::bootstrap::{median_estimate, resampled_median, summarize_resamples, B
 use crate::error::{check_positive, Error};
 use crate::order_stats::median;
 use crate::percent::delta_with_interval;
+use crate::t_test;
 
 /// Which way a metric improves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +58,7 @@ pub struct Delta {
     pub low: f64,
     /// Upper end of the interval.
     pub high: f64,
-    /// Two-sided bootstrap p-value against "no change".
+    /// Two-sided p-value against "no change": the larger of the bootstrap's and the t-test's.
     pub p_value: f64,
     /// Confidence level of the interval.
     pub confidence: f64,
@@ -89,11 +96,12 @@ pub fn compare_unpaired(base: &[f64], new: &[f64], cfg: &BootstrapConfig) -> Res
         .collect();
     let point = (median(new) / median(base)).ln();
     let est = summarize_resamples(point, &mut stats, cfg.confidence);
+    let logs = |xs: &[f64]| xs.iter().map(|x| x.ln()).collect::<Vec<f64>>();
     Ok(Delta {
         estimate: est.point.exp() - 1.0,
         low: est.low.exp() - 1.0,
         high: est.high.exp() - 1.0,
-        p_value: est.p_value,
+        p_value: est.p_value.max(t_test::welch(&logs(base), &logs(new))),
         confidence: cfg.confidence,
         n_base: base.len(),
         n_new: new.len(),
@@ -123,7 +131,7 @@ pub fn compare_paired(base: &[f64], new: &[f64], cfg: &BootstrapConfig) -> Resul
         estimate: est.point.exp() - 1.0,
         low: est.low.exp() - 1.0,
         high: est.high.exp() - 1.0,
-        p_value: est.p_value,
+        p_value: est.p_value.max(t_test::one_sample(&ratios)),
         confidence: cfg.confidence,
         n_base: base.len(),
         n_new: new.len(),
@@ -151,13 +159,16 @@ pub enum Verdict {
     Faster,
     /// B is worse on the metric.
     Slower,
-    /// The interval contains zero, or the change is below the minimum effect.
+    /// The interval contains zero, the t-test does not support the change, or the change is
+    /// below the minimum effect.
     NoDifference,
 }
 
-/// Judges a Δ: a difference needs an interval that excludes zero and |Δ| ≥ `min_effect`.
+/// Judges a Δ: a difference needs an interval that excludes zero, a p-value below
+/// 1 − confidence (the t-test agrees), and |Δ| ≥ `min_effect`.
 pub fn judge(delta: &Delta, direction: Direction, min_effect: f64) -> Verdict {
-    if !delta.excludes_zero() || delta.estimate.abs() < min_effect {
+    let supported = delta.excludes_zero() && delta.p_value < 1.0 - delta.confidence;
+    if !supported || delta.estimate.abs() < min_effect {
         return Verdict::NoDifference;
     }
     let grew = delta.estimate > 0.0;
@@ -228,6 +239,21 @@ mod tests {
         assert_eq!(judge(&d, Direction::HigherIsBetter, 0.0), Verdict::Faster);
         assert_eq!(
             judge(&d, Direction::HigherIsBetter, 0.2),
+            Verdict::NoDifference
+        );
+    }
+
+    #[test]
+    fn five_same_sign_ratios_far_apart_are_no_difference() {
+        // Every pair says "B costs more", by +0.1% to +50%: the bootstrap's interval excludes
+        // zero, but that spread over 5 pairs is no evidence of a change.
+        let base = [100.0; 5];
+        let new = [100.1, 130.0, 102.0, 100.5, 150.0];
+        let d = compare_paired(&base, &new, &BootstrapConfig::default()).unwrap();
+        assert!(d.excludes_zero(), "{d:?}");
+        assert!(d.p_value > 0.1, "{d:?}");
+        assert_eq!(
+            judge(&d, Direction::LowerIsBetter, 0.0),
             Verdict::NoDifference
         );
     }

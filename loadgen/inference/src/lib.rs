@@ -42,6 +42,7 @@ mod plan;
 mod power;
 mod rank;
 mod summary;
+mod t_test;
 
 pub use bootstrap::BootstrapConfig;
 pub use compare::{

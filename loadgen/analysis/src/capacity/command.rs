@@ -59,6 +59,35 @@ pub fn write_curve(dir: &Path, model: Model, c: &Capacity) -> anyhow::Result<Pat
     Ok(json)
 }
 
+/// What stopped the search, in words; with no rate, why none was found.
+fn limit_text(c: &Capacity) -> String {
+    let confirms: Vec<&Probe> = c
+        .curve
+        .iter()
+        .filter(|p| p.phase == Some(Phase::Confirm))
+        .collect();
+    if let (None, Some(last)) = (c.rate, confirms.last()) {
+        let side = last.late_side.map_or("the SLO".to_string(), |s| {
+            format!("{s:?} late").to_lowercase()
+        });
+        return format!(
+            "the short runs held, but none of {} longer confirmation runs did, down to {} msgs/s: {side}",
+            confirms.len(),
+            format::count(last.offered_rate)
+        );
+    }
+    match c.limit {
+        Limit::Slo => "the SLO",
+        Limit::Loadgen if c.rate.is_none() => {
+            "loadgen: it was late even at --min-rate; the server may hold more"
+        }
+        Limit::Loadgen => "loadgen (it was late above this rate; the server may hold more)",
+        Limit::MaxRate => "--max-rate (the server may hold more)",
+        Limit::BelowMinRate => "--min-rate: nothing held",
+    }
+    .to_string()
+}
+
 /// `loadgen capacity`: searches, writes the curve into `out`; exit 0 with a rate, 1 when no
 /// rate held the SLO (errors are returned).
 pub fn capacity_command(
@@ -68,29 +97,22 @@ pub fn capacity_command(
 ) -> anyhow::Result<ExitCode> {
     let c = measure(args, runner)?;
     let json = write_curve(out, args.model, &c)?;
-    let limit = match c.limit {
-        Limit::Slo => "the SLO",
-        Limit::Loadgen if c.rate.is_none() => {
-            "loadgen (it was late even at --min-rate; the server may hold more)"
-        }
-        Limit::Loadgen => "loadgen (it was late above this rate; the server may hold more)",
-        Limit::MaxRate => "--max-rate (the server may hold more)",
-        Limit::BelowMinRate => "--min-rate (nothing held)",
-    };
     match c.rate {
         Some(rate) => println!(
-            "capacity {}: {} msgs/s at {} ({} clients), limited by {limit}; {} runs; {}",
+            "capacity {}: {} msgs/s at {} ({} clients), limited by {}; {} runs; {}",
             args.model.name(),
             format::count(rate),
             args.slo,
             args.clients,
+            limit_text(&c),
             c.curve.len(),
             json.display()
         ),
         None => println!(
-            "capacity {}: no rate held {} (limited by {limit}); {}",
+            "capacity {}: no rate held {} ({}); {}",
             args.model.name(),
             args.slo,
+            limit_text(&c),
             json.display()
         ),
     }

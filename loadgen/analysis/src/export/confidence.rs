@@ -72,8 +72,10 @@ pub fn markdown(s: &Summary) -> String {
     let _ = writeln!(out, "\n## Ranking\n");
     let _ = writeln!(
         out,
-        "Per client count and metric, best first; tiers group models whose adjacent difference \
-         is not significant (bootstrap Δ, Holm-corrected over the adjacent pairs, α = {ALPHA}). \
+        "Per client count and metric, best first. Every pair is tested (bootstrap interval of \
+         Δ; p the larger of the bootstrap's and a t-test's on the log scale; Holm-corrected over \
+         all pairs, α = {ALPHA}); a tier starts at the first model that differs significantly \
+         from the current tier's leader. \
          Loadgen-bound (saturated in a run, or its median run-queue wait per message above \
          {LOADGEN_WAIT_RATIO}× its CPU per message) cells are left out of the msgs/s and p99 \
          rankings; server CPU/msg ranks every cell."

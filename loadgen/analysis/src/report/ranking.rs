@@ -1,6 +1,9 @@
 //! The sweep's ranking: per client count, the models ordered by msgs/s (higher is better), p99
-//! and server CPU per message (lower is better), with tiers and which adjacent differences are
-//! significant (`echo_inference::rank`, adjacent pairs, Holm-corrected at α = 0.05).
+//! and server CPU per message (lower is better), with tiers and which differences are
+//! significant (`echo_inference::rank`, every pair tested, Holm-corrected over all of them at
+//! α = 0.05). A tier starts at the first model that differs significantly from the current
+//! tier's leader, so two models far apart are told apart even when every step between them is
+//! too small to show on its own. The statements cover each adjacent pair and each tier boundary.
 //!
 //! A sweep interleaves its repeats (run 1 of every cell, then run 2, ...), so run k of one model
 //! is paired with run k of another when every ranked cell has the same repeat indices; otherwise
@@ -51,7 +54,8 @@ pub struct MetricRanking {
     pub pairing: String,
     /// Models best first.
     pub order: Vec<Ranked>,
-    /// One sentence per adjacent pair: significant, or "no difference detected".
+    /// One sentence per adjacent pair (significant, or "no difference detected"), then one per
+    /// tier boundary against the previous tier's leader.
     pub statements: Vec<String>,
     /// Cells left out, each with why.
     pub left_out: Vec<String>,
@@ -169,7 +173,7 @@ fn rank_metric(
         } else {
             Pairing::Unpaired
         },
-        scope: PairScope::Adjacent,
+        scope: PairScope::All,
         alpha: ALPHA,
         bootstrap: BootstrapConfig::default(),
     };
@@ -187,9 +191,42 @@ fn rank_metric(
                 tier: g.tier,
             })
             .collect(),
-        statements: ranking.pairs.iter().map(|p| statement(p, name)).collect(),
+        statements: statements(&ranking, name),
         left_out,
     })
+}
+
+/// The statements worth reading out of all pairs: each adjacent pair, then each tier boundary
+/// (the new tier's first model against the previous tier's leader).
+fn statements(ranking: &echo_inference::Ranking, metric: &str) -> Vec<String> {
+    let g = &ranking.groups;
+    let find = |better: &str, worse: &str| {
+        ranking
+            .pairs
+            .iter()
+            .find(|p| p.better == better && p.worse == worse)
+    };
+    let mut out: Vec<String> = g
+        .windows(2)
+        .filter_map(|w| find(&w[0].name, &w[1].name))
+        .map(|p| statement(p, metric))
+        .collect();
+    let mut leader = 0;
+    for pos in 1..g.len() {
+        if g[pos].tier == g[pos - 1].tier {
+            continue;
+        }
+        if let Some(p) = find(&g[leader].name, &g[pos].name).filter(|_| leader + 1 != pos) {
+            out.push(format!(
+                "tier {} starts at {}: {}",
+                g[pos].tier,
+                g[pos].name,
+                statement(p, metric)
+            ));
+        }
+        leader = pos;
+    }
+    out
 }
 
 /// `tokio ahead of mio: msgs/s −12.0% [−18.0%, −6.0%] (mio relative to tokio, Holm p = 0.012)`
