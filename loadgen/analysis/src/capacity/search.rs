@@ -13,6 +13,10 @@ pub const BACKOFF: f64 = 0.9;
 pub const MAX_CONFIRMS: usize = 3;
 /// Most short runs (growth and bisection together), so a search always ends.
 pub const MAX_PROBES: usize = 40;
+/// Extra tries at one rate when a run missed with loadgen the late side: that run measured a
+/// hiccup of the load generator (a preempted worker, a host stall), not the server, so the rate
+/// is measured again before the search takes it as a miss.
+pub const LATE_RETRIES: usize = 2;
 
 /// Searches the highest rate holding `slo` within `bounds`; `probe(rate, phase)` makes one run.
 pub fn search<F>(slo: Slo, bounds: Bounds, mut probe: F) -> anyhow::Result<Capacity>
@@ -21,10 +25,17 @@ where
 {
     let mut curve = Vec::new();
     let mut run = |rate: f64, phase: Phase, curve: &mut Vec<Probe>| -> anyhow::Result<Probe> {
-        let mut p = probe(rate, phase)?;
-        p.phase = Some(phase);
-        curve.push(p.clone());
-        Ok(p)
+        let mut tries = 0;
+        loop {
+            let mut p = probe(rate, phase)?;
+            p.phase = Some(phase);
+            curve.push(p.clone());
+            let loadgen_late = !p.holds(&slo) && p.late_side == Some(LateSide::Loadgen);
+            if !loadgen_late || tries == LATE_RETRIES {
+                return Ok(p);
+            }
+            tries += 1;
+        }
     };
     let (mut lo, mut hi) = (None::<f64>, None::<(f64, Option<LateSide>)>);
     let mut rate = bounds.min_rate;
@@ -174,6 +185,57 @@ mod tests {
         assert_eq!(c.limit, Limit::Loadgen);
         let r = c.rate.unwrap();
         assert!(r < 5000.0 * BACKOFF + 1.0 && r > 4000.0, "{r}");
+    }
+
+    #[test]
+    fn a_loadgen_hiccup_is_measured_again_not_taken_as_the_limit() {
+        // Loadgen is late on the first try at every rate (a stall), on time on the next: the
+        // search must find the server's own capacity, as if it had never been late.
+        let mut seen = std::collections::HashSet::new();
+        let mut inner = server(17_500.0);
+        let c = search(
+            SLO,
+            Bounds {
+                min_rate: 1000.0,
+                max_rate: 1e6,
+            },
+            |rate, phase| {
+                let first = seen.insert((rate.to_bits(), phase == Phase::Confirm));
+                if first {
+                    return Ok(Probe {
+                        offered_rate: rate,
+                        slo_value_us: 5_000,
+                        late_side: Some(LateSide::Loadgen),
+                        ..Probe::default()
+                    });
+                }
+                inner(rate, phase)
+            },
+        )
+        .unwrap();
+        let knee = 17_500.0 * 0.95;
+        let r = c.rate.unwrap();
+        assert!((r - knee).abs() / knee <= 0.10, "found {r}");
+        assert_eq!(c.limit, Limit::Slo);
+        // A loadgen late at every try still ends as loadgen's limit, after the retries.
+        let c = search(
+            SLO,
+            Bounds {
+                min_rate: 1000.0,
+                max_rate: 1e6,
+            },
+            |rate, _| {
+                Ok(Probe {
+                    offered_rate: rate,
+                    slo_value_us: 5_000,
+                    late_side: Some(LateSide::Loadgen),
+                    ..Probe::default()
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!((c.rate, c.limit), (None, Limit::Loadgen));
+        assert_eq!(c.curve.len(), 1 + LATE_RETRIES);
     }
 
     #[test]
