@@ -43,7 +43,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 case "${1:-}" in
-  -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 esac
 
 models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
