@@ -119,6 +119,12 @@ mod tests {
         limit_us: 1000,
     };
 
+    /// The search range of the tests that start at 1,000 msgs/s.
+    const FROM_1K: Bounds = Bounds {
+        min_rate: 1000.0,
+        max_rate: 1e6,
+    };
+
     /// A server of capacity `cap` msgs/s: latency rises as load approaches it (M/M/1-like)
     /// and explodes past it.
     fn server(cap: f64) -> impl FnMut(f64, Phase) -> anyhow::Result<Probe> {
@@ -167,28 +173,21 @@ mod tests {
     #[test]
     fn a_late_loadgen_is_named_as_the_limit_and_a_failed_confirm_backs_off() {
         let mut confirms = 0;
-        let c = search(
-            SLO,
-            Bounds {
-                min_rate: 1000.0,
-                max_rate: 1e6,
-            },
-            |rate, phase| {
-                let late = rate > 5000.0;
-                // The first confirmation rate misses on both tries.
-                let miss_confirm = phase == Phase::Confirm && confirms < 1 + MISS_RETRIES;
-                if phase == Phase::Confirm {
-                    confirms += 1;
-                }
-                Ok(Probe {
-                    offered_rate: rate,
-                    slo_value_us: 100,
-                    passed: !late && !miss_confirm,
-                    late_side: late.then_some(LateSide::Loadgen),
-                    ..Probe::default()
-                })
-            },
-        )
+        let c = search(SLO, FROM_1K, |rate, phase| {
+            let late = rate > 5000.0;
+            // The first confirmation rate misses on both tries.
+            let miss_confirm = phase == Phase::Confirm && confirms < 1 + MISS_RETRIES;
+            if phase == Phase::Confirm {
+                confirms += 1;
+            }
+            Ok(Probe {
+                offered_rate: rate,
+                slo_value_us: 100,
+                passed: !late && !miss_confirm,
+                late_side: late.then_some(LateSide::Loadgen),
+                ..Probe::default()
+            })
+        })
         .unwrap();
         assert_eq!(c.limit, Limit::Loadgen);
         let r = c.rate.unwrap();
@@ -201,46 +200,32 @@ mod tests {
         // search must find the server's own capacity, as if it had never been late.
         let mut seen = std::collections::HashSet::new();
         let mut inner = server(17_500.0);
-        let c = search(
-            SLO,
-            Bounds {
-                min_rate: 1000.0,
-                max_rate: 1e6,
-            },
-            |rate, phase| {
-                let first = seen.insert((rate.to_bits(), phase == Phase::Confirm));
-                if first {
-                    return Ok(Probe {
-                        offered_rate: rate,
-                        slo_value_us: 5_000,
-                        late_side: Some(LateSide::Loadgen),
-                        ..Probe::default()
-                    });
-                }
-                inner(rate, phase)
-            },
-        )
+        let c = search(SLO, FROM_1K, |rate, phase| {
+            let first = seen.insert((rate.to_bits(), phase == Phase::Confirm));
+            if first {
+                return Ok(Probe {
+                    offered_rate: rate,
+                    slo_value_us: 5_000,
+                    late_side: Some(LateSide::Loadgen),
+                    ..Probe::default()
+                });
+            }
+            inner(rate, phase)
+        })
         .unwrap();
         let knee = 17_500.0 * 0.95;
         let r = c.rate.unwrap();
         assert!((r - knee).abs() / knee <= 0.10, "found {r}");
         assert_eq!(c.limit, Limit::Slo);
         // A loadgen late at every try still ends as loadgen's limit, after the retries.
-        let c = search(
-            SLO,
-            Bounds {
-                min_rate: 1000.0,
-                max_rate: 1e6,
-            },
-            |rate, _| {
-                Ok(Probe {
-                    offered_rate: rate,
-                    slo_value_us: 5_000,
-                    late_side: Some(LateSide::Loadgen),
-                    ..Probe::default()
-                })
-            },
-        )
+        let c = search(SLO, FROM_1K, |rate, _| {
+            Ok(Probe {
+                offered_rate: rate,
+                slo_value_us: 5_000,
+                late_side: Some(LateSide::Loadgen),
+                ..Probe::default()
+            })
+        })
         .unwrap();
         assert_eq!((c.rate, c.limit), (None, Limit::Loadgen));
         assert_eq!(c.curve.len(), 1 + LATE_RETRIES);
@@ -251,25 +236,18 @@ mod tests {
         // The first run at 4,000 msgs/s hits a stall of the machine; its retry holds.
         let mut stalled = false;
         let mut inner = server(60_000.0);
-        let c = search(
-            SLO,
-            Bounds {
-                min_rate: 1000.0,
-                max_rate: 1e6,
-            },
-            |rate, phase| {
-                if rate == 4000.0 && !stalled {
-                    stalled = true;
-                    return Ok(Probe {
-                        offered_rate: rate,
-                        slo_value_us: 3_000,
-                        passed: true,
-                        ..Probe::default()
-                    });
-                }
-                inner(rate, phase)
-            },
-        )
+        let c = search(SLO, FROM_1K, |rate, phase| {
+            if rate == 4000.0 && !stalled {
+                stalled = true;
+                return Ok(Probe {
+                    offered_rate: rate,
+                    slo_value_us: 3_000,
+                    passed: true,
+                    ..Probe::default()
+                });
+            }
+            inner(rate, phase)
+        })
         .unwrap();
         let r = c.rate.unwrap();
         assert!(r > 50_000.0, "found {r}");
