@@ -1,7 +1,8 @@
 //! The open loop tells the truth: against a server of known capacity (a test fixture that
 //! answers at most R messages per second), an overload fails and names the server, with its
 //! unanswered messages censored; a loadgen kept off the CPU names itself; clients never
-//! attempted fail the run; and the capacity search finds R.
+//! attempted fail the run; the capacity search finds R; and a coarse `--tick` is charged as
+//! send lag while echoes keep the arrival time the kernel stamped.
 
 mod common;
 
@@ -207,4 +208,52 @@ fn capacity_finds_the_fixtures_rate() {
         other => panic!("unexpected limit {other:?}: {:?}", c.curve),
     }
     assert_eq!(c.curve.last().and_then(|p| p.phase), Some(Phase::Confirm));
+}
+
+#[test]
+fn a_coarse_tick_is_charged_as_send_lag_while_echoes_keep_their_arrival_time() {
+    // Messages due every 5 ms, released on 50 ms ticks (one per client): most wait for their
+    // tick, up to 45 ms. loadgen then sleeps from tick to tick and reads each echo up to 50 ms after it
+    // arrived, so only the kernel's receive stamp can keep the service time near the
+    // loopback round trip.
+    let server = TestServer::start(Arc::new(|_, stream| echo_with(stream, |_, c| c.len())));
+    let addr = server.addr.to_string();
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "10",
+        "--threads",
+        "1",
+        "--rate",
+        "200",
+        "--tick",
+        "50ms",
+        "--duration",
+        "2s",
+        "--warmup",
+        "200ms",
+    ];
+    let (outcome, result) = common::loadgen(&args, "tick.json");
+    let r = result.expect("result written");
+    let ol = r.open_loop.as_ref().unwrap();
+    assert_eq!(r.config.tick_us, Some(50_000));
+    assert!(ol.send_lag.p99 >= 20_000, "the tick's wait is lag: {ol:?}");
+    let service = r.service_time_us.as_ref().unwrap();
+    assert!(
+        service.p99 < 20_000,
+        "an echo's arrival is when it came, not when it was read: {service:?}"
+    );
+    assert!(
+        !ol.arrival_check.passed,
+        "bursts of ten are no even spacing"
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("--tick 50000us")),
+        "{:?}",
+        r.warnings
+    );
+    let v = r.verdict.as_ref().unwrap();
+    assert_eq!(v.late_side, Some(LateSide::Loadgen), "{v:?}");
+    assert_eq!(outcome.code, Some(1));
 }

@@ -35,6 +35,7 @@ pub mod placement;
 pub mod procfs;
 pub mod progress;
 pub mod run;
+pub mod rx_stamp;
 pub mod schedstat;
 pub mod schedule;
 pub mod send_lag;

@@ -175,6 +175,9 @@ fn shared_state(
         interrupted,
         gate,
         arrival: config.arrival,
+        min_tick: config
+            .tick_us
+            .map_or(crate::tick::MIN_TICK, Duration::from_micros),
         seed: config.seed,
     }
 }

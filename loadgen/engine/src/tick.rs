@@ -1,10 +1,13 @@
 //! The open-loop timer: one periodic timerfd per worker, armed once, whose ticks fall exactly
 //! on the schedule's intended times (whole nanoseconds apart). No timer syscall per message:
-//! each tick wakes the worker's `epoll_wait` (whose own timeout has only millisecond
-//! resolution), and the worker then releases every message due by then as one batch.
+//! each tick wakes the worker (its `epoll_wait`, whose own timeout has only millisecond
+//! resolution, or its harvesting sleep), and the worker then releases every message due by
+//! then as one batch.
 //!
-//! At high per-worker rates a tick covers several messages ([`MIN_TICK`]): a message then
-//! waits at most one tick, which its send lag shows.
+//! At high per-worker rates, or with a coarser `--tick`, a tick covers several messages
+//! ([`tick_for`]): a message then waits at most one tick, which its send lag shows, and the
+//! sends go out in bursts, which the arrival check shows. Fewer ticks cost loadgen fewer
+//! wake-ups, the largest part of an open loop's CPU per message.
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -18,12 +21,13 @@ use crate::schedule::OpenLoopSchedule;
 pub const MIN_TICK: Duration = Duration::from_micros(10);
 
 /// The tick for messages `interval` apart: the interval itself, or the smallest multiple of it
-/// not below [`MIN_TICK`], so ticks stay on intended times.
-pub fn tick_for(interval: Duration) -> Duration {
+/// not below `min_tick` (at least [`MIN_TICK`]), so ticks stay on intended times.
+pub fn tick_for(interval: Duration, min_tick: Duration) -> Duration {
+    let min_tick = min_tick.max(MIN_TICK);
     if interval.is_zero() {
-        return MIN_TICK;
+        return min_tick;
     }
-    let n = MIN_TICK.as_nanos().div_ceil(interval.as_nanos()).max(1);
+    let n = min_tick.as_nanos().div_ceil(interval.as_nanos()).max(1);
     interval * n as u32
 }
 
@@ -31,13 +35,46 @@ pub fn tick_for(interval: Duration) -> Duration {
 /// clocks can never put a tick just before a message is due (which would cost it a tick).
 const GUARD: Duration = Duration::from_micros(2);
 
-/// Arms `timer` to tick from `start` on the uniform schedule's intended times; a Poisson
-/// schedule is left to one-shot arming by the worker.
-pub fn arm_periodic(timer: &TimerFd, schedule: &OpenLoopSchedule, start: Instant) {
-    if !schedule.is_uniform() {
-        return;
+/// Where a uniform schedule's ticks fall: `start + k·tick` (each [`GUARD`] late).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    start: Instant,
+    tick: Duration,
+}
+
+impl Grid {
+    /// Ticks `tick` apart from `start`.
+    pub fn new(start: Instant, tick: Duration) -> Grid {
+        Grid { start, tick }
     }
-    let tick = tick_for(schedule.mean_interval());
+
+    /// Time between two ticks.
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    /// The first tick that releases a message due at `due`.
+    pub fn tick_at(&self, due: Instant) -> Instant {
+        let since = due.saturating_duration_since(self.start).as_nanos();
+        let k = since.div_ceil(self.tick.as_nanos().max(1));
+        let offset = self.tick.as_nanos().saturating_mul(k);
+        self.start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX)) + GUARD
+    }
+}
+
+/// Arms `timer` to tick from `start` on the uniform schedule's intended times, at most
+/// `min_tick` apart ([`tick_for`]), and returns the ticks' grid. A Poisson schedule is left to
+/// one-shot arming by the worker (`None`), as is a timer that could not be armed.
+pub fn arm_periodic(
+    timer: &TimerFd,
+    schedule: &OpenLoopSchedule,
+    start: Instant,
+    min_tick: Duration,
+) -> Option<Grid> {
+    if !schedule.is_uniform() {
+        return None;
+    }
+    let tick = tick_for(schedule.mean_interval(), min_tick);
     // The first tick on the schedule's grid not in the past: a worker that started after
     // `start` must keep the grid, or every tick would fall just before its message.
     let now = Instant::now();
@@ -48,14 +85,15 @@ pub fn arm_periodic(timer: &TimerFd, schedule: &OpenLoopSchedule, start: Instant
         start + tick * u32::try_from(behind).unwrap_or(u32::MAX)
     };
     // An absolute expiration: `Instant` is CLOCK_MONOTONIC, read next to the same clock.
-    let Ok(mono) = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) else {
-        return;
-    };
+    let mono = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
     let at = Duration::from(mono) + first.saturating_duration_since(Instant::now()) + GUARD;
-    let _ = timer.set(
-        Expiration::IntervalDelayed(TimeSpec::from_duration(at), TimeSpec::from_duration(tick)),
-        TimerSetTimeFlags::TFD_TIMER_ABSTIME,
-    );
+    timer
+        .set(
+            Expiration::IntervalDelayed(TimeSpec::from_duration(at), TimeSpec::from_duration(tick)),
+            TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+        )
+        .ok()?;
+    Some(Grid::new(start, tick))
 }
 
 /// Reads the expiration count of a fired timer: the edge-triggered poll reports a periodic
@@ -74,18 +112,24 @@ mod tests {
 
     #[test]
     fn ticks_are_whole_multiples_of_the_interval() {
-        assert_eq!(
-            tick_for(Duration::from_micros(40)),
-            Duration::from_micros(40)
-        );
-        assert_eq!(
-            tick_for(Duration::from_micros(3)),
-            Duration::from_micros(12)
-        );
-        assert_eq!(
-            tick_for(Duration::from_micros(10)),
-            Duration::from_micros(10)
-        );
-        assert_eq!(tick_for(Duration::ZERO), MIN_TICK);
+        let us = Duration::from_micros;
+        assert_eq!(tick_for(us(40), MIN_TICK), us(40));
+        assert_eq!(tick_for(us(3), MIN_TICK), us(12));
+        assert_eq!(tick_for(us(10), MIN_TICK), us(10));
+        assert_eq!(tick_for(Duration::ZERO, MIN_TICK), MIN_TICK);
+        assert_eq!(tick_for(us(20), us(40)), us(40), "--tick 40us: pairs");
+        assert_eq!(tick_for(us(20), us(50)), us(60), "never off the grid");
+        assert_eq!(tick_for(us(20), us(1)), us(20), "never below MIN_TICK");
+    }
+
+    #[test]
+    fn a_due_message_goes_out_on_the_first_tick_not_before_it() {
+        let start = Instant::now();
+        let us = Duration::from_micros;
+        let grid = Grid::new(start, us(40));
+        assert_eq!(grid.tick_at(start), start + GUARD);
+        assert_eq!(grid.tick_at(start + us(40)), start + us(40) + GUARD);
+        assert_eq!(grid.tick_at(start + us(41)), start + us(80) + GUARD);
+        assert_eq!(grid.tick_at(start + us(60)), start + us(80) + GUARD);
     }
 }

@@ -95,9 +95,16 @@ fn open_loop_warnings(o: &Observed) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(check) = o.open_loop.map(|ol| &ol.arrival_check) {
         if !check.passed {
+            // A tick asked for explains bursts; without one, name the remedy.
+            let cause = match o.config.tick_us {
+                Some(us) => format!("; --tick {us}us sends every message due by a tick at once"),
+                None => "; loadgen could not keep the spacing (fewer clients per thread, \
+                         or a quieter machine, help)"
+                    .to_string(),
+            };
             warnings.push(format!(
                 "the gaps actually sent do not follow --arrival {:?}: coefficient of \
-                 variation {:.2} (intended {:.0}), KS distance {}",
+                 variation {:.2} (intended {:.0}), KS distance {}{cause}",
                 check.process,
                 check.cv_achieved,
                 check.cv_intended,

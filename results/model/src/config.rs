@@ -62,6 +62,12 @@ pub struct RunConfig {
     /// Open loop: how intended send times are spaced (`uniform` or `poisson`).
     #[serde(default)]
     pub arrival: crate::open_loop::Arrival,
+    /// Open loop, uniform arrivals: release ticks at least this far apart (µs, `--tick`), each
+    /// sending every message due by then. `null`: one message per tick, ticks at least 10 µs
+    /// apart. Coarser ticks cost loadgen fewer wake-ups and send in bursts, which the send lag
+    /// and the arrival check show.
+    #[serde(default)]
+    pub tick_us: Option<u64>,
     /// Which shard of a sharded run this is (`--shard I/N` or `JOB_COMPLETION_INDEX` and
     /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
     /// shard's share, and the whole run's are in here.
@@ -136,6 +142,7 @@ impl RunConfig {
             pin: None,
             seed: 1,
             arrival: crate::open_loop::Arrival::Uniform,
+            tick_us: None,
             shard: None,
             start_at: None,
             link: None,

@@ -51,7 +51,8 @@ pub struct RunResult {
     /// Completed messages and bytes per second of the measured window.
     pub throughput: Throughput,
     /// The latency to quote, µs. Closed loop: first byte written to last byte of the echo read.
-    /// Open loop: from the *intended* send time (coordinated-omission corrected).
+    /// Open loop: from the *intended* send time (coordinated-omission corrected) to the kernel's
+    /// receive stamp of the echo's last byte (the read time where the kernel gives none).
     pub latency_us: Percentiles,
     /// Open loop only: service time from the *actual* first byte written (uncorrected);
     /// `null` in closed loop, where it equals `latency_us`.

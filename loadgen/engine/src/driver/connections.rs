@@ -11,6 +11,7 @@ use mio::net::TcpStream;
 use crate::client::{Client, ErrorKind, SendPolicy};
 use crate::connect;
 use crate::payload::Payload;
+use crate::rx_stamp;
 use crate::stats::Recorder;
 use crate::stats::{Window, WorkerStats};
 
@@ -51,6 +52,10 @@ impl Worker<'_> {
             Ok(stream) => stream,
             Err(_) => return self.fail(idx, ErrorKind::ConnectFailed),
         };
+        if self.schedule.is_some() {
+            // Without stamps an echo's arrival is when it was read: less precise, not wrong.
+            let _ = rx_stamp::enable(&stream);
+        }
         if let Err(_e) = self.poll.registry().register(
             &mut stream,
             Token(idx),
@@ -114,6 +119,8 @@ impl Worker<'_> {
             stats,
             schedule,
             shared,
+            control,
+            clocks,
             ..
         } = self;
         let slot = &mut slots[idx];
@@ -123,16 +130,25 @@ impl Worker<'_> {
         let error = 'pump: {
             if readable {
                 loop {
-                    match stream.read(scratch) {
-                        Ok(0) => break 'pump Some(slot.client.eof_kind()),
-                        Ok(n) => {
+                    // Open loop: an echo arrived when the kernel stamped it, which may be a
+                    // tick before this read (see `harvest`).
+                    let read = match schedule {
+                        Some(_) => rx_stamp::read(stream, scratch, control),
+                        None => stream.read(scratch).map(|n| (n, None)),
+                    };
+                    match read {
+                        Ok((0, _)) => break 'pump Some(slot.client.eof_kind()),
+                        Ok((n, stamp)) => {
                             let mut recorder = Recorder {
                                 stats,
                                 schedule: schedule.as_ref(),
                                 window,
                                 wire_len,
                             };
-                            let now = Instant::now();
+                            let read_at = Instant::now();
+                            let now = stamp
+                                .and_then(|s| clocks.instant(s, read_at))
+                                .unwrap_or(read_at);
                             let data = &scratch[..n];
                             if let Err(kind) =
                                 slot.client

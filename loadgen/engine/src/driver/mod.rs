@@ -36,11 +36,15 @@ use crate::client::{Client, ErrorKind};
 use crate::connect::SourceAddrs;
 use crate::gate::RampGate;
 use crate::payload::Payload;
+use crate::rx_stamp::{self, Clocks};
 use crate::schedule::OpenLoopSchedule;
 use crate::stats::{Tick, Window, WorkerStats};
 
 mod connections;
+mod harvest;
 mod release;
+
+use harvest::Harvest;
 
 /// Connects in progress per worker at most: keeps bursts under the server's accept backlog.
 pub const MAX_PENDING_CONNECTS: usize = 256;
@@ -85,6 +89,8 @@ pub struct Shared {
     pub gate: RampGate,
     /// How open-loop send times are spaced.
     pub arrival: Arrival,
+    /// Open loop, uniform: the shortest time between two release ticks.
+    pub min_tick: Duration,
     /// Seed of the arrival process (each worker derives its own).
     pub seed: u64,
     /// Ends of the timeline intervals (offsets from `t0`).
@@ -153,6 +159,12 @@ struct Worker<'a> {
     batch: Vec<(usize, u64)>,
     /// Whether each client is in `batch` already.
     in_batch: Vec<bool>,
+    /// Open loop: waking on timer ticks only, and reading the echoes then.
+    harvest: Harvest,
+    /// Open loop: control-message space for the kernel's receive stamps.
+    control: Vec<u8>,
+    /// Open loop: the clock offset that turns receive stamps into `Instant`s.
+    clocks: Clocks,
 }
 
 /// When a worker stops starting messages and when it stops altogether.
@@ -186,7 +198,7 @@ pub fn run_worker(
         }
     }
     let poll = Poll::new()?;
-    let (schedule, timer) = match plan.rate {
+    let (schedule, timer, periodic) = match plan.rate {
         Some(rate) if plan.clients > 0 => {
             let timer = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK)
                 .map_err(io::Error::from)?;
@@ -198,10 +210,11 @@ pub fn run_worker(
                 Arrival::Uniform => schedule,
                 Arrival::Poisson => schedule.poisson(shared.seed ^ (plan.index as u64 + 1)),
             };
-            crate::tick::arm_periodic(&timer, &schedule, shared.t0 + plan.phase);
-            (Some(schedule), Some(timer))
+            let start = shared.t0 + plan.phase;
+            let periodic = crate::tick::arm_periodic(&timer, &schedule, start, shared.min_tick);
+            (Some(schedule), Some(timer), periodic)
         }
-        _ => (None, None),
+        _ => (None, None, None),
     };
     let slots = (0..plan.clients)
         .map(|i| Slot {
@@ -233,6 +246,9 @@ pub fn run_worker(
         window: None,
         batch: Vec::new(),
         in_batch: vec![false; plan.clients],
+        harvest: Harvest::new(periodic, shared.min_tick),
+        control: rx_stamp::control_buffer(),
+        clocks: Clocks::now(),
     };
     if let Some(s) = &worker.schedule {
         worker.stats.open_loop.gaps = GapSample::new(s.mean_interval().as_nanos() as f64);
@@ -298,13 +314,28 @@ impl Worker<'_> {
                         DRAIN_CHECK_EVERY
                     };
             }
-            let wait = self.next_wake(next_scan).saturating_duration_since(now);
-            last_wait = wait;
-            match self.poll.poll(&mut events, Some(wait)) {
+            let wake = self.next_wake(next_scan);
+            self.harvest.set(self.may_harvest(now), self.timer.as_ref());
+            let polled = match &self.schedule {
+                Some(schedule) if self.harvest.active() => {
+                    let at = self.harvest.wake_at(schedule.next_due(), wake);
+                    last_wait = at.saturating_duration_since(now);
+                    Harvest::sleep_until(at);
+                    self.poll.poll(&mut events, Some(Duration::ZERO))
+                }
+                _ => {
+                    last_wait = wake.saturating_duration_since(now);
+                    self.poll.poll(&mut events, Some(last_wait))
+                }
+            };
+            match polled {
                 Ok(()) => {}
                 // A signal handler ran (none of ours): just wait again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
+            }
+            if self.schedule.is_some() {
+                self.clocks = Clocks::now();
             }
             for event in events.iter() {
                 if event.token() == TIMER {
@@ -332,6 +363,15 @@ impl Worker<'_> {
             backlog_cutoff: e.backlog_cutoff.min(now),
             deadline: e.deadline.min(now + INTERRUPT_DRAIN),
         };
+    }
+
+    /// Whether the worker may sleep until its next tick without watching its sockets: the
+    /// window is on and every connect has settled (see [`harvest`]).
+    fn may_harvest(&self, now: Instant) -> bool {
+        now < self.ends.window
+            && self.next_connect >= self.slots.len()
+            && self.pending_connects == 0
+            && !self.shared.interrupted.load(Ordering::Relaxed)
     }
 
     /// The earliest moment the loop must act without a socket event.
