@@ -35,7 +35,7 @@ pub fn tick_for(interval: Duration, min_tick: Duration) -> Duration {
 /// clocks can never put a tick just before a message is due (which would cost it a tick).
 const GUARD: Duration = Duration::from_micros(2);
 
-/// Where a uniform schedule's ticks fall: `start + k·tick` (each [`GUARD`] late).
+/// Where a uniform schedule's ticks fall: `start + k·tick` (each a `GUARD` late).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grid {
     start: Instant,

@@ -6,7 +6,9 @@
 //! completed. Connects are non-blocking and paced (`--connect-rate`, and at most
 //! [`MAX_PENDING_CONNECTS`] in progress, so a burst never overflows the server's SYN backlog).
 //! In open loop a timerfd wakes the worker at the next intended send time with sub-millisecond
-//! precision (epoll's own timeout is in milliseconds).
+//! precision (epoll's own timeout is in milliseconds). Once every client is connected, a worker
+//! with a uniform schedule stops waking for echoes and reads them on its ticks (see `harvest.rs`);
+//! open-loop echoes are timed by the kernel's receive stamps ([`crate::rx_stamp`]).
 //!
 //! **What it costs.** Per client: a socket, a [`Client`] (~100 bytes plus one timestamp per
 //! pipelined message). Per worker: one 64 KiB scratch buffer shared by every client (payloads
