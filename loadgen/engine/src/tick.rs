@@ -28,7 +28,8 @@ pub fn tick_for(interval: Duration, min_tick: Duration) -> Duration {
         return min_tick;
     }
     let n = min_tick.as_nanos().div_ceil(interval.as_nanos()).max(1);
-    interval * n as u32
+    let ns = interval.as_nanos().saturating_mul(n);
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
 /// Ticks fire this long after the intended times they stand for, so the reading of the two
@@ -120,6 +121,8 @@ mod tests {
         assert_eq!(tick_for(us(20), us(40)), us(40), "--tick 40us: pairs");
         assert_eq!(tick_for(us(20), us(50)), us(60), "never off the grid");
         assert_eq!(tick_for(us(20), us(1)), us(20), "never below MIN_TICK");
+        let hour = Duration::from_secs(3600);
+        assert_eq!(tick_for(Duration::from_nanos(1), hour), hour, "no overflow");
     }
 
     #[test]
