@@ -17,10 +17,14 @@
 //! **What it costs.** A send held back by the pipeline limit waits for the tick after its
 //! echo arrived, not for the echo itself: at most one tick more send lag, which is measured.
 
+use std::io;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use mio::Events;
 use nix::sys::timerfd::TimerFd;
 
+use super::Worker;
 use crate::tick::Grid;
 
 /// Harvest only when ticks are at most this far apart (or twice the `--tick` asked for): a
@@ -81,6 +85,41 @@ impl Harvest {
         if at > now {
             std::thread::sleep(at - now);
         }
+    }
+}
+
+impl Worker<'_> {
+    /// Waits for the turn's events until `wake` at the latest: harvesting, a sleep to the next
+    /// tick and a zero-timeout poll; otherwise a poll of every event. Returns how long the
+    /// worker meant to wait (for the stall check) and the poll's outcome.
+    pub(super) fn wait(
+        &mut self,
+        events: &mut Events,
+        now: Instant,
+        wake: Instant,
+    ) -> (Duration, io::Result<()>) {
+        self.harvest.set(self.may_harvest(now), self.timer.as_ref());
+        match &self.schedule {
+            Some(schedule) if self.harvest.active() => {
+                let at = self.harvest.wake_at(schedule.next_due(), wake);
+                Harvest::sleep_until(at);
+                let polled = self.poll.poll(events, Some(Duration::ZERO));
+                (at.saturating_duration_since(now), polled)
+            }
+            _ => {
+                let wait = wake.saturating_duration_since(now);
+                (wait, self.poll.poll(events, Some(wait)))
+            }
+        }
+    }
+
+    /// Whether the worker may sleep until its next tick without watching its sockets: the
+    /// window is on and every connect has settled.
+    fn may_harvest(&self, now: Instant) -> bool {
+        now < self.ends.window
+            && self.next_connect >= self.slots.len()
+            && self.pending_connects == 0
+            && !self.shared.interrupted.load(Ordering::Relaxed)
     }
 }
 

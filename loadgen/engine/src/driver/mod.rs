@@ -317,26 +317,15 @@ impl Worker<'_> {
                     };
             }
             let wake = self.next_wake(next_scan);
-            self.harvest.set(self.may_harvest(now), self.timer.as_ref());
-            let polled = match &self.schedule {
-                Some(schedule) if self.harvest.active() => {
-                    let at = self.harvest.wake_at(schedule.next_due(), wake);
-                    last_wait = at.saturating_duration_since(now);
-                    Harvest::sleep_until(at);
-                    self.poll.poll(&mut events, Some(Duration::ZERO))
-                }
-                _ => {
-                    last_wait = wake.saturating_duration_since(now);
-                    self.poll.poll(&mut events, Some(last_wait))
-                }
-            };
+            let (waited, polled) = self.wait(&mut events, now, wake);
+            last_wait = waited;
             match polled {
                 Ok(()) => {}
                 // A signal handler ran (none of ours): just wait again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            if self.schedule.is_some() {
+            if self.schedule.is_some() && !events.is_empty() {
                 self.clocks = Clocks::now();
             }
             for event in events.iter() {
@@ -365,15 +354,6 @@ impl Worker<'_> {
             backlog_cutoff: e.backlog_cutoff.min(now),
             deadline: e.deadline.min(now + INTERRUPT_DRAIN),
         };
-    }
-
-    /// Whether the worker may sleep until its next tick without watching its sockets: the
-    /// window is on and every connect has settled (see [`harvest`]).
-    fn may_harvest(&self, now: Instant) -> bool {
-        now < self.ends.window
-            && self.next_connect >= self.slots.len()
-            && self.pending_connects == 0
-            && !self.shared.interrupted.load(Ordering::Relaxed)
     }
 
     /// The earliest moment the loop must act without a socket event.
