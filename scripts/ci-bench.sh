@@ -44,8 +44,8 @@ if [[ -n "${CI_BENCH_MODELS:-}" ]]; then models=(--models "$CI_BENCH_MODELS"); f
 started=$(date +%s)
 say() { printf '\n==> ci-bench: %s (t+%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
 
-say "cargo build --release -p loadgen -p echo-servers"
-cargo build --release -p loadgen -p echo-servers
+say "cargo build --release -p loadgen -p servers"
+cargo build --release -p loadgen -p servers
 loadgen=target/release/loadgen
 
 say "sweep: every model × clients $clients, $duration each after $warmup warm-up, $runs runs per cell, $threads loadgen thread(s)"

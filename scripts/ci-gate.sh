@@ -153,7 +153,7 @@ if [[ -n "${CI_GATE_BASE_SERVER:-}" ]]; then
   say "base: prebuilt $CI_GATE_BASE_SERVER (taken as ${base_rev:0:12})"
   cp "$CI_GATE_BASE_SERVER" "$tmp/echo-server-base"
 else
-  say "base ${base_rev:0:12}: git worktree + cargo build --release -p echo-servers"
+  say "base ${base_rev:0:12}: git worktree + cargo build --release --bin echo-server (by binary name, which outlives package renames)"
   git worktree add --detach --quiet "$worktree" "$base_rev"
   # A target directory of its own: cargo names a workspace crate's artifacts without its path,
   # so in a shared one the base's and the working tree's builds of the same crate overwrite
@@ -161,13 +161,13 @@ else
   # later gate rebuilds only what changed. Its loadgen is never run (the working tree's
   # drives both sides), so it is not built.
   base_target="$root/target/ci-gate-base-target"
-  (cd "$worktree" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p echo-servers)
+  (cd "$worktree" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet --bin echo-server)
   cp "$base_target/release/echo-server" "$tmp/echo-server-base"
   cp "$tmp/echo-server-base" "$out/echo-server-base" 2>/dev/null || { mkdir -p "$out" && cp "$tmp/echo-server-base" "$out/echo-server-base"; }
 fi
 
-say "new (working tree): cargo build --release -p echo-servers -p loadgen"
-cargo build --release --quiet -p echo-servers -p loadgen
+say "new (working tree): cargo build --release -p servers -p loadgen"
+cargo build --release --quiet -p servers -p loadgen
 cp target/release/echo-server "$tmp/echo-server-new"
 loadgen=target/release/loadgen
 

@@ -42,8 +42,8 @@ while [[ $# -gt 0 ]]; do
 done
 command -v jq >/dev/null || { echo "delay-check: needs jq" >&2; exit 2; }
 
-echo "==> delay-check: cargo build --release -p echo-servers -p loadgen -p echo-proxy" >&2
-cargo build --release -q -p echo-servers -p loadgen -p echo-proxy || exit 2
+echo "==> delay-check: cargo build --release -p servers -p loadgen -p servers-proxy" >&2
+cargo build --release -q -p servers -p loadgen -p servers-proxy || exit 2
 bin=target/release
 mkdir -p "$out"
 

@@ -16,7 +16,7 @@ if [[ ${#models[@]} -eq 0 ]]; then
   models=(threads select poll mio tokio tokio-current-thread thread-per-core reactor-pool uring)
 fi
 bin=target/release/echo-server
-[[ -x $bin ]] || cargo build --release -p echo-servers
+[[ -x $bin ]] || cargo build --release -p servers
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 printf '%-22s %8s %10s %10s %14s\n' model conns "rss0 KiB" "rss1 KiB" "per conn (B)"

@@ -54,7 +54,7 @@ export GUNGRAUN_HOME=$work/gungraun
 run_benches() { # DIR TARGET_DIR LOG ARGS...: runs the instruction benches of the tree in DIR
   local dir=$1 target=$2 log=$3
   shift 3
-  (cd "$dir" && cargo bench --quiet --target-dir "$target" -p echo-benches --bench instructions \
+  (cd "$dir" && cargo bench --quiet --target-dir "$target" --manifest-path benches/Cargo.toml --bench instructions \
     -- "$@") >"$log" 2>&1
 }
 

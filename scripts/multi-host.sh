@@ -85,8 +85,8 @@ if [[ -n $delay ]] && (( 2 * total_clients + 64 > fd_hard )); then
   die "with --delay the proxy holds two descriptors per client: $total_clients clients need $(( 2 * total_clients + 64 )), the limit is $fd_hard"
 fi
 
-crates=(-p echo-servers -p loadgen)
-[[ -z $delay ]] || crates+=(-p echo-proxy)
+crates=(-p servers -p loadgen)
+[[ -z $delay ]] || crates+=(-p servers-proxy)
 echo "==> multi-host: cargo build --release ${crates[*]}" >&2
 cargo build --release -q "${crates[@]}" || die "build failed"
 bin=$PWD/target/release

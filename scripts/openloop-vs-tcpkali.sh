@@ -25,7 +25,7 @@ SECS=${SECS:-6}
 TICK=${TICK:-40us}
 RATE=$((CONNS * PER_CONN))
 command -v "$TCPKALI" >/dev/null || { echo "tcpkali not found (set TCPKALI)" >&2; exit 2; }
-cargo build -q --release -p loadgen -p echo-servers
+cargo build -q --release -p loadgen -p servers
 LOADGEN=target/release/loadgen
 WORK=$(mktemp -d)
 SERVER_PID=

@@ -1,4 +1,4 @@
-//! `cargo bench -p echo-benches`: HTML reports land in `target/criterion/`.
+//! `cargo bench -p benches`: HTML reports land in `target/criterion/`.
 
 use criterion::criterion_main;
 

@@ -3,7 +3,7 @@
 //! change that adds a few percent of work per message, which wall-clock benches on a shared VM
 //! cannot see.
 //!
-//! Run: `cargo bench -p echo-benches --bench instructions` (needs valgrind and a
+//! Run: `cargo bench -p benches --bench instructions` (needs valgrind and a
 //! `gungraun-runner` of the same version as the `gungraun` library).
 //!
 //! - `codec`: one connection's sans-IO state ([`Conn`]) echoing [`MESSAGES`] messages of
@@ -31,14 +31,14 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use echo_proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
-use echo_servers::extra_work::ExtraWork;
-use echo_servers::session::{PumpResult, Session, SCRATCH_LEN};
-use echo_servers::stats::Stats;
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use loadgen_engine::client::{Client, SendPolicy};
 use loadgen_engine::payload::Payload;
 use loadgen_engine::stats::{Recorder, Window, WorkerStats};
+use proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
+use servers::extra_work::ExtraWork;
+use servers::session::{PumpResult, Session, SCRATCH_LEN};
+use servers::stats::Stats;
 
 /// Every allocation starts on a 64-byte boundary. `memchr` (the `line` codec) takes a different
 /// number of instructions for a buffer that starts at a different offset within a vector

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
-use echo_proto::Protocol;
-use echo_results::capacity::Slo;
-use echo_results::{Arrival, CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
 use loadgen_analysis::capacity::{command::capacity_command, CapacityPlan};
 use loadgen_analysis::{compare, export, gate, merge, report, summary, sweep};
 use loadgen_engine::{placement, Progress};
+use proto::Protocol;
+use results_model::capacity::Slo;
+use results_model::{Arrival, CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
 
 use crate::engine_runner::EngineRunner;
 

@@ -1,8 +1,8 @@
 //! The load engine as the runner of a sweep's cells.
 
-use echo_results::{Model, RunConfig, RunResult};
 use loadgen_analysis::sweep::CellRunner;
 use loadgen_engine::{connect, placement, Progress};
+use results_model::{Model, RunConfig, RunResult};
 
 /// Runs each cell with [`loadgen_engine::run`], quietly (the sweep prints one line per cell).
 pub struct EngineRunner;

@@ -3,20 +3,20 @@
 //!
 //! This crate is the command line ([`cli`]) in front of three others, re-exported here under
 //! the module names they always had:
-//! - [`echo_results`]: the result model ([`RunResult`], [`RunConfig`], [`LatencyHistogram`]);
+//! - [`results_model`]: the result model ([`RunResult`], [`RunConfig`], [`LatencyHistogram`]);
 //! - [`loadgen_engine`]: connect, drive, record, the child server ([`run()`]);
 //! - [`loadgen_analysis`]: sweep, report, compare, merge, export (no sockets).
 
 pub mod cli;
 pub mod engine_runner;
 
-pub use echo_results::{config, histogram, result};
-pub use echo_results::{
-    LatencyHistogram, Percentiles, RunConfig, RunResult, Target, SCHEMA_VERSION,
-};
 pub use loadgen_analysis::{capacity, compare, export, merge, report, summary, sweep};
 pub use loadgen_engine::{
     arrival, client, connect, driver, gate, payload, placement, procfs, progress, schedstat,
     schedule, send_lag, spawn, stats, tick, verdict,
 };
 pub use loadgen_engine::{run, Progress};
+pub use results_model::{config, histogram, result};
+pub use results_model::{
+    LatencyHistogram, Percentiles, RunConfig, RunResult, Target, SCHEMA_VERSION,
+};

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{echo_proxy_bin, echo_server_bin, loadgen_bin, run_bounded, temp_path};
-use echo_results::Link;
+use results_model::Link;
 
 #[test]
 fn a_delayed_link_adds_its_round_trip_and_loses_nothing() {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use echo_results::Model;
+use results_model::Model;
 
 /// One short run; returns a description of what went wrong, if anything.
 fn check(model: Model, protocol: &str, pipeline: &str) -> Option<String> {

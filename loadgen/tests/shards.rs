@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use echo_results::ShardSpec;
 use loadgen::merge::{merge, merge_with_tolerance};
 use loadgen::{RunConfig, RunResult};
+use results_model::ShardSpec;
 
 /// Shard `index` of `count` of a 10-client run whose window opened `offset_ms` after a common
 /// instant.

@@ -1,7 +1,7 @@
 //! The core, tested with no sockets: any split of any message sequence echoes exactly.
 
-use echo_proto::{Conn, Limits, Protocol, ProtocolError};
 use proptest::prelude::*;
+use proto::{Conn, Limits, Protocol, ProtocolError};
 
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut f = (payload.len() as u32).to_be_bytes().to_vec();

@@ -1,8 +1,8 @@
 //! Message boundaries reported by the core match the messages that were sent, for any input
 //! split and any mix of writing in place and taking batches.
 
-use echo_proto::{complete_message_len, Conn, Limits, Messages, Protocol};
 use proptest::prelude::*;
+use proto::{complete_message_len, Conn, Limits, Messages, Protocol};
 
 fn encode(protocol: Protocol, message: &[u8]) -> Vec<u8> {
     match protocol {

@@ -3,11 +3,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use echo_proto::{Limits, Protocol};
+use proto::{Limits, Protocol};
 
 use crate::extra_work::ExtraWork;
 
-pub use echo_results::Model;
+pub use results_model::Model;
 
 /// Everything a model needs to know besides its listener.
 #[derive(Debug, Clone)]

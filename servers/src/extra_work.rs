@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use echo_proto::{Conn, Protocol, ProtocolError};
+use proto::{Conn, Protocol, ProtocolError};
 
 use crate::stats::Stats;
 
@@ -86,7 +86,7 @@ fn spin_for(duration: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echo_proto::Limits;
+    use proto::Limits;
 
     fn charged(protocol: Protocol, input: &[u8]) -> u64 {
         let stats = Stats::new(1);

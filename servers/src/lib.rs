@@ -1,7 +1,7 @@
-//! One echo protocol ([`echo_proto`]) served by many concurrency models.
+//! One echo protocol ([`proto`]) served by many concurrency models.
 //!
 //! Each model in [`models`] is only an I/O driver: it accepts connections, moves bytes between
-//! sockets and an [`echo_proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
+//! sockets and an [`proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
 //! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
 //!
 //! `--extra-work <duration>` ([`extra_work`]) plants a known CPU cost in every model alike: a busy

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use echo_proto::{Limits, Protocol};
-use echo_servers::extra_work::ExtraWork;
-use echo_servers::{Model, Server, ServerConfig, Shutdown};
+use proto::{Limits, Protocol};
+use servers::extra_work::ExtraWork;
+use servers::{Model, Server, ServerConfig, Shutdown};
 
 /// An echo server (RFC 862 raw, newline-delimited, or length-framed) in the concurrency model of
 /// your choice. Prints `listening on <ip:port>` first, and one JSON line of counters to stderr on

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use echo_proto::{Conn, Limits, Protocol};
+use proto::{Conn, Limits, Protocol};
 use slab::Slab;
 
 use crate::config::ServerConfig;

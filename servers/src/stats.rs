@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
-use echo_proto::{Conn, ProtocolError};
-pub use echo_results::server_stats::{ClosedBy, ProtocolErrors, Refused, StatsSnapshot};
+use proto::{Conn, ProtocolError};
+pub use results_model::server_stats::{ClosedBy, ProtocolErrors, Refused, StatsSnapshot};
 
 /// Why a connection ended. Each reason has its own counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use echo_proto::{Limits, Protocol};
-use echo_servers::{Model, Server, ServerConfig, Shutdown, StatsSnapshot};
+use proto::{Limits, Protocol};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use servers::{Model, Server, ServerConfig, Shutdown, StatsSnapshot};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 const MESSAGES: usize = 20_000;
@@ -42,7 +42,7 @@ fn stream(protocol: Protocol, seed: u64) -> Vec<u8> {
 /// Writes `data` in random-sized pieces from one thread while this one reads the echo.
 fn pipelined_round_trip(model: Model, protocol: Protocol, max_pending: usize) {
     if model == Model::Uring {
-        if let Err(why) = echo_servers::models::uring::check_available() {
+        if let Err(why) = servers::models::uring::check_available() {
             // Straight to stderr: the harness captures `eprintln!` of passing tests.
             use std::io::Write;
             let _ = writeln!(

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use echo_proto::{Conn, Limits, Protocol};
+use proto::{Conn, Limits, Protocol};
 
 const SIZES: [usize; 5] = [16, 256, 4096, 16 * 1024, 64 * 1024 - 1];
 

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use echo_servers::{Model, Server, ServerConfig, Shutdown};
+use servers::{Model, Server, ServerConfig, Shutdown};
 
 const MESSAGE: [u8; 64] = [7; 64];
 const BATCH_CONNECTIONS: usize = 100;

@@ -1,4 +1,4 @@
-//! The analysis of loadgen results: it reads and writes result JSON through [`echo_results`]
+//! The analysis of loadgen results: it reads and writes result JSON through [`results_model`]
 //! and never opens a socket.
 //!
 //! - [`sweep`]: a grid of runs, each made by a [`runner::CellRunner`] the caller supplies.

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use clap::Args;
-use echo_results::Link;
+use results_model::Link;
 
 /// Options of the delayed link between loadgen and the server it starts.
 #[derive(Args, Debug, Clone, Default, PartialEq)]
 pub struct LinkArgs {
     /// Put `echo-proxy` between the clients and the server loadgen starts, delaying every
     /// byte this long each way (a round trip adds twice this), e.g. 10ms. Needs echo-proxy next
-    /// to loadgen (`cargo build --release -p echo-proxy`); refused with --addr.
+    /// to loadgen (`cargo build --release -p servers-proxy`); refused with --addr.
     #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
     pub link_delay: Option<Duration>,
     /// Uniform jitter around --link-delay, each way (e.g. 1ms: 9 to 11 ms).

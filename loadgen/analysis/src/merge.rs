@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use echo_results::histogram::LatencyHistogram;
-use echo_results::result::{ProcessResources, RunResult, SerializedHistograms};
+use results_model::histogram::LatencyHistogram;
+use results_model::result::{ProcessResources, RunResult, SerializedHistograms};
 
 pub mod open_loop;
 pub mod shards;
@@ -169,8 +169,8 @@ fn add_resources(a: &mut ProcessResources, b: &ProcessResources) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echo_results::config::RunConfig;
-    use echo_results::result::*;
+    use results_model::config::RunConfig;
+    use results_model::result::*;
 
     fn result_with(values: &[u64], clients: usize) -> RunResult {
         let mut h = LatencyHistogram::new();

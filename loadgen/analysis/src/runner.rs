@@ -1,8 +1,8 @@
 //! What makes the runs of a sweep or a capacity search: the load engine, supplied by the caller.
 
-use echo_results::config::RunConfig;
-use echo_results::result::RunResult;
-use echo_results::Model;
+use results_model::config::RunConfig;
+use results_model::result::RunResult;
+use results_model::Model;
 
 /// What runs the cells of a sweep: the load engine, behind a trait so the analysis never
 /// opens a socket itself.

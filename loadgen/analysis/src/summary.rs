@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use echo_results::config::Target;
-use echo_results::format;
-use echo_results::histogram::Percentiles;
-use echo_results::result::{ProcessResources, RunResult};
+use results_model::config::Target;
+use results_model::format;
+use results_model::histogram::Percentiles;
+use results_model::result::{ProcessResources, RunResult};
 
 /// Renders `r` as text; `json` is where the result was written, if anywhere.
 pub fn render(r: &RunResult, json: Option<&str>) -> String {

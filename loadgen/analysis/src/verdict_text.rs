@@ -1,11 +1,11 @@
 //! The summary lines for the open-loop figures and the verdict (see
-//! [`echo_results::verdict`]).
+//! [`results_model::verdict`]).
 
 use std::fmt::Write;
 
-use echo_results::format;
-use echo_results::open_loop::OpenLoopReport;
-use echo_results::verdict::{LateSide, Verdict};
+use results_model::format;
+use results_model::open_loop::OpenLoopReport;
+use results_model::verdict::{LateSide, Verdict};
 
 /// Rates, send lag, censoring and the arrival check, for the human summary.
 pub fn open_loop_lines(ol: &OpenLoopReport) -> String {

@@ -10,9 +10,9 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-pub use echo_results::open_loop::{Arrival, ArrivalCheck};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+pub use results_model::open_loop::{Arrival, ArrivalCheck};
 
 /// Most inter-send gaps a worker keeps for the self-check (bounded memory).
 pub const MAX_GAPS: usize = 20_000;

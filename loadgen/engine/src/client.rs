@@ -221,7 +221,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echo_proto::Protocol;
+    use proto::Protocol;
     use std::time::Duration;
 
     #[derive(Default)]

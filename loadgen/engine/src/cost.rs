@@ -20,7 +20,7 @@
 //!   instants the counters were read, not the nominal window) divided by the message rate over
 //!   the measured window, so a late sample does not inflate the cost.
 
-use echo_results::cost::ProcessCost;
+use results_model::cost::ProcessCost;
 
 use crate::task_sampler::{TaskSample, ThreadCounters};
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::stats::Window;
-use echo_results::config::RunConfig;
+use results_model::config::RunConfig;
 
 const NOT_OPEN: u64 = u64::MAX;
 

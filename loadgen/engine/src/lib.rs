@@ -19,7 +19,7 @@
 //!   threads and CPU oversubscription warnings.
 //! - [`progress`]: the live progress line and the per-second timeline.
 //!
-//! What a run is asked to do and what it produced are data, in [`echo_results`].
+//! What a run is asked to do and what it produced are data, in [`results_model`].
 
 pub mod arrival;
 pub mod client;

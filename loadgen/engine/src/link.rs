@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use echo_results::Link;
+use results_model::Link;
 
 use crate::spawn::ServerChild;
 
@@ -71,7 +71,7 @@ fn find_proxy_bin() -> anyhow::Result<PathBuf> {
     }
     let release = dir.file_name().is_some_and(|n| n == "release");
     bail!(
-        "--link-delay needs echo-proxy next to loadgen ({}); build it with `cargo build{} -p echo-proxy`",
+        "--link-delay needs echo-proxy next to loadgen ({}); build it with `cargo build{} -p servers-proxy`",
         candidates[0].display(),
         if release { " --release" } else { "" }
     )
@@ -79,7 +79,7 @@ fn find_proxy_bin() -> anyhow::Result<PathBuf> {
 
 /// The proxy for `config`'s link in front of `server`, when the run has a link.
 pub(crate) fn start_for(
-    config: &echo_results::RunConfig,
+    config: &results_model::RunConfig,
     server: Option<&ServerChild>,
 ) -> anyhow::Result<Option<LinkProxy>> {
     match (&config.link, server) {

@@ -8,7 +8,7 @@
 
 use std::time::SystemTime;
 
-use echo_results::meta::RunMeta;
+use results_model::meta::RunMeta;
 
 /// The machine and build facts known before a run starts; `ended_at` is set by [`finish`].
 ///

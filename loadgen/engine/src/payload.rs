@@ -9,7 +9,7 @@
 //! On the wire: `raw` sends the payload as is; `line` replaces any `\n` inside it and ends it
 //! with `\n`; `framed` prefixes the 4-byte big-endian payload length.
 
-use echo_proto::{Protocol, FRAME_HEADER_LEN};
+use proto::{Protocol, FRAME_HEADER_LEN};
 
 /// The message generator for one run.
 #[derive(Clone, Copy, Debug)]

@@ -3,9 +3,9 @@
 //! more CPUs than they may run on (two busy threads sharing one CPU queue behind each other,
 //! and the wait shows up as server latency).
 
-use echo_results::Model;
+use results_model::Model;
 
-use echo_results::config::{RunConfig, Target};
+use results_model::config::{RunConfig, Target};
 
 /// CPUs this process may run on (its affinity mask), at least 1.
 pub fn allowed_cpus() -> usize {

@@ -4,7 +4,7 @@
 //! Sampled once a second during a run (peaks of threads and fds are only visible while the
 //! load is on) and at the edges of the measured window (CPU is reported for the window only).
 
-use echo_results::result::ProcessResources;
+use results_model::result::ProcessResources;
 
 /// One reading of a process.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

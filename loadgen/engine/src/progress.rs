@@ -5,12 +5,12 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use echo_results::format;
 use indicatif::{ProgressBar, ProgressStyle};
+use results_model::format;
 
 use crate::stats::Tick;
-use echo_results::histogram::LatencyHistogram;
-use echo_results::result::TimelinePoint;
+use results_model::histogram::LatencyHistogram;
+use results_model::result::TimelinePoint;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use echo_results::config::{RunConfig, Target};
-use echo_results::cost::CostReport;
-use echo_results::meta::RunMeta;
+use results_model::config::{RunConfig, Target};
+use results_model::cost::CostReport;
+use results_model::meta::RunMeta;
 
 use crate::connect::{self, SourceAddrs};
 use crate::coordinator::{coordinate, Coordinated, Probes};
@@ -24,7 +24,7 @@ use crate::spawn::{self, ServerChild};
 use crate::start_at;
 use crate::stats::{self, Tick, Window, WorkerStats};
 use crate::warnings::{self, Observed};
-use echo_results::result::{
+use results_model::result::{
     LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
     Throughput, SCHEMA_VERSION,
 };

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::arrival::GapSample;
 use crate::schedule::OpenLoopSchedule;
 use crate::window::Window;
-use echo_results::histogram::LatencyHistogram;
+use results_model::histogram::LatencyHistogram;
 
 /// One worker's open-loop figures (all zero in closed loop).
 #[derive(Clone, Debug, Default)]

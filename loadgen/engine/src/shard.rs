@@ -3,7 +3,7 @@
 //! `LOADGEN_SHARDS` (the job's completions, set in the manifest).
 
 use anyhow::{bail, Context};
-use echo_results::ShardSpec;
+use results_model::ShardSpec;
 
 /// The shard index a Kubernetes Indexed Job gives each pod.
 pub const INDEX_VAR: &str = "JOB_COMPLETION_INDEX";

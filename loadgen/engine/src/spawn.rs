@@ -13,8 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use echo_proto::Protocol;
-use echo_results::StatsSnapshot;
+use proto::Protocol;
+use results_model::StatsSnapshot;
 
 /// How long the child may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,7 +69,7 @@ pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     ) {
         let release = dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "echo-servers", "--bin", "echo-server"])
+        cmd.args(["build", "-p", "servers", "--bin", "echo-server"])
             .current_dir(manifest_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
@@ -77,7 +77,7 @@ pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
             cmd.arg("--release");
         }
         eprintln!(
-            "loadgen: echo-server is not built yet; running `cargo build{} -p echo-servers`",
+            "loadgen: echo-server is not built yet; running `cargo build{} -p servers`",
             if release { " --release" } else { "" }
         );
         if cmd.status().is_ok_and(|s| s.success()) && candidates[0].is_file() {
@@ -86,7 +86,7 @@ pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
     bail!(
         "echo-server not found next to loadgen ({}). Build it with \
-         `cargo build --release -p echo-servers` (or `cargo build -p echo-servers` for a debug \
+         `cargo build --release -p servers` (or `cargo build -p servers` for a debug \
          loadgen), or pass --server-bin PATH, or target a running server with --addr HOST:PORT",
         candidates[0].display()
     )

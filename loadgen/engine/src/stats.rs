@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crate::client::{Client, Completion, ErrorKind};
 use crate::schedule::OpenLoopSchedule;
 pub use crate::window::Window;
-use echo_results::histogram::LatencyHistogram;
-use echo_results::result::Totals;
+use results_model::histogram::LatencyHistogram;
+use results_model::result::Totals;
 
 /// One worker's counters and histograms.
 #[derive(Clone, Debug, Default)]
@@ -243,7 +243,7 @@ mod tests {
             start: t0 + Duration::from_millis(2),
             end: t0 + Duration::from_millis(5),
         };
-        let p = Payload::new(1, echo_proto::Protocol::Raw, 4);
+        let p = Payload::new(1, proto::Protocol::Raw, 4);
         let mut client = crate::client::Client::new(0, 8);
         client.wrote(&p, 8, t0); // messages 0 and 1 sent, none answered
         let mut stats = WorkerStats::default();

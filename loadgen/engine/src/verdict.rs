@@ -1,10 +1,10 @@
 //! The open-loop report of a run, built from the workers' counters, and the judgement of
 //! its figures ([`judge`], defined with the result model so a merge judges the same way).
 
-use echo_results::config::RunConfig;
-pub use echo_results::judge::judge;
-pub use echo_results::open_loop::OpenLoopReport;
-pub use echo_results::verdict::{LateSide, Verdict};
+use results_model::config::RunConfig;
+pub use results_model::judge::judge;
+pub use results_model::open_loop::OpenLoopReport;
+pub use results_model::verdict::{LateSide, Verdict};
 
 use crate::stats::WorkerStats;
 

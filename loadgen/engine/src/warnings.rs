@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use echo_results::config::RunConfig;
-use echo_results::open_loop::OpenLoopReport;
-use echo_results::result::{LoadgenResources, ServerReport, Totals};
+use results_model::config::RunConfig;
+use results_model::open_loop::OpenLoopReport;
+use results_model::result::{LoadgenResources, ServerReport, Totals};
 
 /// A worker thread off the CPU this long at once is worth a warning: every echo waited for it.
 const STALL_WARNING: Duration = Duration::from_millis(500);

@@ -3,10 +3,10 @@
 //! analytic (normal approximation) beside Monte Carlo (20,000 simulated gates per cell), followed by
 //! the fewest pairs that reach ≥95% detection and ≤5% false alarms for each SD.
 //!
-//! Usage: `cargo run --release -p echo-inference --example power -- [MODELS] [THRESHOLD] [ALPHA]`
+//! Usage: `cargo run --release -p loadgen-inference --example power -- [MODELS] [THRESHOLD] [ALPHA]`
 //! (defaults 9 models, threshold 0.03, alpha 0.05).
 
-use echo_inference::{
+use loadgen_inference::{
     power, suggest_pairs, suggest_plan, Error, GateConfig, PowerQuery, Scenario, Targets,
 };
 
@@ -26,7 +26,7 @@ fn table(
     title: &str,
     models: usize,
     gate: GateConfig,
-    pick: fn(&echo_inference::Rates) -> f64,
+    pick: fn(&loadgen_inference::Rates) -> f64,
 ) -> Result<(), Error> {
     println!("\n{title} (analytic / Monte Carlo, %)\n");
     let header: Vec<String> = PAIRS.map(|n| format!("{n} pairs")).collect();

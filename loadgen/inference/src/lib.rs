@@ -15,7 +15,7 @@
 //! Δ values and thresholds are fractions throughout (0.10 means +10%).
 //!
 //! ```
-//! use echo_inference::{compare_paired, judge, BootstrapConfig, Comparison, Direction, Verdict};
+//! use loadgen_inference::{compare_paired, judge, BootstrapConfig, Comparison, Direction, Verdict};
 //!
 //! // Server CPU per message (ns) of five interleaved rounds: base, then new.
 //! let base = [1510.0, 1620.0, 1480.0, 1700.0, 1550.0];
@@ -26,7 +26,7 @@
 //! let line = Comparison::new("mio", "uring", "server CPU/msg", delta, verdict).describe();
 //! // The median per-round ratio is 1500/1700 = 0.882, so Δ = −11.8%.
 //! assert!(line.starts_with("mio \u{2192} uring: server CPU/msg \u{2212}11.8% ["), "{line}");
-//! # Ok::<(), echo_inference::Error>(())
+//! # Ok::<(), loadgen_inference::Error>(())
 //! ```
 
 mod bootstrap;

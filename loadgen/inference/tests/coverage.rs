@@ -3,7 +3,7 @@
 //! percentile bootstrap of a median is known to cover slightly less than nominal at small n, so
 //! the accepted band is 90–99%.
 
-use echo_inference::{compare_paired, compare_unpaired, BootstrapConfig};
+use loadgen_inference::{compare_paired, compare_unpaired, BootstrapConfig};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 

@@ -34,12 +34,12 @@ pub fn echo_server_bin() -> &'static Path {
         if !bin.is_file() {
             let release = dir.file_name().is_some_and(|n| n == "release");
             let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "-p", "echo-servers"]);
+            cmd.args(["build", "-p", "servers"]);
             if release {
                 cmd.arg("--release");
             }
             let status = cmd.status().expect("cargo runs");
-            assert!(status.success(), "cargo build -p echo-servers failed");
+            assert!(status.success(), "cargo build -p servers failed");
         }
         assert!(bin.is_file(), "echo-server not found at {}", bin.display());
         bin
@@ -60,7 +60,7 @@ pub fn echo_proxy_bin() -> &'static Path {
                 cmd.arg("--release");
             }
             let status = cmd.status().expect("cargo runs");
-            assert!(status.success(), "cargo build -p echo-proxy failed");
+            assert!(status.success(), "cargo build -p servers-proxy failed");
         }
         assert!(bin.is_file(), "echo-proxy not found at {}", bin.display());
         bin

@@ -140,8 +140,8 @@ pub fn sweep_dir(
 
 /// `r` with a recorded server cost of `ns` CPU per message.
 pub fn with_server_cpu(mut r: RunResult, ns: f64) -> RunResult {
-    r.cost = Some(echo_results::cost::CostReport {
-        server: Some(echo_results::cost::ProcessCost {
+    r.cost = Some(results_model::cost::CostReport {
+        server: Some(results_model::cost::ProcessCost {
             cpu_ns_per_msg: ns,
             ..Default::default()
         }),

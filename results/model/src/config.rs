@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::shard::{mix, share, Shard, ShardSpec};
-use echo_proto::Protocol;
+use proto::Protocol;
 use serde::{Deserialize, Serialize};
 
 /// Everything that shapes the load. Durations are seconds (f64) in JSON.
@@ -157,7 +157,7 @@ impl RunConfig {
     /// Bytes one message occupies on the wire (payload plus `framed`'s header).
     pub fn wire_size(&self) -> usize {
         match self.protocol {
-            Protocol::Framed => self.size + echo_proto::FRAME_HEADER_LEN,
+            Protocol::Framed => self.size + proto::FRAME_HEADER_LEN,
             Protocol::Raw | Protocol::Line => self.size,
         }
     }
@@ -217,16 +217,16 @@ impl RunConfig {
 /// The protocol names as they appear in JSON (for the schema only).
 #[derive(schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)] // exists to describe the JSON; values are built from echo_proto::Protocol.
+#[allow(dead_code)] // exists to describe the JSON; values are built from proto::Protocol.
 enum ProtocolName {
     Raw,
     Line,
     Framed,
 }
 
-/// `echo_proto::Protocol` as its command-line name.
+/// `proto::Protocol` as its command-line name.
 mod protocol_name {
-    use echo_proto::Protocol;
+    use proto::Protocol;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {

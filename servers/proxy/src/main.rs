@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use echo_proxy::{Proxy, ProxyConfig, DEFAULT_MAX_QUEUED};
+use servers_proxy::{Proxy, ProxyConfig, DEFAULT_MAX_QUEUED};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A TCP delay stage: every byte is forwarded after `--delay ± --jitter`, each direction, in order.

@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use echo_proxy::{Proxy, ProxyConfig};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use servers_proxy::{Proxy, ProxyConfig};
 use socket2::SockRef;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,4 +1,4 @@
-//! The concurrency models, one file each. A model is an I/O driver around [`echo_proto::Conn`]:
+//! The concurrency models, one file each. A model is an I/O driver around [`proto::Conn`]:
 //! it decides how to wait for sockets and never parses a message itself.
 
 pub mod mio;

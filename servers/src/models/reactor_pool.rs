@@ -4,7 +4,7 @@
 //! read until `WouldBlock` within a budget), but instead of echoing in place it takes the complete messages each read
 //! produced ([`Conn::take_ready`]) and spawns one job per batch on a dedicated rayon pool of
 //! `--workers` threads. A job walks the batch message by message (boundaries from
-//! [`echo_proto::Messages`]; this file never parses a message) and copies it into a fresh reply
+//! [`proto::Messages`]; this file never parses a message) and copies it into a fresh reply
 //! buffer (the stand-in for real request handling), pushes the reply onto a channel and wakes the
 //! reactor through a mio [`Waker`]. Jobs run in any order, so each batch carries a per-connection
 //! sequence number; the reactor parks early replies in a reorder map and writes them strictly in
@@ -33,9 +33,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use echo_proto::{Conn, Messages, Protocol};
 use mio::net::TcpStream;
 use mio::Waker;
+use proto::{Conn, Messages, Protocol};
 use slab::Slab;
 
 use super::Context;

@@ -27,8 +27,8 @@ use std::os::fd::AsFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use echo_proto::Conn;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use proto::Conn;
 use slab::Slab;
 
 use super::Context;

@@ -76,9 +76,8 @@ pub fn model_available(model: &str) -> bool {
     if model != "uring" {
         return true;
     }
-    let probe = URING.get_or_init(|| {
-        echo_servers::models::uring::check_available().map_err(|e| format!("{e:#}"))
-    });
+    let probe = URING
+        .get_or_init(|| servers::models::uring::check_available().map_err(|e| format!("{e:#}")));
     match probe {
         Ok(()) => true,
         Err(why) => {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use echo_proto::Protocol;
+use proto::Protocol;
 
 use crate::budget::reserve_fds;
 use crate::support::*;

@@ -5,7 +5,7 @@ mod budget;
 mod cases;
 mod support;
 
-use echo_proto::Protocol;
+use proto::Protocol;
 
 /// Instantiates every case for one model as `#[test]`s in a module named after it, so
 /// `cargo test --test conformance -- tokio::` runs one model and `-- half_close` one case.
@@ -137,7 +137,7 @@ fn every_model_is_in_the_suite() {
         "reactor-pool",
         "uring",
     ];
-    let all: Vec<&str> = echo_servers::Model::ALL.iter().map(|m| m.name()).collect();
+    let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(
         all, listed,
         "a model was added without adding it to the conformance suite"

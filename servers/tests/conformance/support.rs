@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use echo_proto::Protocol;
-use echo_servers::StatsSnapshot;
+use proto::Protocol;
+use servers::StatsSnapshot;
 
 /// Every socket operation in the suite gives up after this long, so a broken model fails a test
 /// instead of hanging it.

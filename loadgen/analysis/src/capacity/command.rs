@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use echo_results::capacity::{Capacity, Limit, Phase, Probe, Slo};
-use echo_results::{format, Model};
+use results_model::capacity::{Capacity, Limit, Phase, Probe, Slo};
+use results_model::{format, Model};
 
 use super::plan::CapacityPlan;
 use super::search::search;

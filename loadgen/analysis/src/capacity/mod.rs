@@ -24,6 +24,6 @@ pub mod plan;
 pub mod rank;
 pub mod search;
 
-pub use echo_results::capacity::{Bounds, Capacity, Limit, Phase, Probe, Slo};
 pub use plan::CapacityPlan;
+pub use results_model::capacity::{Bounds, Capacity, Limit, Phase, Probe, Slo};
 pub use search::search;

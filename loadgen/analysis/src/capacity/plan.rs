@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use echo_results::capacity::{Bounds, Phase, Slo};
-use echo_results::config::{RunConfig, Target};
-use echo_results::open_loop::Arrival;
-use echo_results::Model;
+use results_model::capacity::{Bounds, Phase, Slo};
+use results_model::config::{RunConfig, Target};
+use results_model::open_loop::Arrival;
+use results_model::Model;
 
 /// What one model's capacity search runs.
 #[derive(Debug, Clone)]

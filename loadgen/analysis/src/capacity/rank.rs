@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use echo_results::capacity::{Capacity, Slo};
-use echo_results::open_loop::Arrival;
-use echo_results::{format, Model};
+use results_model::capacity::{Capacity, Slo};
+use results_model::open_loop::Arrival;
+use results_model::{format, Model};
 
 use super::command::{measure, write_curve};
 use super::plan::CapacityPlan;
@@ -87,7 +87,7 @@ pub fn ranking_md(rows: &[(Model, Capacity)], slo: Slo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echo_results::capacity::Limit;
+    use results_model::capacity::Limit;
 
     #[test]
     fn ranks_best_first_and_shows_models_without_a_rate() {

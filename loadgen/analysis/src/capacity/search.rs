@@ -1,7 +1,7 @@
 //! The search for the highest rate holding an SLO (see [`super`] for how it searches).
 
-use echo_results::capacity::{Bounds, Capacity, Limit, Phase, Probe, Slo};
-use echo_results::verdict::LateSide;
+use results_model::capacity::{Bounds, Capacity, Limit, Phase, Probe, Slo};
+use results_model::verdict::LateSide;
 
 /// Rate multiplier while growing.
 pub const GROWTH: f64 = 2.0;

@@ -1,17 +1,17 @@
 //! Δ with a 95% bootstrap interval for one metric of one cell, and the verdict it supports.
 //!
-//! Runs are paired (run k of BASE with run k of NEW, `echo_inference::compare_paired`) only
+//! Runs are paired (run k of BASE with run k of NEW, `loadgen_inference::compare_paired`) only
 //! when that pairing is visible in the data: both sides have the same repeat indices (at least
 //! two), and the rounds alternate in time — every run of round k opened its measured window
 //! before any run of the next round did. Runs interleaved in one job (a sweep's A/A twin, or a
 //! job that runs BASE and NEW in turns) pass; two sweeps run one after the other do not, and
-//! are compared unpaired (`echo_inference::compare_unpaired`, medians resampled).
+//! are compared unpaired (`loadgen_inference::compare_unpaired`, medians resampled).
 //!
 //! A regression needs the whole interval beyond the threshold on the worse side; an
 //! improvement, beyond it on the better side. A point estimate beyond the threshold whose
 //! interval reaches back inside it is "within noise".
 
-use echo_inference::{
+use loadgen_inference::{
     compare_paired, compare_unpaired, judge, BootstrapConfig, Delta, Direction, Pairing,
 };
 
@@ -106,7 +106,7 @@ pub fn verdict(d: &Delta, threshold_pct: f64, higher_is_better: bool) -> Verdict
     }
 }
 
-/// What `echo_inference::judge` says with no minimum effect: `slower`, `faster` or
+/// What `loadgen_inference::judge` says with no minimum effect: `slower`, `faster` or
 /// `no difference detected`.
 pub fn significance(d: &Delta, higher_is_better: bool) -> &'static str {
     let direction = if higher_is_better {
@@ -115,9 +115,9 @@ pub fn significance(d: &Delta, higher_is_better: bool) -> &'static str {
         Direction::LowerIsBetter
     };
     match judge(d, direction, 0.0) {
-        echo_inference::Verdict::Faster => "better",
-        echo_inference::Verdict::Slower => "worse",
-        echo_inference::Verdict::NoDifference => "no difference detected",
+        loadgen_inference::Verdict::Faster => "better",
+        loadgen_inference::Verdict::Slower => "worse",
+        loadgen_inference::Verdict::NoDifference => "no difference detected",
     }
 }
 

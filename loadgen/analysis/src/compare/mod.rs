@@ -26,8 +26,8 @@ use std::path::Path;
 
 use crate::report::samples::{RunSample, Samples};
 use crate::report::{self, CellStatus, CellSummary, Spread};
-use echo_inference::Delta;
-use echo_results::result::RunResult;
+use loadgen_inference::Delta;
+use results_model::result::RunResult;
 
 pub mod command;
 pub mod interval;

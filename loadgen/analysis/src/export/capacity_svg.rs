@@ -4,8 +4,8 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use echo_results::capacity::{Capacity, Probe};
-use echo_results::format;
+use results_model::capacity::{Capacity, Probe};
+use results_model::format;
 
 /// Picks one latency of a point.
 type Pick = fn(&Probe) -> u64;
@@ -122,7 +122,7 @@ fn draw_latencies(chart: &mut Chart, points: &[&Probe]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use echo_results::capacity::{Limit, Slo};
+    use results_model::capacity::{Limit, Slo};
 
     #[test]
     fn draws_the_curve_the_slo_and_the_capacity() {

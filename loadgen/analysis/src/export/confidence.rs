@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use echo_results::format;
+use results_model::format;
 
 use crate::report::ranking::{MetricRanking, ALPHA, LOADGEN_WAIT_RATIO};
 use crate::report::{Interval, Summary};

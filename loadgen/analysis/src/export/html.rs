@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use echo_results::format;
+use results_model::format;
 
 use crate::export::markdown::{errors, latency, rate, status};
 use crate::export::svg::Chart;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use echo_results::result::RunResult;
+use results_model::result::RunResult;
 
 /// `results/<model>-<clients>c-<size>B-<UTC timestamp>.json`, the timestamp taken from the
 /// result's start time (`20260131T120000Z`), so a file name says what and when; a shard's
@@ -24,7 +24,7 @@ pub fn default_path(result: &RunResult) -> PathBuf {
     };
     // Shards of one run start in the same second: each needs a name of its own.
     let shard = match &result.config.shard {
-        Some(echo_results::Shard {
+        Some(results_model::Shard {
             index: Some(i),
             count,
             ..

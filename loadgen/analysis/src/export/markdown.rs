@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use crate::compare::{interval, Comparison, MetricDelta, Row};
 use crate::report::{CellStatus, CellSummary, Spread, Summary};
-use echo_inference::Pairing;
-use echo_results::format;
+use loadgen_inference::Pairing;
+use results_model::format;
 
 /// The A/A section: one line per pair, or why there is none to show.
 fn noise_floor(out: &mut String, s: &Summary) {

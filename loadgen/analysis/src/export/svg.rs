@@ -9,7 +9,7 @@
 use plotters::prelude::*;
 
 use crate::report::Cell;
-use echo_results::format;
+use results_model::format;
 
 /// Line colours (the "tab10" set): distinct from each other and readable on white.
 const COLORS: [RGBColor; 10] = [
@@ -219,7 +219,7 @@ fn models(cells: &[Cell]) -> Vec<String> {
 }
 
 /// (nines, µs) points of a histogram, up to the deepest percentile its count supports.
-fn spectrum(h: &echo_results::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
+fn spectrum(h: &results_model::histogram::LatencyHistogram) -> Vec<(f64, f64)> {
     if h.is_empty() {
         return Vec::new();
     }
@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn spectrum_reaches_the_tail() {
-        let mut h = echo_results::histogram::LatencyHistogram::new();
+        let mut h = results_model::histogram::LatencyHistogram::new();
         for us in 1..=1000 {
             h.record_us(us);
         }

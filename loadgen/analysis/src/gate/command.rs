@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use echo_inference::GateConfig;
+use loadgen_inference::GateConfig;
 
 use super::power::{self, PowerSettings};
 use super::record::{pair_up, read_jsonl};

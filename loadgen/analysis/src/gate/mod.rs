@@ -1,7 +1,7 @@
 //! `loadgen gate BASE.jsonl NEW.jsonl`: the verdict of the paired same-job CI gate.
 //!
 //! Per model, the pairs (base run, new run) made back to back are judged on two metrics with
-//! [`echo_inference::gate`]: server CPU time per echoed message (primary: the server's own cost,
+//! [`loadgen_inference::gate`]: server CPU time per echoed message (primary: the server's own cost,
 //! which a loadgen-bound closed loop cannot hide) and msgs/s (secondary, with its own wider
 //! threshold because closed-loop throughput on a small machine swings more between runs). A
 //! metric fails when the one-sided lower confidence bound of its mean paired log-ratio shows it
@@ -13,7 +13,7 @@ pub mod command;
 pub mod power;
 pub mod record;
 
-use echo_inference::{gate, Direction, GateConfig, GateDecision};
+use loadgen_inference::{gate, Direction, GateConfig, GateDecision};
 
 use record::RunPair;
 

@@ -1,10 +1,10 @@
 //! What the gate's own pairs say about its error rates: from each model's measured SD of
 //! per-pair log-ratios, the chance that the gate catches a given regression in that model, and
 //! the chance that an unchanged job fails somewhere (any model, either metric), with
-//! [`echo_inference::power`]. The SD of a no-change run is its A/A spread; a planted run's
+//! [`loadgen_inference::power`]. The SD of a no-change run is its A/A spread; a planted run's
 //! unplanted models are A/A pairs too.
 
-use echo_inference::{power_analytic, GateConfig, PowerQuery};
+use loadgen_inference::{power_analytic, GateConfig, PowerQuery};
 
 use super::{GateSettings, MetricVerdict, ModelVerdict};
 

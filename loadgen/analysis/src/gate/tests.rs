@@ -1,6 +1,6 @@
 //! The gate's judgement on crafted pairs: a planted per-message cost fails it, no change passes.
 
-use echo_inference::GateConfig;
+use loadgen_inference::GateConfig;
 
 use super::record::{pair_up, GateRecord};
 use super::{judge_model, render, GateSettings};

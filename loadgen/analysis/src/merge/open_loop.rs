@@ -3,10 +3,10 @@
 
 use anyhow::Context;
 
-use echo_results::histogram::LatencyHistogram;
-use echo_results::judge;
-use echo_results::open_loop::OpenLoopReport;
-use echo_results::result::RunResult;
+use results_model::histogram::LatencyHistogram;
+use results_model::judge;
+use results_model::open_loop::OpenLoopReport;
+use results_model::result::RunResult;
 
 /// The open-loop report of runs made side by side, given as (label, report) (`None` when
 /// there is none).

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::bail;
-use echo_results::config::RunConfig;
-use echo_results::result::RunResult;
-use echo_results::Shard;
+use results_model::config::RunConfig;
+use results_model::result::RunResult;
+use results_model::Shard;
 use serde_json::Value;
 
 /// Checks that `inputs` (label, result) can merge; returns the merged run's shard record when

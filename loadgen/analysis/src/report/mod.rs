@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use echo_results::cost::{CostReport, ProcessCost};
-use echo_results::histogram::LatencyHistogram;
-use echo_results::result::{MachineInfo, RunResult};
-use echo_results::Model;
+use results_model::cost::{CostReport, ProcessCost};
+use results_model::histogram::LatencyHistogram;
+use results_model::result::{MachineInfo, RunResult};
+use results_model::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::sweep::record::{SweepRecord, SWEEP_FILE};
@@ -179,7 +179,7 @@ pub struct SourceInfo {
     pub runs: usize,
     /// The delayed link (echo-proxy) the runs went through, when they had one (of the first run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<echo_results::Link>,
+    pub link: Option<results_model::Link>,
 }
 
 /// `summary.json`: the whole table.
@@ -367,7 +367,7 @@ fn summarize(key: CellKey, group: &[(String, RunResult)]) -> anyhow::Result<Cell
             .collect::<Vec<_>>(),
     );
     let note = (!passed).then(|| {
-        let mut kinds = echo_results::result::ErrorCounts::default();
+        let mut kinds = results_model::result::ErrorCounts::default();
         for (_, r) in group {
             kinds.add(&r.totals.errors);
         }

@@ -3,13 +3,13 @@
 //! The twin cell's result files carry [`AA_FILE_TAG`] after the model name; the report names
 //! the twin `MODEL (A/A)`. Both cells ran the same configuration, interleaved, so run `k` of one
 //! is paired with run `k` of the other (the `-r<k>` of the file names), and the spread of their
-//! paired Δ (`echo_inference::noise_floor`) is the smallest change this machine can resolve
+//! paired Δ (`loadgen_inference::noise_floor`) is the smallest change this machine can resolve
 //! with that many repeats.
 
 use std::collections::BTreeMap;
 
-use echo_inference::{noise_floor, BootstrapConfig};
-use echo_results::result::RunResult;
+use loadgen_inference::{noise_floor, BootstrapConfig};
+use results_model::result::RunResult;
 use serde::{Deserialize, Serialize};
 
 use super::CellKey;

@@ -1,6 +1,6 @@
 //! The sweep's ranking: per client count, the models ordered by msgs/s (higher is better), p99
 //! and server CPU per message (lower is better), with tiers and which differences are
-//! significant (`echo_inference::rank`, every pair tested, Holm-corrected over all of them at
+//! significant (`loadgen_inference::rank`, every pair tested, Holm-corrected over all of them at
 //! α = 0.05). A tier starts at the first model that differs significantly from the current
 //! tier's leader, so two models far apart are told apart even when every step between them is
 //! too small to show on its own. The statements cover each adjacent pair and each tier boundary.
@@ -19,8 +19,8 @@
 
 use std::collections::BTreeSet;
 
-use echo_inference::{rank, BootstrapConfig, Direction, Group, PairScope, Pairing, RankConfig};
-use echo_results::result::RunResult;
+use loadgen_inference::{rank, BootstrapConfig, Direction, Group, PairScope, Pairing, RankConfig};
+use results_model::result::RunResult;
 use serde::{Deserialize, Serialize};
 
 use super::noise::AA_LABEL;
@@ -198,7 +198,7 @@ fn rank_metric(
 
 /// The statements worth reading out of all pairs: each adjacent pair, then each tier boundary
 /// (the new tier's first model against the previous tier's leader).
-fn statements(ranking: &echo_inference::Ranking, metric: &str) -> Vec<String> {
+fn statements(ranking: &loadgen_inference::Ranking, metric: &str) -> Vec<String> {
     let g = &ranking.groups;
     let find = |better: &str, worse: &str| {
         ranking
@@ -231,7 +231,7 @@ fn statements(ranking: &echo_inference::Ranking, metric: &str) -> Vec<String> {
 
 /// `tokio ahead of mio: msgs/s −12.0% [−18.0%, −6.0%] (mio relative to tokio, Holm p = 0.012)`
 /// or `tokio vs mio: no difference detected (…)`.
-fn statement(p: &echo_inference::PairTest, metric: &str) -> String {
+fn statement(p: &loadgen_inference::PairTest, metric: &str) -> String {
     let d = &p.delta;
     let pct = |f: f64| {
         let v = f * 100.0;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use echo_results::result::RunResult;
+use results_model::result::RunResult;
 
 use super::{noise, CellKey};
 

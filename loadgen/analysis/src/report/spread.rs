@@ -75,7 +75,8 @@ impl Interval {
         if v.len() < 2 {
             return None;
         }
-        let s = echo_inference::summarize(&v, &echo_inference::BootstrapConfig::default()).ok()?;
+        let s = loadgen_inference::summarize(&v, &loadgen_inference::BootstrapConfig::default())
+            .ok()?;
         Some(Interval {
             median: s.median,
             low: s.ci_low,

@@ -5,7 +5,7 @@
 //! the report names it `mio (A/A)`. The paired difference of the two is the machine's noise
 //! floor: what any comparison on this machine must exceed to mean something.
 
-use echo_results::Model;
+use results_model::Model;
 
 /// What the A/A twin's result files add to the model's name (`mio.aa-100c-64B-r1.json`).
 pub const AA_FILE_TAG: &str = ".aa";

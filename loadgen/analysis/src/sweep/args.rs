@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use echo_proto::Protocol;
-use echo_results::{CpuList, Model};
+use proto::Protocol;
+use results_model::{CpuList, Model};
 
 /// Options of `loadgen sweep`.
 #[derive(Args, Debug, Clone)]
@@ -64,7 +64,7 @@ pub struct SweepArgs {
     /// Also rank the models by open-loop capacity under this SLO (e.g. `p99=1ms`); curves
     /// and `ranking.md` go to `<out>/capacity/`.
     #[arg(long, value_name = "SLO")]
-    pub capacity_slo: Option<echo_results::capacity::Slo>,
+    pub capacity_slo: Option<results_model::capacity::Slo>,
     /// Run MODEL twice per client count, as two cells interleaved with the others (`MODEL` and
     /// `MODEL (A/A)`): the two measure the same thing, so their paired difference is the
     /// machine's noise floor, which the report shows.

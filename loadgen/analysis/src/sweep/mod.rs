@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use echo_results::{format, CpuList, Model};
+use results_model::{format, CpuList, Model};
 
-use echo_results::config::{RunConfig, Target};
-use echo_results::result::RunResult;
+use results_model::config::{RunConfig, Target};
+use results_model::result::RunResult;
 
 pub mod aa;
 pub mod args;

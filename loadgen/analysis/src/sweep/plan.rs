@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use echo_proto::Protocol;
-use echo_results::{CpuList, Model};
+use proto::Protocol;
+use results_model::{CpuList, Model};
 use serde::{Deserialize, Serialize};
 
 use super::args::SweepArgs;

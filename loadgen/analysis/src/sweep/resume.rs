@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use echo_results::result::RunResult;
+use results_model::result::RunResult;
 
 use super::args::SweepArgs;
 pub use super::plan::SweepPlan;

@@ -38,10 +38,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
-use echo_proto::Conn;
 use io_uring::types::{CancelBuilder, Fd, SubmitArgs, Timespec};
 use io_uring::{opcode, squeue, IoUring};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use proto::Conn;
 use slab::Slab;
 
 mod buf_ring;
