@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::shard::{mix, share, Shard, ShardSpec};
+use crate::prng::splitmix64;
+use crate::shard::{share, Shard, ShardSpec};
 use proto::Protocol;
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +73,7 @@ pub struct RunConfig {
     /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
     /// shard's share, and the whole run's are in here.
     #[serde(default)]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<Shard>,
     /// When the measured window was asked to open (`--start-at`), UTC, RFC 3339; `null` = right
     /// after the warm-up. Connecting and warm-up happen in the `warmup_s` before it.
     #[serde(default, with = "rfc3339_opt")]
@@ -152,14 +153,6 @@ impl RunConfig {
     /// Whether this is an open-loop (fixed-rate) run.
     pub fn is_open_loop(&self) -> bool {
         self.rate.is_some()
-    }
-
-    /// Bytes one message occupies on the wire (payload plus `framed`'s header).
-    pub fn wire_size(&self) -> usize {
-        match self.protocol {
-            Protocol::Framed => self.size + proto::FRAME_HEADER_LEN,
-            Protocol::Raw | Protocol::Line => self.size,
-        }
     }
 
     /// Rejects combinations that cannot run, with a message saying what to change.
@@ -297,7 +290,7 @@ impl RunConfig {
     /// which derives its own from `seed` and its index.
     pub fn effective_seed(&self) -> u64 {
         match &self.shard {
-            Some(Shard { index: Some(i), .. }) => mix(self.seed ^ mix(*i as u64 + 1)),
+            Some(Shard { index: Some(i), .. }) => splitmix64(self.seed ^ splitmix64(*i as u64 + 1)),
             _ => self.seed,
         }
     }
@@ -318,5 +311,42 @@ impl RunConfig {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_config_keeps_the_totals_and_splits_the_rate() {
+        let mut whole = RunConfig::new("mio", 10);
+        whole.rate = Some(1000.0);
+        let shards: Vec<_> = (0..3)
+            .map(|i| whole.for_shard(ShardSpec::new(i, 3).unwrap()))
+            .collect();
+        let clients: Vec<_> = shards.iter().map(|c| c.clients).collect();
+        assert_eq!(clients, [4, 3, 3]);
+        let rate: f64 = shards.iter().map(|c| c.rate.unwrap()).sum();
+        assert!((rate - 1000.0).abs() < 1e-9, "{rate}");
+        assert_eq!(shards[0].rate, Some(400.0));
+        let firsts: Vec<_> = shards.iter().map(RunConfig::first_client).collect();
+        assert_eq!(firsts, [0, 4, 7]);
+        let s = shards[1].shard.as_ref().unwrap();
+        assert_eq!((s.index, s.count, s.total_clients), (Some(1), 3, 10));
+        assert_eq!(s.total_rate, Some(1000.0));
+        let seeds: std::collections::HashSet<_> =
+            shards.iter().map(RunConfig::effective_seed).collect();
+        assert_eq!(seeds.len(), 3, "every shard has its own seed");
+        assert_eq!(whole.effective_seed(), whole.seed);
+        assert_eq!(whole.first_client(), 0);
+    }
+
+    #[test]
+    fn a_shard_without_a_client_is_refused() {
+        let whole = RunConfig::new("mio", 2);
+        let config = whole.for_shard(ShardSpec::new(2, 3).unwrap());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("cannot be split into 3 shards"), "{err}");
     }
 }

@@ -12,7 +12,8 @@
 //!   whether a run's figures describe the server ([`Verdict`], [`verdict::judge`]);
 //!   [`capacity`]: a capacity search's curve ([`Capacity`]).
 //! - [`model`]: the names of the concurrency models ([`Model`]).
-//! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists.
+//! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists; [`prng`]: the
+//!   seeded mixing function (splitmix64).
 //!
 //! Data only: serde, schemars and HdrHistogram, no I/O runtime.
 
@@ -27,6 +28,7 @@ pub mod link;
 pub mod meta;
 pub mod model;
 pub mod open_loop;
+pub mod prng;
 pub mod result;
 pub(crate) mod seconds;
 pub mod server_stats;

@@ -82,18 +82,9 @@ pub fn share(total: usize, index: usize, count: usize) -> (usize, usize) {
     )
 }
 
-/// splitmix64, to derive a shard's seed from the run's.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RunConfig;
 
     #[test]
     fn shares_add_up_and_never_overlap() {
@@ -120,30 +111,6 @@ mod tests {
     }
 
     #[test]
-    fn a_shard_config_keeps_the_totals_and_splits_the_rate() {
-        let mut whole = RunConfig::new("mio", 10);
-        whole.rate = Some(1000.0);
-        let shards: Vec<_> = (0..3)
-            .map(|i| whole.for_shard(ShardSpec::new(i, 3).unwrap()))
-            .collect();
-        let clients: Vec<_> = shards.iter().map(|c| c.clients).collect();
-        assert_eq!(clients, [4, 3, 3]);
-        let rate: f64 = shards.iter().map(|c| c.rate.unwrap()).sum();
-        assert!((rate - 1000.0).abs() < 1e-9, "{rate}");
-        assert_eq!(shards[0].rate, Some(400.0));
-        let firsts: Vec<_> = shards.iter().map(RunConfig::first_client).collect();
-        assert_eq!(firsts, [0, 4, 7]);
-        let s = shards[1].shard.as_ref().unwrap();
-        assert_eq!((s.index, s.count, s.total_clients), (Some(1), 3, 10));
-        assert_eq!(s.total_rate, Some(1000.0));
-        let seeds: std::collections::HashSet<_> =
-            shards.iter().map(RunConfig::effective_seed).collect();
-        assert_eq!(seeds.len(), 3, "every shard has its own seed");
-        assert_eq!(whole.effective_seed(), whole.seed);
-        assert_eq!(whole.first_client(), 0);
-    }
-
-    #[test]
     fn shard_specs_parse_and_refuse() {
         assert_eq!("0/4".parse(), Ok(ShardSpec { index: 0, count: 4 }));
         assert_eq!("3/4".parse::<ShardSpec>().unwrap().to_string(), "3/4");
@@ -154,13 +121,5 @@ mod tests {
             .parse::<ShardSpec>()
             .unwrap_err()
             .contains("not below"));
-    }
-
-    #[test]
-    fn a_shard_without_a_client_is_refused() {
-        let whole = RunConfig::new("mio", 2);
-        let config = whole.for_shard(ShardSpec::new(2, 3).unwrap());
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("cannot be split into 3 shards"), "{err}");
     }
 }
