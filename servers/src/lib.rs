@@ -11,6 +11,7 @@
 //! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
 pub mod config;
+pub mod context;
 pub mod extra_work;
 pub mod listener;
 pub mod models;
@@ -82,7 +83,7 @@ impl Server {
     /// [`StatsSnapshot::fatal_error`], and the connections it cut off are counted under
     /// `closed_by.loop_failed`. The binary prints them and then exits non-zero.
     pub fn serve(self, shutdown: Shutdown) -> StatsSnapshot {
-        let ctx = models::Context {
+        let ctx = context::Context {
             config: self.config,
             stats: Arc::clone(&self.stats),
             shutdown,

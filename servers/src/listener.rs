@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol as SockProtocol, SockRef, Socket, Type};
 
+use crate::stats::Stats;
+
 /// How long an accept loop pauses after EMFILE/ENFILE before trying again. Long enough not to
 /// spin, short enough that clients queued in the backlog are served soon after fds free up.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -98,10 +100,7 @@ pub enum AcceptStep<S> {
 /// One step of every readiness model's accept loop: calls `accept` until it yields a
 /// connection or a reason to stop, retrying per-connection failures, and counting and logging
 /// the rest, so every model reacts to EMFILE and friends the same way.
-pub fn accept_step<S>(
-    mut accept: impl FnMut() -> io::Result<S>,
-    stats: &crate::Stats,
-) -> AcceptStep<S> {
+pub fn accept_step<S>(mut accept: impl FnMut() -> io::Result<S>, stats: &Stats) -> AcceptStep<S> {
     loop {
         let err = match accept() {
             Ok(conn) => return AcceptStep::Serve(conn),
@@ -124,7 +123,7 @@ pub fn accept_step<S>(
 /// `None` when the backlog is drained or accepting must pause (then `paused_until` is set).
 pub fn accept_next<S>(
     accept: impl FnMut() -> io::Result<S>,
-    stats: &crate::Stats,
+    stats: &Stats,
     paused_until: &mut Option<std::time::Instant>,
 ) -> Option<S> {
     match accept_step(accept, stats) {
@@ -141,7 +140,7 @@ pub fn accept_next<S>(
 /// [`accept_next`]); what the single-threaded loops (`select`, `poll`) do on a readable listener.
 pub fn drain_backlog(
     listener: &std::net::TcpListener,
-    stats: &crate::Stats,
+    stats: &Stats,
     paused_until: &mut Option<std::time::Instant>,
 ) -> Vec<std::net::TcpStream> {
     std::iter::from_fn(|| accept_next(|| listener.accept(), stats, paused_until))

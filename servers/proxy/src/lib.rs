@@ -8,10 +8,10 @@
 //! than the one before it, so bytes leave in the order they came, as on a real link where jitter
 //! delays a stream but does not reorder it. The writer waits until each chunk's release time and
 //! writes it whole; one timer thread keeps every pending release in a heap and wakes each writer
-//! within tens of microseconds of its time (tokio's own timer rounds up to whole milliseconds). End of stream is queued like data: a half-close reaches the other side after
-//! the delay, once the bytes before it are out. A failed read (a reset) is also queued, and when
-//! it comes out, or a write fails, both sockets are closed with `SO_LINGER` 0 so that each peer
-//! sees a reset.
+//! within tens of microseconds of its time (tokio's own timer rounds up to whole milliseconds).
+//! End of stream is queued like data: a half-close reaches the other side after the delay, once
+//! the bytes before it are out. A failed read (a reset) is also queued, and when it comes out, or
+//! a write fails, both sockets are closed with `SO_LINGER` 0 so that each peer sees a reset.
 //!
 //! **What it costs.** Per connection: two sockets, two tasks' worth of state, a read buffer per
 //! direction (16 KiB, or the queue cap if smaller) and the queued bytes, at most `max_queued` per
@@ -38,59 +38,16 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+pub mod config;
 pub mod delay;
 mod direction;
 mod relay;
 pub mod release_clock;
 pub mod stats;
 
+pub use config::{ProxyConfig, DEFAULT_MAX_QUEUED};
 pub use release_clock::ReleaseClock;
 pub use stats::{ProxyStats, StatsSnapshot};
-
-/// Default per-direction cap on queued bytes.
-pub const DEFAULT_MAX_QUEUED: usize = 4 << 20;
-
-/// What the proxy listens on, forwards to, and how it delays.
-#[derive(Debug, Clone)]
-pub struct ProxyConfig {
-    /// Address to accept clients on (port 0: the kernel picks).
-    pub listen: SocketAddr,
-    /// The server every client is forwarded to.
-    pub upstream: SocketAddr,
-    /// Fixed one-way delay, each direction.
-    pub delay: Duration,
-    /// Uniform jitter around the delay, each direction: the delay is `delay ± jitter`, at least 0.
-    pub jitter: Duration,
-    /// Seed of the jitter samples.
-    pub seed: u64,
-    /// Most bytes queued per direction of a connection before reading stops (at least 1).
-    pub max_queued: usize,
-    /// An upstream connect slower than this resets the client.
-    pub connect_timeout: Duration,
-    /// listen(2) backlog.
-    pub backlog: u32,
-}
-
-impl ProxyConfig {
-    /// A configuration with the given addresses and delay, and defaults for the rest.
-    pub fn new(
-        listen: SocketAddr,
-        upstream: SocketAddr,
-        delay: Duration,
-        jitter: Duration,
-    ) -> Self {
-        ProxyConfig {
-            listen,
-            upstream,
-            delay,
-            jitter,
-            seed: 1,
-            max_queued: DEFAULT_MAX_QUEUED,
-            connect_timeout: Duration::from_secs(5),
-            backlog: 4096,
-        }
-    }
-}
 
 /// A bound proxy, ready to run.
 #[derive(Debug)]

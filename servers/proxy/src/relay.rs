@@ -7,11 +7,11 @@ use socket2::SockRef;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use crate::config::ProxyConfig;
 use crate::delay::DelaySampler;
 use crate::direction::forward;
 use crate::release_clock::ReleaseClock;
 use crate::stats::{CloseKind, ProxyStats};
-use crate::ProxyConfig;
 
 /// Serves one accepted client until both directions end or one side fails.
 pub async fn relay(

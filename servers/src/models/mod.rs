@@ -11,20 +11,9 @@ pub mod tokio;
 pub mod uring;
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
-use crate::{Model, ServerConfig, Shutdown, Stats};
-
-/// What every model is given besides its listener.
-#[derive(Clone)]
-pub struct Context {
-    /// Protocol, limits and tuning.
-    pub config: ServerConfig,
-    /// Counters shared with the caller.
-    pub stats: Arc<Stats>,
-    /// Fires when the server must stop.
-    pub shutdown: Shutdown,
-}
+use crate::config::Model;
+use crate::context::Context;
 
 /// Runs `model` on `listener` until `ctx.shutdown` fires and every connection is closed.
 pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<()> {

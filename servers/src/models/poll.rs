@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::Context;
+use crate::context::Context;
 use crate::listener::drain_backlog;
 use crate::session::{
     close_all, close_reason, is_idle, ticking_timeout, Client, IdleSweep, PumpResult, Session,

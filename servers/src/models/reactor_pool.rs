@@ -38,7 +38,7 @@ use mio::Waker;
 use proto::{Conn, Messages, Protocol};
 use slab::Slab;
 
-use super::Context;
+use crate::context::Context;
 use crate::extra_work::{charged_messages, ExtraWork};
 use crate::reactor::{insert, watch_writes, Handler, Prepared, Turn};
 use crate::session::{close_all, idle_keys, READ_BUDGET, SCRATCH_LEN};

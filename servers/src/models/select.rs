@@ -27,7 +27,7 @@ use nix::sys::select::{select, FdSet, FD_SETSIZE};
 use nix::sys::time::{TimeVal, TimeValLike};
 use slab::Slab;
 
-use super::Context;
+use crate::context::Context;
 use crate::listener::drain_backlog;
 use crate::session::{
     close_all, close_reason, idle_keys, ticking_timeout, Client, IdleSweep, PumpResult, SCRATCH_LEN,

@@ -2,7 +2,7 @@
 //!
 //! **How it works.** `--workers` listening sockets are bound to the same port with SO_REUSEPORT;
 //! the kernel hashes each incoming connection (by its 4-tuple) to one of them. Each thread runs
-//! the complete `mio` event loop ([`super::mio::serve`]) on its own listener, so a connection is
+//! the complete `mio` event loop ([`serve_echo`]) on its own listener, so a connection is
 //! accepted, read and written by one thread for its whole life. Threads share nothing but the
 //! relaxed atomic counters in [`crate::Stats`]; per-thread accept counts show how evenly the
 //! kernel spread the load (`per_worker_accepted` in the shutdown line).
@@ -24,7 +24,9 @@ use std::thread;
 
 use anyhow::{anyhow, Context as _};
 
-use super::Context;
+use crate::context::Context;
+use crate::listener::bind;
+use crate::reactor::{serve_echo, Prepared};
 
 /// Serves on `ctx.config.workers` threads until shutdown; the first uses `listener`.
 pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
@@ -34,7 +36,7 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     // of leaving some workers serving a port the others could not join.
     let mut listeners = vec![listener];
     for i in 1..workers {
-        let l = crate::listener::bind(addr, ctx.config.backlog, true)
+        let l = bind(addr, ctx.config.backlog, true)
             .with_context(|| format!("worker {i}: cannot bind SO_REUSEPORT listener on {addr}"))?;
         listeners.push(l);
     }
@@ -42,7 +44,7 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     // connections it takes can use up the fds a later worker would need to start.
     let mut loops = Vec::with_capacity(workers);
     for (i, listener) in listeners.into_iter().enumerate() {
-        let prepared = crate::reactor::Prepared::new(listener, &ctx)
+        let prepared = Prepared::new(listener, &ctx)
             .with_context(|| format!("worker {i}: cannot set up its event loop"))?;
         loops.push(prepared);
     }
@@ -52,7 +54,7 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
         let spawned = thread::Builder::new()
             .name(format!("tpc-{worker}"))
             .spawn(move || {
-                let served = super::mio::serve_prepared(prepared, &worker_ctx, worker);
+                let served = serve_echo(prepared, &worker_ctx, worker);
                 if served.is_err() {
                     // A worker whose loop failed takes the server down, so it exits non-zero
                     // instead of serving on with one listener dead.

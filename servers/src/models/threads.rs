@@ -31,7 +31,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use proto::Conn;
 use slab::Slab;
 
-use super::Context;
+use crate::context::Context;
 use crate::listener::{classify_accept_error, configure_accepted, AcceptError, ACCEPT_BACKOFF};
 use crate::shutdown::TICK;
 use crate::stats::{CloseReason, RefuseReason};

@@ -30,7 +30,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use super::Context;
+use crate::context::Context;
 use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
 use crate::session::SCRATCH_LEN;
 use crate::stats::CloseReason;

@@ -1,11 +1,5 @@
-//! The edge-triggered mio event loop, written once. `mio`, `thread-per-core` and `reactor-pool`
-//! differ only in what they do with a connection, which each says in a [`Handler`]; the loop
-//! does the waiting, the accepting, the retries of connections whose read budget ran out, the
-//! accept backoff, the idle sweep and the final count.
-//!
-//! The shape is mio's own `tcp_server` example: wait for events, dispatch them by token (the
-//! listener, the waker, or a connection's slab key), and drain each ready socket until
-//! `WouldBlock`, because an edge-triggered event is not repeated.
+//! The loop itself: wait, dispatch by token, accept (with backoff), pump again the connections
+//! whose read budget ran out, sweep the idle ones, and count what is left when it stops.
 
 use std::collections::VecDeque;
 use std::io;
@@ -15,12 +9,11 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener as MioListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use slab::Slab;
 
+use crate::context::Context;
 use crate::listener::{accept_next, configure_fd};
-use crate::models::Context;
 use crate::session::{wait_timeout, IdleSweep};
-use crate::stats::{CloseReason, RefuseReason, Stats};
+use crate::stats::{CloseReason, Stats};
 
 /// The listener's token.
 pub const LISTENER: Token = Token(usize::MAX - 1);
@@ -210,108 +203,5 @@ impl<P: Readiness> EventLoop<'_, P> {
             let _ = configure_fd(&stream);
             handler.add(stream, &mut self.turn());
         }
-    }
-}
-
-/// Registers an accepted connection for reading under the next free key of `conns` and stores
-/// what `make` builds from it there. Returns the key, or `None` after counting the refusal when
-/// it cannot be registered (the stream is dropped, and so closed).
-pub fn insert<T>(
-    conns: &mut Slab<T>,
-    turn: &Turn<'_>,
-    mut stream: TcpStream,
-    make: impl FnOnce(TcpStream) -> T,
-) -> Option<usize> {
-    let entry = conns.vacant_entry();
-    let key = entry.key();
-    match turn
-        .registry
-        .register(&mut stream, Token(key), Interest::READABLE)
-    {
-        Ok(()) => {
-            entry.insert(make(stream));
-            Some(key)
-        }
-        Err(e) => {
-            eprintln!("echo-server: cannot register connection: {e}");
-            turn.stats.refuse(RefuseReason::RegisterFailed);
-            None
-        }
-    }
-}
-
-/// Adds or removes WRITABLE from a connection's registration when `want_write` differs from
-/// what `watching_write` says it is, and records the change.
-pub fn watch_writes(
-    registry: &Registry,
-    stream: &mut TcpStream,
-    key: usize,
-    watching_write: &mut bool,
-    want_write: bool,
-) -> io::Result<()> {
-    if want_write == *watching_write {
-        return Ok(());
-    }
-    let interest = if want_write {
-        Interest::READABLE | Interest::WRITABLE
-    } else {
-        Interest::READABLE
-    };
-    registry.reregister(stream, Token(key), interest)?;
-    *watching_write = want_write;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::{ServerConfig, Shutdown};
-
-    /// A real epoll instance whose wait starts failing with EBADF once a connection is open.
-    struct FailingOnceServing {
-        poll: Poll,
-        stats: Arc<Stats>,
-        calls: usize,
-    }
-
-    impl Readiness for FailingOnceServing {
-        fn registry(&self) -> &Registry {
-            self.poll.registry()
-        }
-
-        fn wait(&mut self, events: &mut Events, _timeout: Option<Duration>) -> io::Result<()> {
-            self.calls += 1;
-            // Bounded: fails by the 50th call (5 s) even if the connection never arrives.
-            if self.stats.active() > 0 || self.calls >= 50 {
-                return Err(io::Error::from_raw_os_error(libc::EBADF));
-            }
-            self.poll.poll(events, Some(Duration::from_millis(100)))
-        }
-    }
-
-    #[test]
-    fn a_failed_wait_ends_the_loop_with_an_error_and_counts_open_connections() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let ctx = Context {
-            config: ServerConfig::default(),
-            stats: Arc::new(Stats::new(1)),
-            shutdown: Shutdown::new(),
-        };
-        let readiness = FailingOnceServing {
-            poll: Poll::new().unwrap(),
-            stats: Arc::clone(&ctx.stats),
-            calls: 0,
-        };
-        let prepared = Prepared::with_readiness(readiness, listener, &ctx).unwrap();
-        let err = crate::models::mio::serve_prepared(prepared, &ctx, 0).unwrap_err();
-        assert!(err.to_string().contains("epoll_wait failed"), "{err}");
-        let stats = ctx.stats.snapshot("mio");
-        assert_eq!(stats.accepted, 1);
-        assert_eq!(stats.closed_by.loop_failed, 1);
-        assert_eq!(stats.closed_by.shutdown, 0);
-        assert_eq!(stats.active, 0);
     }
 }

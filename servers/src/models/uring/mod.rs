@@ -49,7 +49,7 @@ mod completion;
 
 use buf_ring::{BufRing, BUF_COUNT};
 
-use super::Context;
+use crate::context::Context;
 use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
 use crate::session::{idle_keys, wait_timeout, IdleSweep};
 use crate::shutdown::TICK;
