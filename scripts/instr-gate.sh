@@ -30,7 +30,7 @@ if ! git cat-file -e "$base_sha:$bench_file" 2>/dev/null; then
 fi
 
 # gungraun-runner refuses a library of another version, and one runner serves both sides.
-lock_version() { awk '/^name = "gungraun"$/ { getline; gsub(/[^0-9.]/, ""); print }'; }
+lock_version() { bash scripts/lock-version.sh gungraun; }
 base_version=$(git show "$base_sha:Cargo.lock" | lock_version)
 new_version=$(lock_version <Cargo.lock)
 if [[ $base_version != "$new_version" ]]; then
