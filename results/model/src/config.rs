@@ -121,6 +121,7 @@ impl RunConfig {
     /// A closed-loop run of `clients` against a child `model` with every other option at its
     /// command-line default (10 s, 2 s warm-up, 64 B, raw, pipeline 1, threads = cores).
     pub fn new(model: &str, clients: usize) -> Self {
+        use crate::defaults;
         RunConfig {
             target: Target::Spawn {
                 model: model.to_string(),
@@ -128,21 +129,21 @@ impl RunConfig {
                 server_args: Vec::new(),
                 server_pin: None,
             },
-            protocol: Protocol::Raw,
+            protocol: defaults::PROTOCOL,
             clients,
-            duration: Duration::from_secs(10),
-            warmup: Duration::from_secs(2),
-            size: 64,
-            pipeline: 1,
+            duration: defaults::DURATION,
+            warmup: defaults::WARMUP,
+            size: defaults::SIZE,
+            pipeline: defaults::PIPELINE,
             rate: None,
             connect_rate: None,
-            connect_timeout: Duration::from_secs(5),
-            reply_timeout: Duration::from_secs(5),
-            drain: Duration::from_secs(1),
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            reply_timeout: defaults::REPLY_TIMEOUT,
+            drain: defaults::DRAIN,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pin: None,
-            seed: 1,
-            arrival: crate::open_loop::Arrival::Uniform,
+            seed: defaults::SEED,
+            arrival: defaults::ARRIVAL,
             tick_us: None,
             shard: None,
             start_at: None,

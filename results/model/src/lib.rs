@@ -21,6 +21,7 @@ pub mod capacity;
 pub mod config;
 pub mod cost;
 pub mod cpus;
+pub mod defaults;
 pub mod format;
 pub mod histogram;
 pub mod judge;
