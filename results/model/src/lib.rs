@@ -14,6 +14,7 @@
 //! - [`model`]: the names of the concurrency models ([`Model`]).
 //! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists; [`prng`]: the
 //!   seeded mixing function (splitmix64).
+//! - [`defaults`]: the defaults of a run's options ([`RunConfig::new`] and loadgen's flags).
 //!
 //! Data only: serde, schemars and HdrHistogram, no I/O runtime.
 
