@@ -32,9 +32,10 @@ use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
-use loadgen_engine::client::{Client, SendPolicy};
-use loadgen_engine::payload::Payload;
-use loadgen_engine::stats::{Recorder, Window, WorkerStats};
+use loadgen_engine::driver::client::{Client, SendPolicy};
+use loadgen_engine::driver::payload::Payload;
+use loadgen_engine::driver::stats::{Recorder, WorkerStats};
+use loadgen_engine::window::Window;
 use proto::{Conn, ConnCounters, Limits, Protocol, FRAME_HEADER_LEN};
 use servers::extra_work::ExtraWork;
 use servers::session::{PumpResult, Session, SCRATCH_LEN};

@@ -8,6 +8,7 @@ pub const FRAME_HEADER_LEN: usize = 4;
 
 /// Which wire protocol a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Protocol {
     /// RFC 862: every byte received is sent back, in order, unframed.
     #[default]

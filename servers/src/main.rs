@@ -23,8 +23,8 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:7007")]
     addr: SocketAddr,
     /// Wire protocol.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Raw)]
-    protocol: ProtocolArg,
+    #[arg(long, value_enum, default_value_t = Protocol::Raw)]
+    protocol: Protocol,
     /// Longest line in `line` mode, newline included, in bytes.
     #[arg(long, default_value_t = Limits::default().max_line)]
     max_line: usize,
@@ -66,27 +66,6 @@ fn parse_extra_work(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// The wire protocol, as a command-line value.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum ProtocolArg {
-    /// RFC 862: every byte echoed as it arrives.
-    Raw,
-    /// Newline-delimited messages, echoed once complete.
-    Line,
-    /// 4-byte big-endian length + payload, echoed once complete.
-    Framed,
-}
-
-impl From<ProtocolArg> for Protocol {
-    fn from(p: ProtocolArg) -> Self {
-        match p {
-            ProtocolArg::Raw => Protocol::Raw,
-            ProtocolArg::Line => Protocol::Line,
-            ProtocolArg::Framed => Protocol::Framed,
-        }
-    }
-}
-
 /// Parses a byte count that must not be 0.
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -111,7 +90,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     let defaults = ServerConfig::default();
     let config = ServerConfig {
         addr: args.addr,
-        protocol: args.protocol.into(),
+        protocol: args.protocol,
         limits: Limits {
             max_line: args.max_line,
             max_frame: args.max_frame,

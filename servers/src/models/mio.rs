@@ -6,9 +6,8 @@
 //! its read budget is queued to be pumped again on the next turn, so one busy client cannot
 //! starve the rest. Writability is watched only while echo bytes are pending. The loop itself
 //! (wait, dispatch by token, accept, retry, idle sweep) is [`crate::reactor`], shared with
-//! `thread-per-core` and `reactor-pool`, and so is the echo handler
-//! ([`serve_echo`](crate::reactor::serve_echo)), shared with `thread-per-core`: this model is that
-//! loop with that handler on one thread.
+//! `thread-per-core` and `reactor-pool`, and so is what it does with each connection
+//! ([`serve_echo`], shared with `thread-per-core`): this model is that loop on one thread.
 //!
 //! **What it costs.** Per connection: a socket, a slab slot and its protocol buffer (nothing
 //! while idle). Per event: one `epoll_wait` amortised over every ready socket, then plain

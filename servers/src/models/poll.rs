@@ -16,6 +16,8 @@
 //! **Where it breaks.** No `FD_SETSIZE` ceiling (the fd limit is the only one), but at thousands
 //! of mostly idle clients the O(n) scan per turn dominates: each wake-up for one active client
 //! costs as much as a wake-up for all of them. One thread uses one core.
+//!
+//! [`TICK`]: crate::shutdown::TICK
 
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -133,8 +135,8 @@ impl EventLoop<'_> {
         Ok(())
     }
 
-    /// At most [`TICK`]; shorter if an accept backoff ends sooner (rounded up, so the loop does
-    /// not spin through the last sub-millisecond).
+    /// At most [`TICK`](crate::shutdown::TICK); shorter if an accept backoff ends sooner
+    /// (rounded up, so the loop does not spin through the last sub-millisecond).
     fn timeout(&self) -> PollTimeout {
         let wait = ticking_timeout(self.accept_paused_until);
         let millis = wait.as_micros().div_ceil(1000);

@@ -17,6 +17,9 @@
 //! at once, counted (`fd_setsize`) and logged once, so this model serves about 1,000 clients
 //! whatever the process's fd limit. Below that, the O(n) scan per turn grows with the number of
 //! clients, not with the number of active ones.
+//!
+//! [`Session::wants_read`]: crate::session::Session::wants_read
+//! [`TICK`]: crate::shutdown::TICK
 
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd};
@@ -153,7 +156,8 @@ impl EventLoop<'_> {
         Ok(accepting && read_set.contains(self.listener.as_fd()))
     }
 
-    /// At most [`TICK`] (the shutdown and idle check); shorter if an accept backoff ends sooner.
+    /// At most [`TICK`](crate::shutdown::TICK) (the shutdown and idle check); shorter if an
+    /// accept backoff ends sooner.
     fn timeout(&self) -> Duration {
         ticking_timeout(self.accept_paused_until)
     }
