@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Parser, Subcommand};
 use loadgen_analysis::capacity::{command::capacity_command, CapacityPlan};
 use loadgen_analysis::{compare, export, gate, merge, report, summary, sweep};
-use loadgen_engine::{placement, Progress};
+use loadgen_engine::run::{placement, shard};
+use loadgen_engine::Progress;
 use proto::Protocol;
 use results_model::capacity::Slo;
 use results_model::{Arrival, CpuList, Model, RunConfig, RunResult, ShardSpec, Target};
@@ -344,7 +345,7 @@ pub fn main() -> ExitCode {
 
 fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut args = args.clone();
-    args.shard = loadgen_engine::shard::resolve(args.shard, |name| std::env::var(name).ok())?;
+    args.shard = shard::resolve(args.shard, |name| std::env::var(name).ok())?;
     let args = &args;
     let config = args.to_config();
     let progress = if args.quiet {

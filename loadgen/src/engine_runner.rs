@@ -1,7 +1,9 @@
 //! The load engine as the runner of a sweep's cells.
 
 use loadgen_analysis::sweep::CellRunner;
-use loadgen_engine::{connect, placement, Progress};
+use loadgen_engine::run::placement;
+use loadgen_engine::target::connect;
+use loadgen_engine::Progress;
 use results_model::{Model, RunConfig, RunResult};
 
 /// Runs each cell with [`loadgen_engine::run`], quietly (the sweep prints one line per cell).

@@ -1,23 +1,20 @@
-//! A worker's connections: paced connects, the pump of one client's socket (write what it may
-//! send, read and verify the echoes), open-loop releases, timeouts and failures.
+//! A worker's connections: paced connects, connect outcomes, timeouts and failures.
 
-use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 
-use mio::net::TcpStream;
+use crate::target::connect;
 
-use crate::client::{Client, ErrorKind, SendPolicy};
-use crate::connect;
-use crate::payload::Payload;
-use crate::rx_stamp;
-use crate::stats::Recorder;
-use crate::stats::{Window, WorkerStats};
+use super::client::ErrorKind;
+use super::rx_stamp;
+use super::worker::{Conn, Worker};
 
-use super::{Conn, Worker, MAX_PENDING_CONNECTS};
+/// Connects in progress per worker at most: keeps bursts under the server's accept backlog.
+const MAX_PENDING_CONNECTS: usize = 256;
 
 impl Worker<'_> {
+    /// When the next client may start connecting; `None` while none may.
     pub(super) fn next_connect_at(&self) -> Option<Instant> {
         if self.next_connect >= self.slots.len() || self.pending_connects >= MAX_PENDING_CONNECTS {
             return None;
@@ -28,6 +25,7 @@ impl Worker<'_> {
         })
     }
 
+    /// Starts every connect whose time has come by `now`.
     pub(super) fn start_connects(&mut self, now: Instant) {
         while self.next_connect_at().is_some_and(|at| at <= now) {
             let idx = self.next_connect;
@@ -36,7 +34,9 @@ impl Worker<'_> {
         }
     }
 
-    pub(super) fn connect(&mut self, idx: usize, now: Instant) {
+    /// Starts connecting client `idx`, spreading over source addresses once the ports to the
+    /// target run out.
+    fn connect(&mut self, idx: usize, now: Instant) {
         self.stats.totals.connections.attempted += 1;
         let id = self.slots[idx].client.id();
         let sources = &self.shared.sources;
@@ -67,6 +67,7 @@ impl Worker<'_> {
         self.slots[idx].conn = Conn::Connecting { stream, since: now };
     }
 
+    /// A socket event for client `idx`: completes its connect, then pumps it.
     pub(super) fn on_event(&mut self, idx: usize, readable: bool) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -81,7 +82,7 @@ impl Worker<'_> {
                     self.open += 1;
                     self.stats.totals.connections.established += 1;
                     self.stats.connect.record(now - since);
-                    self.shared.gate.settle(now);
+                    self.shared.start_line.settle(now);
                     let Conn::Connecting { stream, .. } =
                         std::mem::replace(&mut slot.conn, Conn::Closed)
                     else {
@@ -95,98 +96,7 @@ impl Worker<'_> {
         self.pump(idx, readable);
     }
 
-    /// Reads and verifies what came back (if the socket signalled readable), then writes what
-    /// the client may now send. Edge-triggered, so neither side is retried without a reason:
-    /// reads stop at a short read (the buffer was emptied; a later arrival raises a new edge),
-    /// and no read follows the write (its echo cannot be back yet; when it is, an edge says so).
-    /// That keeps a closed-loop message at one `write` and one `read`.
-    pub(super) fn pump(&mut self, idx: usize, readable: bool) {
-        // Closed loop starts nothing after the window. Open loop keeps sending what fell due
-        // inside it (a backlog is exactly what the corrected latency must see) until the
-        // middle of the drain, so whatever is still unanswered at the deadline has had half the
-        // drain to come back and is fairly counted as lost.
-        let now = Instant::now();
-        let may_start = match self.schedule {
-            Some(_) => now < self.ends.backlog_cutoff,
-            None => now < self.ends.window,
-        };
-        let wire_len = self.shared.payload.wire_len() as u64;
-        let payload = self.shared.payload;
-        let window = self.current_window();
-        let Worker {
-            slots,
-            scratch,
-            stats,
-            schedule,
-            shared,
-            control,
-            clocks,
-            ..
-        } = self;
-        let slot = &mut slots[idx];
-        let Conn::Open { stream } = &mut slot.conn else {
-            return;
-        };
-        let error = 'pump: {
-            if readable {
-                loop {
-                    // Open loop: an echo arrived when the kernel stamped it, which may be a
-                    // tick before this read (see `harvest`).
-                    let read = match schedule {
-                        Some(_) => rx_stamp::read(stream, scratch, control),
-                        None => stream.read(scratch).map(|n| (n, None)),
-                    };
-                    match read {
-                        Ok((0, _)) => break 'pump Some(slot.client.eof_kind()),
-                        Ok((n, stamp)) => {
-                            let mut recorder = Recorder {
-                                stats,
-                                schedule: schedule.as_ref(),
-                                window,
-                                wire_len,
-                            };
-                            let read_at = Instant::now();
-                            let now = stamp
-                                .and_then(|s| clocks.instant(s, read_at))
-                                .unwrap_or(read_at);
-                            let data = &scratch[..n];
-                            if let Err(kind) =
-                                slot.client
-                                    .received(&payload, idx, data, now, &mut recorder)
-                            {
-                                break 'pump Some(kind);
-                            }
-                            if n < scratch.len() {
-                                break;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break 'pump Some(ErrorKind::from_io(&e)),
-                    }
-                }
-            }
-            let policy = SendPolicy {
-                pipeline: shared.pipeline,
-                due: schedule.as_ref().map(|_| slot.due),
-                may_start,
-            };
-            let open_loop = schedule.is_some().then_some(window);
-            write_all(
-                stream,
-                &mut slot.client,
-                &payload,
-                &policy,
-                scratch,
-                stats,
-                open_loop,
-            )
-        };
-        if let Some(kind) = error {
-            self.fail(idx, kind);
-        }
-    }
-
+    /// Fails every connect and reply that waited past its timeout.
     pub(super) fn check_timeouts(&mut self, now: Instant) {
         let (connect_timeout, reply_timeout) =
             (self.shared.connect_timeout, self.shared.reply_timeout);
@@ -214,6 +124,7 @@ impl Worker<'_> {
         }
     }
 
+    /// Whether nothing is in flight or still to be sent (the drain may end).
     pub(super) fn all_answered(&self) -> bool {
         let open_loop = self.schedule.is_some();
         self.slots.iter().all(|s| match s.conn {
@@ -239,46 +150,11 @@ impl Worker<'_> {
             Conn::Connecting { mut stream, .. } => {
                 let _ = self.poll.registry().deregister(&mut stream);
                 self.pending_connects -= 1;
-                self.shared.gate.settle(Instant::now());
+                self.shared.start_line.settle(Instant::now());
             }
-            Conn::NotStarted => self.shared.gate.settle(Instant::now()),
+            Conn::NotStarted => self.shared.start_line.settle(Instant::now()),
             Conn::Closed => {}
         }
         self.stats.error(kind, slot.client.in_flight());
-    }
-}
-
-/// Writes until the socket is full or nothing more may be sent; counts open-loop sends in the
-/// window (`open_loop`). Returns the error that ends the connection, if one did.
-fn write_all(
-    stream: &mut TcpStream,
-    client: &mut Client,
-    payload: &Payload,
-    policy: &SendPolicy,
-    scratch: &mut [u8],
-    stats: &mut WorkerStats,
-    open_loop: Option<Window>,
-) -> Option<ErrorKind> {
-    loop {
-        let n = client.next_write(payload, policy, scratch);
-        if n == 0 {
-            return None;
-        }
-        let at = Instant::now();
-        match stream.write(&scratch[..n]) {
-            Ok(0) => return Some(ErrorKind::OtherIo),
-            Ok(w) => {
-                let before = client.started();
-                client.wrote(payload, w, at);
-                if let Some(window) = open_loop {
-                    stats
-                        .open_loop
-                        .sent_n(client.started() - before, at, window);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Some(ErrorKind::from_io(&e)),
-        }
     }
 }

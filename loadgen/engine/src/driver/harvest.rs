@@ -3,7 +3,7 @@
 //! **Why.** Woken for every echo as well as every tick, a worker sending 50k msgs/s sleeps and
 //! wakes about once per message, and on a virtual machine a wake-up costs more than the
 //! message itself. Echoes need not wake it: the kernel stamps each packet on arrival
-//! ([`crate::rx_stamp`]), so an echo read a tick later keeps its arrival time.
+//! ([`super::rx_stamp`]), so an echo read a tick later keeps its arrival time.
 //!
 //! **How.** While harvesting, the worker sleeps (`nanosleep`, with the thread's timer slack
 //! at 1 ns) until the tick that releases its next due message, then collects the socket
@@ -11,25 +11,24 @@
 //! stopped meanwhile: one timer per tick, not two. The worker harvests only when the
 //! schedule is uniform with ticks at most [`MAX_TICK`] apart (or as `--tick` asked), every
 //! connect has settled and the window is on. Otherwise (the ramp, the drain, Poisson
-//! schedules, closed loop) it waits on all its events. A sleep never exceeds the loop's own next duty (scan, timeline tick,
-//! deadline), so nothing the loop does on time is delayed.
+//! schedules, closed loop) it waits on all its events. A sleep never exceeds the loop's own
+//! next duty (scan, timeline tick, deadline), so nothing the loop does on time is delayed.
+//!
+//! This file holds the policy ([`Harvest`]); the worker's wait that follows it is in
+//! `event_loop.rs`.
 //!
 //! **What it costs.** A send held back by the pipeline limit waits for the tick after its
 //! echo arrived, not for the echo itself: at most one tick more send lag, which is measured.
 
-use std::io;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mio::Events;
 use nix::sys::timerfd::TimerFd;
 
-use super::Worker;
-use crate::tick::Grid;
+use crate::openloop::tick::Grid;
 
 /// Harvest only when ticks are at most this far apart (or twice the `--tick` asked for): a
 /// send held by the pipeline limit waits up to one tick longer.
-pub const MAX_TICK: Duration = Duration::from_micros(100);
+const MAX_TICK: Duration = Duration::from_micros(100);
 
 /// Whether the worker is harvesting on ticks, and whether it may.
 #[derive(Debug)]
@@ -88,45 +87,10 @@ impl Harvest {
     }
 }
 
-impl Worker<'_> {
-    /// Waits for the turn's events until `wake` at the latest: harvesting, a sleep to the next
-    /// tick and a zero-timeout poll; otherwise a poll of every event. Returns how long the
-    /// worker meant to wait (for the stall check) and the poll's outcome.
-    pub(super) fn wait(
-        &mut self,
-        events: &mut Events,
-        now: Instant,
-        wake: Instant,
-    ) -> (Duration, io::Result<()>) {
-        self.harvest.set(self.may_harvest(now), self.timer.as_ref());
-        match &self.schedule {
-            Some(schedule) if self.harvest.active() => {
-                let at = self.harvest.wake_at(schedule.next_due(), wake);
-                Harvest::sleep_until(at);
-                let polled = self.poll.poll(events, Some(Duration::ZERO));
-                (at.saturating_duration_since(now), polled)
-            }
-            _ => {
-                let wait = wake.saturating_duration_since(now);
-                (wait, self.poll.poll(events, Some(wait)))
-            }
-        }
-    }
-
-    /// Whether the worker may sleep until its next tick without watching its sockets: the
-    /// window is on and every connect has settled.
-    fn may_harvest(&self, now: Instant) -> bool {
-        now < self.ends.window
-            && self.next_connect >= self.slots.len()
-            && self.pending_connects == 0
-            && !self.shared.interrupted.load(Ordering::Relaxed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tick::MIN_TICK;
+    use crate::openloop::tick::MIN_TICK;
 
     #[test]
     fn it_wakes_on_the_releasing_tick_unless_a_duty_comes_first() {

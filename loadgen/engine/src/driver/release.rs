@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use super::{Conn, Worker};
+use crate::openloop::send_lag;
+
+use super::worker::{Conn, Worker};
 
 impl Worker<'_> {
     /// Open loop: hands every message due by `now` (and before the window's end) to its
@@ -34,7 +36,7 @@ impl Worker<'_> {
             self.pump(local, false);
             if let Some(schedule) = &self.schedule {
                 let due = self.slots[local].due;
-                crate::send_lag::record_released(
+                send_lag::record_released(
                     &mut self.stats.open_loop,
                     schedule,
                     local,

@@ -10,8 +10,8 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::arrival::GapSample;
-use crate::schedule::OpenLoopSchedule;
+use crate::openloop::arrival::GapSample;
+use crate::openloop::schedule::OpenLoopSchedule;
 use crate::window::Window;
 use results_model::histogram::LatencyHistogram;
 

@@ -31,10 +31,10 @@ pub struct Observed<'a> {
 
 /// Every warning `o` calls for, in a fixed order.
 pub fn warnings(o: &Observed) -> Vec<String> {
-    let mut warnings = crate::placement::warnings(
+    let mut warnings = crate::run::placement::warnings(
         o.config,
         o.loadgen.worker_threads,
-        crate::placement::allowed_cpus(),
+        crate::run::placement::allowed_cpus(),
     );
     let totals = o.totals;
     warnings.extend(open_loop_warnings(o));

@@ -1,79 +1,16 @@
-//! Resource use of a process, read from `/proc/<pid>` (with the `procfs` crate): CPU time,
-//! memory, threads, open fds.
+//! Resource use of a process over a run: its samples ([`super::proc`]) folded into the
+//! result's figures (CPU time over the window, memory, thread and fd peaks).
 //!
 //! Sampled once a second during a run (peaks of threads and fds are only visible while the
 //! load is on) and at the edges of the measured window (CPU is reported for the window only).
 
 use results_model::result::ProcessResources;
 
-/// One reading of a process.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Sample {
-    /// User CPU seconds so far.
-    pub user_s: f64,
-    /// System CPU seconds so far.
-    pub system_s: f64,
-    /// Resident set size now, bytes.
-    pub rss_bytes: u64,
-    /// Peak resident set size (VmHWM), bytes.
-    pub peak_rss_bytes: u64,
-    /// Threads now.
-    pub threads: u64,
-    /// Open file descriptors now.
-    pub fds: u64,
-}
-
-/// Which process to read.
-#[derive(Clone, Debug)]
-pub struct ProcReader {
-    /// `None`: loadgen itself.
-    pid: Option<i32>,
-    ticks_per_s: f64,
-}
-
-impl ProcReader {
-    /// Reads process `pid`.
-    pub fn new(pid: u32) -> Self {
-        // A pid past i32 names no process: -1 reads as gone.
-        Self::of(Some(i32::try_from(pid).unwrap_or(-1)))
-    }
-
-    /// Reads loadgen itself.
-    pub fn current() -> Self {
-        Self::of(None)
-    }
-
-    fn of(pid: Option<i32>) -> Self {
-        ProcReader {
-            pid,
-            ticks_per_s: procfs::ticks_per_second().max(1) as f64,
-        }
-    }
-
-    /// Reads the process now; `None` once it is gone or if /proc is unreadable.
-    pub fn sample(&self) -> Option<Sample> {
-        let process = match self.pid {
-            Some(pid) => procfs::process::Process::new(pid),
-            None => procfs::process::Process::myself(),
-        }
-        .ok()?;
-        let stat = process.stat().ok()?;
-        let status = process.status().ok();
-        let kib = |v: Option<u64>| v.map_or(0, |k| k * 1024);
-        Some(Sample {
-            user_s: stat.utime as f64 / self.ticks_per_s,
-            system_s: stat.stime as f64 / self.ticks_per_s,
-            rss_bytes: kib(status.as_ref().and_then(|s| s.vmrss)),
-            peak_rss_bytes: kib(status.as_ref().and_then(|s| s.vmhwm)),
-            threads: u64::try_from(stat.num_threads).unwrap_or(0),
-            fds: process.fd_count().map_or(0, |n| n as u64),
-        })
-    }
-}
+use super::proc::Sample;
 
 /// Samples folded into the figures of a result: window CPU, lifetime CPU, peaks.
 #[derive(Clone, Debug, Default)]
-pub struct Usage {
+pub(crate) struct Usage {
     window_start: Option<Sample>,
     window_end: Option<Sample>,
     last: Option<Sample>,
@@ -130,17 +67,6 @@ impl Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_this_process() {
-        let s = ProcReader::current()
-            .sample()
-            .expect("/proc/self is readable");
-        assert!(s.threads >= 1);
-        assert!(s.fds >= 3);
-        assert!(s.rss_bytes > 0 && s.peak_rss_bytes >= s.rss_bytes);
-        assert!(ProcReader::new(u32::MAX).sample().is_none());
-    }
 
     #[test]
     fn window_cpu_is_the_difference() {

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::arrival::PoissonTimes;
+use crate::openloop::arrival::PoissonTimes;
 
 /// One worker's fixed-rate schedule over its clients.
 #[derive(Clone, Debug)]
@@ -22,7 +22,7 @@ pub struct OpenLoopSchedule {
     interval_ns: f64,
     /// Index `j` of the next message not yet handed out.
     next: u64,
-    /// Exponential gaps instead of even ones (see [`crate::arrival`]).
+    /// Exponential gaps instead of even ones (see [`crate::openloop::arrival`]).
     poisson: Option<PoissonTimes>,
 }
 

@@ -22,7 +22,7 @@
 
 use results_model::cost::ProcessCost;
 
-use crate::task_sampler::{TaskSample, ThreadCounters};
+use super::proc::{self, TaskSample, TaskSampler, ThreadCounters};
 
 /// Counter changes between two samples, before dividing by messages.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -37,7 +37,7 @@ struct Deltas {
 
 /// The cost between samples `a` and `b`, for `messages` echoed over `measured_s` seconds;
 /// `None` when nothing was echoed or the samples are out of order.
-pub fn between(
+fn between(
     a: &TaskSample,
     b: &TaskSample,
     messages: u64,
@@ -105,18 +105,41 @@ fn deltas(a: &TaskSample, b: &TaskSample, ticks_per_s: f64) -> Deltas {
     d
 }
 
-impl crate::task_sampler::CostWindow {
+/// The two samples of one process that bracket the measured window.
+#[derive(Clone, Debug)]
+pub(crate) struct CostWindow {
+    sampler: TaskSampler,
+    start: Option<TaskSample>,
+    end: Option<TaskSample>,
+}
+
+impl CostWindow {
+    /// Brackets the window of `sampler`'s process.
+    pub fn new(sampler: TaskSampler) -> Self {
+        CostWindow {
+            sampler,
+            start: None,
+            end: None,
+        }
+    }
+
+    /// Samples at the window's start.
+    pub fn window_started(&mut self) {
+        self.start = self.sampler.sample();
+    }
+
+    /// Samples at the window's end (once; later calls keep the first end sample).
+    pub fn window_ended(&mut self) {
+        if self.end.is_none() {
+            self.end = self.sampler.sample();
+        }
+    }
+
     /// The cost per message for `messages` echoed over `measured_s`; `None` without both
     /// samples or messages.
     pub fn cost(&self, messages: u64, measured_s: f64) -> Option<ProcessCost> {
         let (a, b) = (self.start.as_ref()?, self.end.as_ref()?);
-        between(
-            a,
-            b,
-            messages,
-            measured_s,
-            crate::task_sampler::ticks_per_second(),
-        )
+        between(a, b, messages, measured_s, proc::ticks_per_second())
     }
 }
 

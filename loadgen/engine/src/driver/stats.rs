@@ -6,11 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, Completion, ErrorKind};
-use crate::schedule::OpenLoopSchedule;
-pub use crate::window::Window;
 use results_model::histogram::LatencyHistogram;
 use results_model::result::Totals;
+
+use crate::openloop::schedule::OpenLoopSchedule;
+use crate::openloop::send_lag::{self, SendLagStats};
+use crate::window::Window;
+
+use super::client::{Client, Completion, ErrorKind};
 
 /// One worker's counters and histograms.
 #[derive(Clone, Debug, Default)]
@@ -35,7 +38,7 @@ pub struct WorkerStats {
     /// off the CPU, so echoes waited for loadgen, not for the server.
     pub longest_stall: Duration,
     /// Open loop: send lag, sends in the window, censored and unfinished messages.
-    pub open_loop: crate::send_lag::SendLagStats,
+    pub open_loop: SendLagStats,
 }
 
 impl WorkerStats {
@@ -54,7 +57,7 @@ impl WorkerStats {
         for k in client.completed()..due {
             let intended = schedule.intended(local, k);
             if intended >= window.start && intended < window.end {
-                crate::send_lag::censor(&mut self.latency, &mut self.open_loop, intended, deadline);
+                send_lag::censor(&mut self.latency, &mut self.open_loop, intended, deadline);
             }
         }
     }
@@ -235,7 +238,7 @@ mod tests {
 
     #[test]
     fn unanswered_messages_of_the_window_are_censored_and_others_not() {
-        use crate::payload::Payload;
+        use crate::driver::payload::Payload;
         let t0 = Instant::now();
         // 1000 msgs/s on one client; window covers messages 2..5 (intended 2 ms .. 5 ms).
         let schedule = OpenLoopSchedule::new(t0, 1, 1000.0);
@@ -244,7 +247,7 @@ mod tests {
             end: t0 + Duration::from_millis(5),
         };
         let p = Payload::new(1, proto::Protocol::Raw, 4);
-        let mut client = crate::client::Client::new(0, 8);
+        let mut client = crate::driver::client::Client::new(0, 8);
         client.wrote(&p, 8, t0); // messages 0 and 1 sent, none answered
         let mut stats = WorkerStats::default();
         let deadline = t0 + Duration::from_millis(100);

@@ -1,4 +1,4 @@
-//! The ramp gate: the measured window opens only once every client is connected (or has
+//! The start line: the measured window opens only once every client is connected (or has
 //! failed for good), at the earliest after the warm-up and at the latest one connect timeout
 //! after it. A window that opens while clients are still connecting measures a smaller load
 //! than the one asked for, and a client never attempted must not pass unnoticed.
@@ -6,21 +6,21 @@
 //! With `--start-at` the window opens at that instant whatever the clients do: every shard
 //! measures the same stretch of time, and clients not connected by then fail the run.
 //!
-//! Workers report each client that settled ([`RampGate::settle`]); every party reads the
-//! window with [`RampGate::window`], which opens it for good once the last client settled or
+//! Workers report each client that settled ([`StartLine::settle`]); every party reads the
+//! window with [`StartLine::window`], which opens it for good once the last client settled or
 //! the bound passed. Two atomics, touched once per connection and read once per loop turn.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::stats::Window;
+use super::span::Window;
 use results_model::config::RunConfig;
 
 const NOT_OPEN: u64 = u64::MAX;
 
 /// Shared by the workers and the coordinator of one run.
 #[derive(Debug)]
-pub struct RampGate {
+pub struct StartLine {
     t0: Instant,
     clients: u64,
     warmup: Duration,
@@ -32,15 +32,15 @@ pub struct RampGate {
     opened_ns: AtomicU64,
 }
 
-impl RampGate {
-    /// A gate for `clients` clients of a run started at `t0`.
+impl StartLine {
+    /// The start line of `config.clients` clients of a run started at `t0`.
     pub fn new(t0: Instant, config: &RunConfig) -> Self {
         let opened_ns = if config.start_at.is_some() {
             u64::try_from(config.warmup.as_nanos()).unwrap_or(NOT_OPEN - 1)
         } else {
             NOT_OPEN
         };
-        RampGate {
+        StartLine {
             t0,
             clients: config.clients as u64,
             warmup: config.warmup,
@@ -132,12 +132,12 @@ mod tests {
     #[test]
     fn opens_after_warmup_when_every_client_settled_early() {
         let t0 = Instant::now();
-        let gate = RampGate::new(t0, &config(2));
-        assert!(gate.window(t0).is_none());
-        gate.settle(t0 + Duration::from_millis(10));
-        assert!(gate.window(t0 + Duration::from_millis(20)).is_none());
-        gate.settle(t0 + Duration::from_millis(30));
-        let w = gate.window(t0 + Duration::from_millis(40)).unwrap();
+        let line = StartLine::new(t0, &config(2));
+        assert!(line.window(t0).is_none());
+        line.settle(t0 + Duration::from_millis(10));
+        assert!(line.window(t0 + Duration::from_millis(20)).is_none());
+        line.settle(t0 + Duration::from_millis(30));
+        let w = line.window(t0 + Duration::from_millis(40)).unwrap();
         assert_eq!(w.start, t0 + Duration::from_secs(1));
         assert_eq!(w.end, t0 + Duration::from_secs(3));
     }
@@ -145,15 +145,15 @@ mod tests {
     #[test]
     fn waits_for_a_slow_ramp_but_no_longer_than_the_connect_timeout() {
         let t0 = Instant::now();
-        let gate = RampGate::new(t0, &config(2));
-        gate.settle(t0);
-        gate.settle(t0 + Duration::from_millis(2500));
-        let w = gate.window(t0 + Duration::from_secs(3)).unwrap();
+        let line = StartLine::new(t0, &config(2));
+        line.settle(t0);
+        line.settle(t0 + Duration::from_millis(2500));
+        let w = line.window(t0 + Duration::from_secs(3)).unwrap();
         assert_eq!(w.start, t0 + Duration::from_millis(2500));
-        let gate = RampGate::new(t0, &config(2));
-        gate.settle(t0);
-        assert!(gate.window(t0 + Duration::from_millis(3999)).is_none());
-        let w = gate.window(t0 + Duration::from_secs(5)).unwrap();
+        let line = StartLine::new(t0, &config(2));
+        line.settle(t0);
+        assert!(line.window(t0 + Duration::from_millis(3999)).is_none());
+        let w = line.window(t0 + Duration::from_secs(5)).unwrap();
         assert_eq!(
             w.start,
             t0 + Duration::from_secs(4),
@@ -166,10 +166,10 @@ mod tests {
         let t0 = Instant::now();
         let mut c = config(2);
         c.start_at = Some(std::time::SystemTime::now());
-        let gate = RampGate::new(t0, &c);
-        let w = gate.window(t0).unwrap();
+        let line = StartLine::new(t0, &c);
+        let w = line.window(t0).unwrap();
         assert_eq!(w.start, t0 + Duration::from_secs(1));
-        assert_eq!(gate.latest_open(), w.start);
+        assert_eq!(line.latest_open(), w.start);
     }
 
     #[test]

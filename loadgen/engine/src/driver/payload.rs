@@ -10,6 +10,7 @@
 //! with `\n`; `framed` prefixes the 4-byte big-endian payload length.
 
 use proto::{Protocol, FRAME_HEADER_LEN};
+use results_model::prng::splitmix64;
 
 /// The message generator for one run.
 #[derive(Clone, Copy, Debug)]
@@ -17,14 +18,6 @@ pub struct Payload {
     seed: u64,
     protocol: Protocol,
     size: usize,
-}
-
-/// splitmix64: a tiny, well-mixed bijection; enough to make every message differ.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl Payload {
@@ -46,7 +39,7 @@ impl Payload {
     }
 
     fn key(&self, client: u64, index: u64) -> u64 {
-        mix(self.seed ^ mix(client ^ mix(index)))
+        splitmix64(self.seed ^ splitmix64(client ^ splitmix64(index)))
     }
 
     /// Writes wire bytes `offset .. offset + out.len()` of message `index` of `client` into `out`.
@@ -69,10 +62,10 @@ impl Payload {
         if out.is_empty() {
             return;
         }
-        // Then payload bytes, 8 per mix() call.
+        // Then payload bytes, 8 per splitmix64 call.
         let mut p = pos - header;
         while !out.is_empty() {
-            let word = mix(key.wrapping_add((p / 8) as u64)).to_le_bytes();
+            let word = splitmix64(key.wrapping_add((p / 8) as u64)).to_le_bytes();
             let start = p % 8;
             let n = (8 - start).min(out.len());
             out[..n].copy_from_slice(&word[start..start + n]);

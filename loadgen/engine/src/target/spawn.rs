@@ -46,52 +46,6 @@ pub struct ServerExit {
     pub stderr: String,
 }
 
-/// Where the echo-server binary is: `explicit`, else next to loadgen's own executable (or one
-/// directory up, for test binaries in `target/<profile>/deps`).
-pub fn find_server_bin(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = explicit {
-        if path.is_file() {
-            return Ok(path.to_path_buf());
-        }
-        bail!("--server-bin {} does not exist", path.display());
-    }
-    let exe = std::env::current_exe().context("cannot locate loadgen's own executable")?;
-    let dir = exe.parent().unwrap_or(Path::new("."));
-    let candidates = [dir.join("echo-server"), dir.join("../echo-server")];
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return Ok(found.clone());
-    }
-    // Under `cargo run` (which sets CARGO and CARGO_MANIFEST_DIR), build the sibling binary
-    // once, so `cargo run --release -p loadgen -- --model threads` works on a fresh clone.
-    if let (Some(cargo), Some(manifest_dir)) = (
-        std::env::var_os("CARGO"),
-        std::env::var_os("CARGO_MANIFEST_DIR"),
-    ) {
-        let release = dir.file_name().is_some_and(|n| n == "release");
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "servers", "--bin", "echo-server"])
-            .current_dir(manifest_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        if release {
-            cmd.arg("--release");
-        }
-        eprintln!(
-            "loadgen: echo-server is not built yet; running `cargo build{} -p servers`",
-            if release { " --release" } else { "" }
-        );
-        if cmd.status().is_ok_and(|s| s.success()) && candidates[0].is_file() {
-            return Ok(candidates[0].clone());
-        }
-    }
-    bail!(
-        "echo-server not found next to loadgen ({}). Build it with \
-         `cargo build --release -p servers` (or `cargo build -p servers` for a debug \
-         loadgen), or pass --server-bin PATH, or target a running server with --addr HOST:PORT",
-        candidates[0].display()
-    )
-}
-
 /// The command that starts the server with `args`, in its own process group, pinned to `pin`,
 /// and stopped by the kernel should loadgen die first.
 fn command(bin: &Path, args: &[String], pin: Option<&[usize]>) -> anyhow::Result<Command> {

@@ -1,6 +1,7 @@
 //! What makes a run reproducible (the result's `meta`): the command line, the build (commit,
 //! dirty flag, rustc, profile), the CPU's model, SMT and governor, the run's start and end
-//! times, and the load average before it.
+//! times, and the load average before it. The CPU and the load average come from /proc
+//! ([`super::proc`]); SMT and the governor from /sys.
 //!
 //! Build facts come from compile-time environment variables the engine's build script sets:
 //! vergen's `VERGEN_GIT_SHA` and `VERGEN_GIT_DIRTY`, and `LOADGEN_RUSTC_VERSION` and
@@ -10,10 +11,12 @@ use std::time::SystemTime;
 
 use results_model::meta::RunMeta;
 
+use super::proc;
+
 /// The machine and build facts known before a run starts; `ended_at` is set by [`finish`].
 ///
 /// [`finish`]: finish()
-pub fn before_run(started_at: SystemTime) -> RunMeta {
+pub(crate) fn before_run(started_at: SystemTime) -> RunMeta {
     RunMeta {
         argv: std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
@@ -28,23 +31,23 @@ pub fn before_run(started_at: SystemTime) -> RunMeta {
                 "release"
             })
             .to_string(),
-        cpu_model: cpu_model(),
+        cpu_model: proc::cpu_model(),
         smt_active: read_trimmed("/sys/devices/system/cpu/smt/active").map(|s| s == "1"),
         governor: read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         started_at: rfc3339_nanos(started_at),
         ended_at: String::new(),
-        loadavg_before: loadavg(),
+        loadavg_before: proc::loadavg(),
     }
 }
 
 /// Stamps the end of the run on `meta`.
-pub fn finish(mut meta: RunMeta, ended_at: SystemTime) -> RunMeta {
+pub(crate) fn finish(mut meta: RunMeta, ended_at: SystemTime) -> RunMeta {
     meta.ended_at = rfc3339_nanos(ended_at);
     meta
 }
 
 /// The short hash of the commit this was built from, or `unknown` outside a git checkout.
-pub fn git_commit() -> &'static str {
+pub(crate) fn git_commit() -> &'static str {
     vergen_value(option_env!("VERGEN_GIT_SHA")).unwrap_or("unknown")
 }
 
@@ -72,22 +75,6 @@ fn read_trimmed(path: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// The first `model name` of /proc/cpuinfo (x86); `null` on architectures that do not show it.
-fn cpu_model() -> Option<String> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    info.lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .and_then(|v| v.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn loadavg() -> Option<[f64; 3]> {
-    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
-    let mut it = s.split_whitespace().map(|v| v.parse::<f64>().ok());
-    Some([it.next()??, it.next()??, it.next()??])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,10 +87,6 @@ mod tests {
         assert_eq!(m.started_at, "2023-11-14T22:13:20.123456789Z");
         assert_eq!(m.ended_at, "2023-11-14T22:13:20.123456790Z");
         assert!(!m.build_profile.is_empty());
-        if std::path::Path::new("/proc/loadavg").exists() {
-            assert!(m
-                .loadavg_before
-                .is_some_and(|l| l.iter().all(|v| *v >= 0.0)));
-        }
+        assert_eq!(m.loadavg_before.is_some(), proc::loadavg().is_some());
     }
 }

@@ -1,5 +1,5 @@
 //! One client's message state, with no socket: what to write next, what the echo must be, when
-//! each message started. The driver ([`crate::driver`]) does the I/O and calls in here.
+//! each message started. The driver ([`super`]) does the I/O and calls in here.
 //!
 //! Messages `next_recv ..` are in flight; the first `send_offset` wire bytes of `next_send` are
 //! written. TCP may split both directions anywhere, so every method accepts any split: a write
@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::payload::Payload;
+use super::payload::Payload;
 
 /// What went wrong on a connection. The first error ends it and is counted once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,58 +1,74 @@
 //! One run from start to finish, in named steps: check limits, start the target, connect and
 //! drive the workers, coordinate the window, collect, stop the server, assemble the
 //! [`RunResult`] with its warnings.
+//!
+//! Its parts: [`coordinator`] (the timeline and /proc samples while the workers run),
+//! `assemble.rs` (the result), `warnings.rs` (what a reader must know about it),
+//! [`placement`] (default threads, CPU oversubscription), [`progress`] (the live line and the
+//! per-second timeline), [`shard`] (which shard of a split run this process is) and
+//! [`interrupted`] (SIGINT and SIGTERM).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use results_model::config::{RunConfig, Target};
-use results_model::cost::CostReport;
-use results_model::meta::RunMeta;
+use results_model::result::{RunResult, ServerReport};
 
-use crate::connect::{self, SourceAddrs};
-use crate::coordinator::{coordinate, Coordinated, Probes};
+use crate::driver::payload::Payload;
+use crate::driver::stats::{self, Tick, WorkerStats};
 use crate::driver::{self, Shared, WorkerPlan};
-use crate::link::LinkProxy;
-use crate::payload::Payload;
-use crate::procfs::Usage;
-use crate::progress::{Progress, Reporter, Timeline};
-use crate::spawn::{self, ServerChild};
-use crate::start_at;
-use crate::stats::{self, Tick, Window, WorkerStats};
-use crate::warnings::{self, Observed};
-use results_model::result::{
-    LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
-    Throughput, SCHEMA_VERSION,
-};
+use crate::openloop::tick::MIN_TICK;
+use crate::probes::metadata;
+use crate::probes::run_queue::WORKER_PREFIX;
+use crate::probes::usage::Usage;
+use crate::target::connect::{self, SourceAddrs};
+use crate::target::link::{self, LinkProxy};
+use crate::target::locate::{self, ECHO_SERVER};
+use crate::target::spawn::ServerChild;
+use crate::window::start_at;
+use crate::window::start_line::{self, StartLine};
+use crate::window::Window;
+
+mod assemble;
+pub(crate) mod coordinator;
+mod interrupt;
+pub mod placement;
+pub mod progress;
+pub mod shard;
+mod warnings;
+
+use assemble::{assemble, Assembly};
+use coordinator::{coordinate, Probes};
+use progress::{Progress, Reporter, Timeline};
+
+pub use interrupt::interrupted;
 
 /// Most time given to the server to close its side of the connections before SIGTERM.
 const SERVER_SETTLE: Duration = Duration::from_secs(2);
-/// loadgen counts as saturated above this share of its worker threads' CPU time.
-const SATURATED: f64 = 0.9;
 
 /// Runs one benchmark. Setup failures (limits, server start) are errors; failures during the
 /// run (lost or corrupted echoes, failed connections) are counted in the result, whose
 /// `passed` is then false.
 pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> {
     config.validate()?;
-    crate::gate::check_ramp(config)?;
+    start_line::check_ramp(config)?;
     let started_at = SystemTime::now();
-    let meta = crate::metadata::before_run(started_at);
+    let meta = metadata::before_run(started_at);
     if let Some(at) = config.start_at {
         // Refused before anything starts; the wait itself comes once the server is up.
         start_at::wait_before_start(at, config.warmup, started_at)?;
     }
     check_limits(config)?;
-    let interrupted = interrupt_flag();
+    let interrupted = interrupt::flag();
     if interrupted.load(Ordering::Relaxed) {
         anyhow::bail!("interrupted");
     }
     let mut server = start_target(config)?;
-    let proxy = crate::link::start_for(config, server.as_ref())?;
+    let proxy = link::start_for(config, server.as_ref())?;
     let target = match (&proxy, &config.target, &server) {
         (Some(proxy), _, _) => proxy.addr(),
         (None, _, Some(child)) => child.addr,
@@ -134,7 +150,7 @@ fn start_target(config: &RunConfig) -> anyhow::Result<Option<ServerChild>> {
             server_args,
             server_pin,
         } => {
-            let bin = spawn::find_server_bin(server_bin.as_deref())?;
+            let bin = locate::find(&ECHO_SERVER, server_bin.as_deref())?;
             Ok(Some(ServerChild::start(
                 &bin,
                 model,
@@ -154,11 +170,11 @@ fn shared_state(
     interrupted: Arc<AtomicBool>,
     t0: Instant,
 ) -> Shared {
-    // The latest the window can be; the ramp gate opens it as soon as every client is in.
-    let gate = crate::gate::RampGate::new(t0, config);
+    // The latest the window can be; the start line opens it as soon as every client is in.
+    let start_line = StartLine::new(t0, config);
     let window = Window {
-        start: gate.latest_open(),
-        end: gate.latest_open() + config.duration,
+        start: start_line.latest_open(),
+        end: start_line.latest_open() + config.duration,
     };
     Shared {
         target,
@@ -173,11 +189,9 @@ fn shared_state(
         interval_ends: stats::interval_ends(config.warmup, config.duration),
         sources: SourceAddrs::new(target, config.clients),
         interrupted,
-        gate,
+        start_line,
         arrival: config.arrival,
-        min_tick: config
-            .tick_us
-            .map_or(crate::tick::MIN_TICK, Duration::from_micros),
+        min_tick: config.tick_us.map_or(MIN_TICK, Duration::from_micros),
         seed: config.seed,
     }
 }
@@ -196,7 +210,7 @@ fn start_workers(
     for plan in plans(config, threads) {
         let (shared, tx) = (Arc::clone(shared), tx.clone());
         let handle = std::thread::Builder::new()
-            .name(format!("loadgen-{}", plan.index))
+            .name(format!("{WORKER_PREFIX}{}", plan.index))
             .spawn(move || driver::run_worker(shared, plan, tx))
             .context("cannot start a worker thread")?;
         handles.push(handle);
@@ -245,123 +259,6 @@ fn stop_server(
     }
 }
 
-/// Everything the result is assembled from.
-struct Assembly<'a> {
-    config: &'a RunConfig,
-    started_at: SystemTime,
-    meta: RunMeta,
-    target: SocketAddr,
-    threads: usize,
-    measured: f64,
-    t0: Instant,
-    probes: &'a Probes,
-    coordinated: Coordinated,
-    total: WorkerStats,
-    server: Option<ServerReport>,
-}
-
-/// loadgen's own resource use, and whether it was the bottleneck.
-fn loadgen_resources(a: &Assembly) -> LoadgenResources {
-    let per_second = |n: f64| {
-        if a.measured > 0.0 {
-            n / a.measured
-        } else {
-            0.0
-        }
-    };
-    let process = a.coordinated.own_usage.resources(a.measured);
-    let busiest_worker_cpu = per_second(a.total.busy.unwrap_or_default().as_secs_f64());
-    let saturated =
-        busiest_worker_cpu >= SATURATED || process.cpu_cores_used >= SATURATED * a.threads as f64;
-    let grown = a
-        .coordinated
-        .rss_clients
-        .saturating_sub(a.probes.rss_before);
-    LoadgenResources {
-        worker_threads: a.threads,
-        memory_per_client_bytes: grown / a.config.clients as u64,
-        saturated,
-        busiest_worker_cpu,
-        process,
-    }
-}
-
-/// The result of the run.
-fn assemble(a: Assembly) -> RunResult {
-    let loadgen_resources = loadgen_resources(&a);
-    let (config, total, measured) = (a.config, &a.total, a.measured);
-    let per_second = |n: f64| if measured > 0.0 { n / measured } else { 0.0 };
-    let mut totals = total.totals.clone();
-    totals.unfinished = total.open_loop.unfinished;
-    totals.connections.connected_at_window_start = total.open_loop.connected_at_window_start;
-    let open_loop =
-        crate::verdict::open_loop_report(config, total, measured, a.coordinated.run_queue_wait_s);
-    let latency_us = total.latency.summary();
-    let verdict = crate::verdict::judge(config, &totals, &latency_us, open_loop.as_ref());
-    let warnings = warnings::warnings(&Observed {
-        config,
-        totals: &totals,
-        loadgen: &loadgen_resources,
-        server: a.server.as_ref(),
-        measured_s: measured,
-        interrupted: a.coordinated.interrupted_at.is_some(),
-        longest_stall: total.longest_stall,
-        open_loop: open_loop.as_ref(),
-    });
-    let mut timeline = a.coordinated.timeline.into_points();
-    if let Some(at) = a.coordinated.interrupted_at {
-        // Intervals after the interrupt are empty by construction, not by measurement.
-        let last = (at - a.t0).as_secs_f64().ceil();
-        timeline.retain(|p| p.t_s <= last);
-    }
-    let cost = CostReport {
-        server: a
-            .coordinated
-            .server_cost
-            .as_ref()
-            .and_then(|c| c.cost(totals.messages, measured)),
-        loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
-    };
-    let open = config.is_open_loop();
-    RunResult {
-        schema_version: SCHEMA_VERSION,
-        loadgen: LoadgenInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: crate::metadata::git_commit().to_string(),
-        },
-        started_at: humantime::format_rfc3339_seconds(a.started_at).to_string(),
-        machine: machine_info(),
-        config: config.clone(),
-        target_addr: a.target.to_string(),
-        measured_s: measured,
-        window_start_unix_ns: a.coordinated.window_start_unix_ns,
-        window_end_unix_ns: a.coordinated.window_end_unix_ns,
-        passed: totals.errors.total() == 0 && totals.unanswered == 0 && verdict.trustworthy,
-        throughput: Throughput {
-            msgs_per_sec: per_second(totals.messages as f64),
-            bytes_per_sec: per_second(totals.bytes_received as f64),
-        },
-        totals,
-        latency_us,
-        service_time_us: open.then(|| total.service.summary()),
-        connect_latency_us: total.connect.summary(),
-        timeline,
-        server: a.server,
-        loadgen_resources,
-        warnings,
-        histograms: SerializedHistograms {
-            latency: total.latency.to_base64(),
-            service_time: open.then(|| total.service.to_base64()),
-            connect: total.connect.to_base64(),
-        },
-        cost: Some(cost),
-        meta: Some(crate::metadata::finish(a.meta, SystemTime::now())),
-        merged_from: Vec::new(),
-        open_loop,
-        verdict: Some(verdict),
-    }
-}
-
 /// Splits clients, rates and CPUs over `threads` workers as evenly as possible.
 fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
     let n = config.clients;
@@ -387,50 +284,4 @@ fn plans(config: &RunConfig, threads: usize) -> Vec<WorkerPlan> {
             }
         })
         .collect()
-}
-
-/// CPUs, kernel and host name of this machine.
-pub fn machine_info() -> MachineInfo {
-    let uname = nix::sys::utsname::uname().ok();
-    MachineInfo {
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        kernel: uname.as_ref().map_or_else(
-            || "unknown".to_string(),
-            |u| {
-                format!(
-                    "{} {}",
-                    u.sysname().to_string_lossy(),
-                    u.release().to_string_lossy()
-                )
-            },
-        ),
-        hostname: nix::unistd::gethostname()
-            .map(|h| h.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "unknown".to_string()),
-    }
-}
-
-/// The process-wide interrupt flag, set by the first SIGINT or SIGTERM (handlers installed on
-/// first use). A run in progress then ends its window at once and still returns a result; runs
-/// started afterwards end immediately; a second signal exits with status 130 (the server child
-/// then gets SIGTERM from the kernel, see spawn.rs).
-fn interrupt_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    Arc::clone(FLAG.get_or_init(|| {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let flag = Arc::new(AtomicBool::new(false));
-        for signal in [SIGINT, SIGTERM] {
-            // The conditional exit goes first: on the first signal it still sees `false`.
-            // If registering fails the signal keeps its default action, which is also safe.
-            let _ =
-                signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag));
-            let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
-        }
-        flag
-    }))
-}
-
-/// Whether SIGINT or SIGTERM was received: callers running many benchmarks (sweeps) stop.
-pub fn interrupted() -> bool {
-    interrupt_flag().load(Ordering::Relaxed)
 }

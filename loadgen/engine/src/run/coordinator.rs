@@ -7,17 +7,20 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::driver::stats::Tick;
 use crate::driver::Shared;
-use crate::gate::RampGate;
-use crate::procfs::{ProcReader, Sample, Usage};
-use crate::progress::{Reporter, Timeline};
-use crate::schedstat::RunQueueWait;
-use crate::start_at;
-use crate::stats::{Tick, Window};
-use crate::task_sampler::{CostWindow, TaskSampler};
+use crate::probes::cost::CostWindow;
+use crate::probes::proc::{ProcReader, Sample, TaskSampler};
+use crate::probes::run_queue::RunQueueWait;
+use crate::probes::usage::Usage;
+use crate::window::start_at;
+use crate::window::start_line::StartLine;
+use crate::window::Window;
+
+use super::progress::{Reporter, Timeline};
 
 /// The processes a run samples: loadgen itself and, when it started one, the server.
-pub struct Probes {
+pub(crate) struct Probes {
     /// loadgen itself.
     pub own: ProcReader,
     /// The child server, if any.
@@ -46,7 +49,7 @@ impl Probes {
 }
 
 /// What the coordinator gathered by the time the last worker finished.
-pub struct Coordinated {
+pub(crate) struct Coordinated {
     /// The per-second points, complete.
     pub timeline: Timeline,
     /// loadgen's resource use.
@@ -61,7 +64,7 @@ pub struct Coordinated {
     pub own_cost: CostWindow,
     /// The server's per-thread counters at the window's edges.
     pub server_cost: Option<CostWindow>,
-    /// The measured window, as the ramp gate opened it.
+    /// The measured window, as the start line opened it.
     pub window: Window,
     /// The longest run-queue wait of a loadgen thread over the window, seconds.
     pub run_queue_wait_s: f64,
@@ -74,11 +77,11 @@ pub struct Coordinated {
 /// The sampling state: which window edges were sampled, and when the next periodic sample is due.
 struct Sampler<'a> {
     probes: &'a Probes,
-    gate: &'a RampGate,
-    /// The window: the latest it can be until the gate opens it.
+    start_line: &'a StartLine,
+    /// The window: the latest it can be until the start line opens it.
     window: Window,
-    /// Whether the gate opened the window (so `window` is final).
-    gated: bool,
+    /// Whether the start line opened the window (so `window` is final).
+    opened: bool,
     run_queue: (Option<RunQueueWait>, Option<RunQueueWait>),
     own_usage: Usage,
     server_usage: Usage,
@@ -104,10 +107,10 @@ impl Sampler<'_> {
 
     /// Takes whichever samples fell due by `now`.
     fn due(&mut self, now: Instant) {
-        if !self.gated {
-            if let Some(w) = self.gate.window(now) {
+        if !self.opened {
+            if let Some(w) = self.start_line.window(now) {
                 self.window = w;
-                self.gated = true;
+                self.opened = true;
             }
         }
         if !self.window_started && now >= self.window.start {
@@ -160,7 +163,7 @@ impl Sampler<'_> {
         if !self.window_ended {
             wake = wake.min(self.window.end);
         }
-        if !self.gated {
+        if !self.opened {
             // Clients still connecting: look again soon for the window's opening.
             wake = wake.min(Instant::now() + Duration::from_millis(5));
         }
@@ -169,7 +172,7 @@ impl Sampler<'_> {
 }
 
 /// Runs the coordinator until every worker has dropped its end of `ticks`.
-pub fn coordinate(
+pub(crate) fn coordinate(
     shared: &Shared,
     probes: &Probes,
     ticks: mpsc::Receiver<Tick>,
@@ -178,9 +181,9 @@ pub fn coordinate(
 ) -> Coordinated {
     let mut sampler = Sampler {
         probes,
-        gate: &shared.gate,
+        start_line: &shared.start_line,
         window: shared.window,
-        gated: false,
+        opened: false,
         run_queue: (None, None),
         next_sample: shared.t0,
         window_started: false,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use results_model::format;
 
-use crate::stats::Tick;
+use crate::driver::stats::Tick;
 use results_model::histogram::LatencyHistogram;
 use results_model::result::TimelinePoint;
 

@@ -1,17 +1,16 @@
 //! The delayed link: `echo-proxy` started between the clients and the server loadgen starts,
 //! so every echo crosses `--link-delay ± --link-jitter` each way.
 //!
-//! The proxy is a child of its own (started and stopped like the server, see [`crate::spawn`]); the
+//! The proxy is a child of its own (started and stopped like the server, see [`super::spawn`]); the
 //! server's resource and cost probes keep watching the echo-server's pid, so the proxy's CPU
 //! never counts as the server's.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use results_model::Link;
 
-use crate::spawn::ServerChild;
+use super::spawn::ServerChild;
 
 /// A running echo-proxy child.
 pub struct LinkProxy {
@@ -22,7 +21,7 @@ impl LinkProxy {
     /// Starts `echo-proxy --listen 127.0.0.1:0 --upstream <upstream>` with the link's delay
     /// and jitter and `seed` for the jitter samples; waits for its `listening on` line.
     pub fn start(link: &Link, upstream: SocketAddr, seed: u64) -> anyhow::Result<LinkProxy> {
-        let bin = find_proxy_bin()?;
+        let bin = super::locate::find(&super::locate::ECHO_PROXY, None)?;
         let args = vec![
             "--listen".to_string(),
             "127.0.0.1:0".to_string(),
@@ -58,23 +57,6 @@ impl LinkProxy {
         }
         Ok(())
     }
-}
-
-/// The echo-proxy binary: next to loadgen's own executable (or one directory up, for test
-/// binaries in `target/<profile>/deps`), like the echo-server.
-fn find_proxy_bin() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().unwrap_or(Path::new("."));
-    let candidates = [dir.join("echo-proxy"), dir.join("../echo-proxy")];
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return Ok(found.clone());
-    }
-    let release = dir.file_name().is_some_and(|n| n == "release");
-    bail!(
-        "--link-delay needs echo-proxy next to loadgen ({}); build it with `cargo build{} -p servers-proxy`",
-        candidates[0].display(),
-        if release { " --release" } else { "" }
-    )
 }
 
 /// The proxy for `config`'s link in front of `server`, when the run has a link.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{Expiration, TimerFd, TimerSetTimeFlags};
 
-use crate::schedule::OpenLoopSchedule;
+use crate::openloop::schedule::OpenLoopSchedule;
 
 /// Shortest tick: below this, wake-ups cost more than the precision is worth.
 pub const MIN_TICK: Duration = Duration::from_micros(10);

@@ -1,0 +1,13 @@
+//! What loadgen reads about the processes of a run and the machine it runs on.
+//!
+//! - [`proc`]: every read of /proc, through the `procfs` crate.
+//! - [`usage`]: a process's samples folded into the result's resource figures.
+//! - [`cost`]: cost per echoed message, from per-thread counters at the window's edges.
+//! - [`run_queue`]: how long loadgen's own workers waited for a CPU.
+//! - [`metadata`]: what makes a run reproducible (build, CPU, load before the run).
+
+pub(crate) mod cost;
+pub(crate) mod metadata;
+pub(crate) mod proc;
+pub(crate) mod run_queue;
+pub(crate) mod usage;

@@ -1,0 +1,11 @@
+//! The server under load and the way to it.
+//!
+//! - [`locate`]: where the echo-server and echo-proxy binaries are (nothing is built).
+//! - [`spawn`]: the echo-server child: started, its address learnt, stopped with its counters.
+//! - [`link`]: the echo-proxy child of a delayed link.
+//! - [`connect`]: sockets, the fd limit, source addresses.
+
+pub mod connect;
+pub(crate) mod link;
+pub(crate) mod locate;
+pub(crate) mod spawn;
