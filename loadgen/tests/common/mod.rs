@@ -22,49 +22,36 @@ pub fn loadgen_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_loadgen"))
 }
 
-/// The echo-server binary of the same target directory; built once if missing.
+/// The echo-server binary beside loadgen's, where loadgen itself finds it.
 pub fn echo_server_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = loadgen_bin()
-            .parent()
-            .expect("binary has a directory")
-            .to_path_buf();
-        let bin = dir.join("echo-server");
-        if !bin.is_file() {
-            let release = dir.file_name().is_some_and(|n| n == "release");
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "-p", "servers"]);
-            if release {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo runs");
-            assert!(status.success(), "cargo build -p servers failed");
-        }
-        assert!(bin.is_file(), "echo-server not found at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| workspace_bin("echo-server", "servers"))
 }
 
-/// The echo-proxy binary of the same target directory (loadgen finds it there for
-/// `--link-delay`); built once if missing.
+/// The echo-proxy binary beside loadgen's, where loadgen finds it for `--link-delay`.
 pub fn echo_proxy_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = loadgen_bin().parent().expect("binary has a directory");
-        let bin = dir.join("echo-proxy");
-        if !bin.is_file() {
-            let mut cmd = Command::new(env!("CARGO"));
-            cmd.args(["build", "-p", "echo-proxy"]);
-            if dir.file_name().is_some_and(|n| n == "release") {
-                cmd.arg("--release");
-            }
-            let status = cmd.status().expect("cargo runs");
-            assert!(status.success(), "cargo build -p servers-proxy failed");
-        }
-        assert!(bin.is_file(), "echo-proxy not found at {}", bin.display());
-        bin
-    })
+    BIN.get_or_init(|| workspace_bin("echo-proxy", "servers-proxy"))
+}
+
+/// Binary `name` of workspace package `package`, in the target directory of loadgen's binary.
+/// `cargo test --workspace` builds it there; `cargo test -p loadgen` alone does not, and the
+/// failure says what to build (the tests build nothing themselves).
+fn workspace_bin(name: &str, package: &str) -> PathBuf {
+    let dir = loadgen_bin().parent().expect("binary has a directory");
+    let bin = dir.join(name);
+    let release = if dir.file_name().is_some_and(|n| n == "release") {
+        " --release"
+    } else {
+        ""
+    };
+    assert!(
+        bin.is_file(),
+        "{name} not found at {}: run `cargo build{release} -p {package}` first, or test with \
+         `cargo test --workspace`, which builds it",
+        bin.display()
+    );
+    bin
 }
 
 /// What a loadgen invocation left.

@@ -93,7 +93,8 @@ pub enum Target {
     Spawn {
         /// The concurrency model (an `echo-server --model` name).
         model: String,
-        /// The echo-server binary; `null` = next to loadgen's own executable.
+        /// The echo-server binary; `null` = `$ECHO_SERVER_BIN`, else next to loadgen's own
+        /// executable (or in its parent directory).
         server_bin: Option<PathBuf>,
         /// Extra arguments for the child (e.g. `--workers 1`).
         server_args: Vec<String>,
