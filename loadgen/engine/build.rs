@@ -3,7 +3,7 @@
 //! the rustc version (`LOADGEN_RUSTC_VERSION`) and cargo's profile (`LOADGEN_BUILD_PROFILE`),
 //! read here because vergen-gitcl's rustc feature pins another vergen-lib. Outside a git
 //! checkout vergen emits a placeholder and the fields read `unknown` (see
-//! `metadata::git_commit`).
+//! `probes::metadata::git_commit`).
 
 use std::process::Command;
 

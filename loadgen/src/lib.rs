@@ -11,9 +11,8 @@ pub mod cli;
 pub mod engine_runner;
 
 pub use loadgen_analysis::{capacity, compare, export, merge, report, summary, sweep};
-pub use loadgen_engine::run::{placement, progress};
 pub use loadgen_engine::target::connect;
-pub use loadgen_engine::{driver, run, Progress};
+pub use loadgen_engine::{run, Progress};
 pub use results_model::{config, histogram, result, verdict};
 pub use results_model::{
     LatencyHistogram, Percentiles, RunConfig, RunResult, Target, SCHEMA_VERSION,

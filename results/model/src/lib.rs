@@ -9,10 +9,10 @@
 //! - [`link`]: the delayed link (echo-proxy) between loadgen and its server ([`Link`]).
 //! - [`shard`]: one run split over several processes ([`Shard`], [`ShardSpec`]).
 //! - [`open_loop`]: the open-loop figures ([`OpenLoopReport`], [`Arrival`]); [`verdict`]:
-//!   whether a run's figures describe the server ([`Verdict`], [`verdict::judge`]);
+//!   whether a run's figures describe the server ([`Verdict`], [`judge::judge`]);
 //!   [`capacity`]: a capacity search's curve ([`Capacity`]).
 //! - [`model`]: the names of the concurrency models ([`Model`]).
-//! - [`format`]: how durations, counts and sizes read; [`cpus`]: CPU lists; [`prng`]: the
+//! - [`format`](mod@format): how durations, counts and sizes read; [`cpus`]: CPU lists; [`prng`]: the
 //!   seeded mixing function (splitmix64).
 //! - [`defaults`]: the defaults of a run's options ([`RunConfig::new`] and loadgen's flags).
 //!

@@ -9,7 +9,7 @@
 //! with sub-millisecond precision (epoll's own timeout is in milliseconds; see
 //! `event_loop.rs`). Once every client is connected, a worker with a uniform schedule stops
 //! waking for echoes and reads them on its ticks (see `harvest.rs`); open-loop echoes are timed
-//! by the kernel's receive stamps ([`rx_stamp`]).
+//! by the kernel's receive stamps (`rx_stamp.rs`).
 //!
 //! **What it costs.** Per client: a socket, a [`client::Client`] (~100 bytes plus one
 //! timestamp per pipelined message). Per worker: one 64 KiB scratch buffer shared by every

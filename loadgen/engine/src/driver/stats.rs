@@ -1,7 +1,7 @@
 //! What each worker records, and how the workers' records add up.
 //!
 //! Each worker owns its histograms and counters outright (no locks, no atomics on the hot
-//! path); once per timeline interval it sends a [`Tick`] to the coordinator, and at the end it
+//! path); once per timeline interval it sends a `Tick` to the coordinator, and at the end it
 //! hands back its whole [`WorkerStats`], which are added with [`WorkerStats::add`].
 
 use std::time::{Duration, Instant};
@@ -141,7 +141,7 @@ impl Completion for Recorder<'_> {
 
 /// One worker's figures for one timeline interval.
 #[derive(Debug)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Which interval (index into the run's interval boundaries).
     pub interval: usize,
     /// Clients connected at its end.
@@ -156,7 +156,7 @@ pub struct Tick {
 
 /// The ends of the timeline intervals, as offsets from the run start: every whole second,
 /// plus the end of warm-up and the end of the window, so no interval straddles a phase.
-pub fn interval_ends(warmup: Duration, duration: Duration) -> Vec<Duration> {
+pub(crate) fn interval_ends(warmup: Duration, duration: Duration) -> Vec<Duration> {
     let end = warmup + duration;
     let mut ends: Vec<Duration> = (1..)
         .map(Duration::from_secs)

@@ -2,7 +2,7 @@
 //! drive the workers, coordinate the window, collect, stop the server, assemble the
 //! [`RunResult`] with its warnings.
 //!
-//! Its parts: [`coordinator`] (the timeline and /proc samples while the workers run),
+//! Its parts: `coordinator.rs` (the timeline and /proc samples while the workers run),
 //! `assemble.rs` (the result), `warnings.rs` (what a reader must know about it),
 //! [`placement`] (default threads, CPU oversubscription), [`progress`] (the live line and the
 //! per-second timeline), [`shard`] (which shard of a split run this process is) and

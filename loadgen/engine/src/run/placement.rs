@@ -23,7 +23,7 @@ pub fn allowed_cpus() -> usize {
 /// Busy threads a model's server runs with on `cpus` CPUs (`workers` when given): one for the
 /// single-loop models, half the CPUs (at least one) for the multi-threaded ones, which
 /// spread over every CPU but share them with the load generator.
-pub fn server_threads(model: Model, workers: Option<usize>, cpus: usize) -> usize {
+pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) -> usize {
     match model {
         Model::Select | Model::Poll | Model::Mio | Model::TokioCurrentThread | Model::Uring => 1,
         Model::Tokio | Model::ThreadPerCore | Model::ReactorPool | Model::Threads => {
@@ -66,7 +66,7 @@ fn workers_arg(args: &[String]) -> Option<usize> {
 }
 
 /// Warnings about threads that must share CPUs during `config`'s run.
-pub fn warnings(config: &RunConfig, threads: usize, cpus: usize) -> Vec<String> {
+pub(crate) fn warnings(config: &RunConfig, threads: usize, cpus: usize) -> Vec<String> {
     let Target::Spawn {
         model,
         server_args,

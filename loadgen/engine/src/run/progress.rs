@@ -31,7 +31,7 @@ struct Partial {
 }
 
 /// Timeline points, each completed once every worker reported its interval.
-pub struct Timeline {
+pub(crate) struct Timeline {
     ends: Vec<Duration>,
     warmup: Duration,
     workers: usize,
@@ -104,7 +104,7 @@ impl Timeline {
 }
 
 /// Prints progress to stderr.
-pub struct Reporter {
+pub(crate) struct Reporter {
     mode: Progress,
     bar: Option<ProgressBar>,
     clients: usize,

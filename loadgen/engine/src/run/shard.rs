@@ -6,11 +6,11 @@ use anyhow::{bail, Context};
 use results_model::ShardSpec;
 
 /// The shard index a Kubernetes Indexed Job gives each pod.
-pub const INDEX_VAR: &str = "JOB_COMPLETION_INDEX";
+pub(crate) const INDEX_VAR: &str = "JOB_COMPLETION_INDEX";
 /// How many shards the run has (set beside [`INDEX_VAR`]).
-pub const COUNT_VAR: &str = "LOADGEN_SHARDS";
+pub(crate) const COUNT_VAR: &str = "LOADGEN_SHARDS";
 
-/// The shard to run: `flag` when given, else the one [`INDEX_VAR`] and [`COUNT_VAR`] name (read
+/// The shard to run: `flag` when given, else the one `JOB_COMPLETION_INDEX` and `LOADGEN_SHARDS` name (read
 /// through `env`), else none. Only one of the two variables set, or an index not below the
 /// count, is an error.
 pub fn resolve(

@@ -15,10 +15,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 /// Ephemeral ports per source address past which clients are spread (the machine has
 /// 32768–60999 = 28,232; a little is left for everything else).
-pub const PORTS_PER_SOURCE: usize = 28_000;
+pub(crate) const PORTS_PER_SOURCE: usize = 28_000;
 
 /// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still in progress.
-pub fn outcome(stream: &mio::net::TcpStream) -> io::Result<bool> {
+pub(crate) fn outcome(stream: &mio::net::TcpStream) -> io::Result<bool> {
     if let Some(err) = stream.take_error()? {
         return Err(err);
     }
@@ -31,11 +31,11 @@ pub fn outcome(stream: &mio::net::TcpStream) -> io::Result<bool> {
 
 /// File descriptors a loadgen process needs besides its clients' sockets (epoll instances,
 /// timers, pipes to the child, stdio, /proc reads), generously.
-pub const FD_OVERHEAD: u64 = 64;
+pub(crate) const FD_OVERHEAD: u64 = 64;
 
 /// Starts a non-blocking connect to `target`, from `source` if given. The connection completes
 /// (or fails) later; the caller waits for writability.
-pub fn start(target: SocketAddr, source: Option<IpAddr>) -> io::Result<mio::net::TcpStream> {
+pub(crate) fn start(target: SocketAddr, source: Option<IpAddr>) -> io::Result<mio::net::TcpStream> {
     let socket = Socket::new(
         Domain::for_address(target),
         Type::STREAM,
@@ -63,7 +63,7 @@ pub fn start(target: SocketAddr, source: Option<IpAddr>) -> io::Result<mio::net:
 
 /// Which source address each client binds: none (the kernel's choice) until spreading is on.
 #[derive(Debug)]
-pub struct SourceAddrs {
+pub(crate) struct SourceAddrs {
     /// Spreading is possible only towards loopback IPv4.
     loopback_v4: bool,
     /// How many addresses (127.0.0.2 ..) clients are spread over.

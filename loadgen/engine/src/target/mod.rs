@@ -1,8 +1,8 @@
 //! The server under load and the way to it.
 //!
-//! - [`locate`]: where the echo-server and echo-proxy binaries are (nothing is built).
-//! - [`spawn`]: the echo-server child: started, its address learnt, stopped with its counters.
-//! - [`link`]: the echo-proxy child of a delayed link.
+//! - `locate`: where the echo-server and echo-proxy binaries are (nothing is built).
+//! - `spawn`: the echo-server child: started, its address learnt, stopped with its counters.
+//! - `link`: the echo-proxy child of a delayed link.
 //! - [`connect`]: sockets, the fd limit, source addresses.
 
 pub mod connect;
