@@ -1,6 +1,6 @@
 //! The completion side of the `uring` loop: what each reported operation (accept, receive,
-//! send, wake-up) means for its connection. Submitting and the connection life cycle are in the
-//! parent module.
+//! send, wake-up) means for its connection. Submitting is in `server`, what a connection needs
+//! next in `drive`.
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -9,7 +9,14 @@ use std::time::Instant;
 use anyhow::anyhow;
 use io_uring::cqueue;
 
-use super::*;
+use io_uring::opcode;
+use proto::Conn;
+
+use super::connection::{Connection, Recv};
+use super::ring::{user_data, OP_ACCEPT, OP_BITS, OP_CANCEL, OP_RECV, OP_SEND, OP_WAKE};
+use super::server::Server;
+use crate::listener::{classify_accept_error, configure_fd, AcceptError, ACCEPT_BACKOFF};
+use crate::stats::CloseReason;
 
 impl Server<'_> {
     /// Reaps every completion the kernel posted and acts on each.
