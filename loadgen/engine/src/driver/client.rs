@@ -99,7 +99,7 @@ impl Client {
     }
 
     /// When the oldest unanswered message started (for the reply timeout).
-    pub fn oldest_sent_at(&self) -> Option<Instant> {
+    fn oldest_sent_at(&self) -> Option<Instant> {
         self.sent_at.front().copied()
     }
 

@@ -14,11 +14,11 @@
 //! schedules, closed loop) it waits on all its events. A sleep never exceeds the loop's own
 //! next duty (scan, timeline tick, deadline), so nothing the loop does on time is delayed.
 //!
-//! This file holds the policy ([`Harvest`]); the worker's wait that follows it is in
-//! `event_loop.rs`.
-//!
 //! **What it costs.** A send held back by the pipeline limit waits for the tick after its
 //! echo arrived, not for the echo itself: at most one tick more send lag, which is measured.
+//!
+//! This file holds the policy ([`Harvest`]); the worker's wait that follows it is in
+//! `event_loop.rs`.
 
 use std::time::{Duration, Instant};
 
