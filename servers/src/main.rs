@@ -58,20 +58,19 @@ struct Args {
     extra_work: Duration,
 }
 
+/// Parses a byte count that must not be 0.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        parsed => parsed.map_err(|e| e.to_string()),
+    }
+}
+
 /// Parses a duration such as `300ns` or `2ms`; a bare number is nanoseconds.
 fn parse_extra_work(s: &str) -> Result<Duration, String> {
     match s.parse::<u64>() {
         Ok(ns) => Ok(Duration::from_nanos(ns)),
         Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string()),
-    }
-}
-
-/// Parses a byte count that must not be 0.
-fn at_least_one(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
     }
 }
 

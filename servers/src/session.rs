@@ -1,7 +1,7 @@
 //! Moves bytes between a non-blocking socket and a [`Conn`]: the part every readiness-based model
 //! (select, poll, mio, thread-per-core) shares. The model only says *when* to call [`Session::pump`].
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,19 @@ pub enum PumpResult {
     },
     /// Done: close the socket and count the reason.
     Close(CloseReason),
+}
+
+/// What one [`Session::read_chunk`] gave.
+#[derive(Debug)]
+pub enum Chunk<'a> {
+    /// Bytes received, already counted as activity and against the budget.
+    Data(&'a [u8]),
+    /// End of stream, already recorded.
+    Eof,
+    /// Nothing to read now (`WouldBlock`).
+    Blocked,
+    /// The socket failed.
+    Failed(io::Error),
 }
 
 /// One connection's protocol state plus what the socket has told us.
@@ -68,7 +81,7 @@ impl Session {
     /// Writes what is pending, reads what is there (within the budget), writes again; stops at
     /// `WouldBlock`. Safe to call on any readiness, spurious or not.
     /// Every message received is charged `work` (`--extra-work`) before its echo is written.
-    pub fn pump<S: Read + Write>(
+    pub fn pump<S: io::Read + Write>(
         &mut self,
         sock: &mut S,
         scratch: &mut [u8],
@@ -93,24 +106,49 @@ impl Session {
             if budget == 0 {
                 return PumpResult::Open { more: true };
             }
-            let want = scratch.len().min(budget);
+            match self.read_chunk(sock, scratch, &mut budget) {
+                Chunk::Data(data) => {
+                    // A protocol error is picked up at the top of the loop, after flushing the
+                    // echoes of the complete messages that came before it.
+                    let _ = work.receive(&mut self.conn, data, stats);
+                }
+                Chunk::Eof => {}
+                Chunk::Blocked => return PumpResult::Open { more: false },
+                Chunk::Failed(e) => return PumpResult::Close(CloseReason::from_io(&e)),
+            }
+        }
+    }
+
+    /// Whether the peer has closed its side (EOF was read).
+    pub fn read_closed(&self) -> bool {
+        self.read_closed
+    }
+
+    /// One `read` of at most `budget` bytes into `scratch`, retried on EINTR. The session records
+    /// what every driver must: EOF (in itself and in the protocol state), activity for the idle
+    /// timeout, and the bytes taken from the budget. What to do with the bytes is the caller's.
+    pub fn read_chunk<'s, S: io::Read>(
+        &mut self,
+        sock: &mut S,
+        scratch: &'s mut [u8],
+        budget: &mut usize,
+    ) -> Chunk<'s> {
+        let want = scratch.len().min(*budget);
+        loop {
             match sock.read(&mut scratch[..want]) {
                 Ok(0) => {
                     self.read_closed = true;
                     self.conn.receive_eof();
+                    return Chunk::Eof;
                 }
                 Ok(n) => {
-                    budget -= n;
+                    *budget -= n;
                     self.last_active = Instant::now();
-                    // A protocol error is picked up at the top of the loop, after flushing the
-                    // echoes of the complete messages that came before it.
-                    let _ = work.receive(&mut self.conn, &scratch[..n], stats);
+                    return Chunk::Data(&scratch[..n]);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return PumpResult::Open { more: false };
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Chunk::Blocked,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return PumpResult::Close(CloseReason::from_io(&e)),
+                Err(e) => return Chunk::Failed(e),
             }
         }
     }

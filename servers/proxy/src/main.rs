@@ -46,8 +46,7 @@ struct Args {
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
+        parsed => parsed.map_err(|e| e.to_string()),
     }
 }
 

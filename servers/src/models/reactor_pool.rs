@@ -23,9 +23,11 @@
 //! competes with it for CPU. It pays off only when the reply is expensive compared with the
 //! hand-off (parsing, crypto, compression). Replies of one connection are serialized by the
 //! reorder step, so one slow job delays every later reply on that connection (head-of-line).
+//!
+//! [`Conn::take_ready`]: proto::Conn::take_ready
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -35,13 +37,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use mio::net::TcpStream;
 use mio::Waker;
-use proto::{Conn, Messages, Protocol};
-use slab::Slab;
+use proto::{Messages, Protocol};
 
 use crate::context::Context;
 use crate::extra_work::{charged_messages, ExtraWork};
-use crate::reactor::{insert, watch_writes, Handler, Prepared, Turn};
-use crate::session::{close_all, idle_keys, READ_BUDGET, SCRATCH_LEN};
+use crate::reactor::{self, Connections, Handler, Prepared, Turn};
+use crate::session::{Chunk, PumpResult, Session, READ_BUDGET, SCRATCH_LEN};
 use crate::stats::{CloseReason, Stats};
 
 /// Replies written per `writev`: enough to flush a pipelined burst in one call.
@@ -63,7 +64,7 @@ pub fn run(listener: TcpListener, ctx: Context) -> anyhow::Result<()> {
     });
     let mut replies = Replies {
         ctx: &ctx,
-        conns: Slab::new(),
+        conns: Connections::default(),
         next_conn_id: 0,
         pool,
         mailbox,
@@ -103,11 +104,10 @@ impl Mailbox {
     }
 }
 
-struct Connection {
-    stream: TcpStream,
-    conn: Conn,
+/// What `reactor-pool` keeps per connection besides its socket and session: the sequencing of
+/// the batches handed to the pool and of the replies coming back.
+struct Sequencing {
     conn_id: u64,
-    read_closed: bool,
     /// Sequence number of the next batch handed to the pool.
     next_seq: u64,
     /// Sequence number of the next reply to append to `out`.
@@ -117,63 +117,15 @@ struct Connection {
     /// Replies in order, waiting to be written; `out_offset` bytes of the front are written.
     out: VecDeque<Vec<u8>>,
     out_offset: usize,
-    /// Bytes taken from `conn` and not yet written: in the pool, parked, or queued in `out`.
+    /// Bytes taken from the session and not yet written: in the pool, parked, or queued in `out`.
     in_flight: usize,
-    watching_write: bool,
     /// Already queued in `dirty` this turn.
     dirty: bool,
-    last_active: Instant,
 }
 
-impl Connection {
+impl Sequencing {
     fn jobs_outstanding(&self) -> bool {
         self.next_out_seq != self.next_seq
-    }
-
-    fn wants_read(&self, max_pending: usize) -> bool {
-        !self.read_closed && self.conn.wants_read() && self.in_flight < max_pending
-    }
-
-    /// Writes queued replies until done or `WouldBlock`.
-    fn flush(&mut self) -> io::Result<()> {
-        while !self.out.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-            let mut count = 0;
-            for (i, reply) in self.out.iter().take(MAX_IOVECS).enumerate() {
-                let start = if i == 0 { self.out_offset } else { 0 };
-                slices[count] = IoSlice::new(&reply[start..]);
-                count += 1;
-            }
-            match self.stream.write_vectored(&slices[..count]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.advance_out(n);
-                    self.last_active = Instant::now();
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    fn advance_out(&mut self, mut n: usize) {
-        self.conn.record_output(n);
-        self.in_flight -= n;
-        while n > 0 {
-            let Some(front) = self.out.front() else {
-                return;
-            };
-            let left = front.len() - self.out_offset;
-            if n < left {
-                self.out_offset += n;
-                return;
-            }
-            n -= left;
-            self.out.pop_front();
-            self.out_offset = 0;
-        }
     }
 
     /// Files a reply under its sequence number and moves every reply now in order to `out`.
@@ -188,15 +140,61 @@ impl Connection {
     }
 }
 
-enum Pumped {
-    Open { more: bool },
-    Close(CloseReason),
+type Connection = reactor::Connection<Sequencing>;
+
+// The writing side needs the socket and the session as well as the sequencing.
+impl Connection {
+    fn wants_read(&self, max_pending: usize) -> bool {
+        self.session.wants_read() && self.extra.in_flight < max_pending
+    }
+
+    /// Writes queued replies until done or `WouldBlock`.
+    fn flush(&mut self) -> io::Result<()> {
+        while !self.extra.out.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (i, reply) in self.extra.out.iter().take(MAX_IOVECS).enumerate() {
+                let start = if i == 0 { self.extra.out_offset } else { 0 };
+                slices[count] = IoSlice::new(&reply[start..]);
+                count += 1;
+            }
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.advance_out(n);
+                    self.session.last_active = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn advance_out(&mut self, mut n: usize) {
+        self.session.conn.record_output(n);
+        self.extra.in_flight -= n;
+        while n > 0 {
+            let Some(front) = self.extra.out.front() else {
+                return;
+            };
+            let left = front.len() - self.extra.out_offset;
+            if n < left {
+                self.extra.out_offset += n;
+                return;
+            }
+            n -= left;
+            self.extra.out.pop_front();
+            self.extra.out_offset = 0;
+        }
+    }
 }
 
 /// Hands complete messages to the pool and writes the replies back in order.
 struct Replies<'a> {
     ctx: &'a Context,
-    conns: Slab<Connection>,
+    conns: Connections<Sequencing>,
     next_conn_id: u64,
     pool: rayon::ThreadPool,
     mailbox: Arc<Mailbox>,
@@ -211,22 +209,18 @@ impl Handler for Replies<'_> {
         let config = &self.ctx.config;
         self.next_conn_id += 1;
         let conn_id = self.next_conn_id;
-        let added = insert(&mut self.conns, turn, stream, |stream| Connection {
-            stream,
-            conn: Conn::new(config.protocol, config.limits),
+        let session = Session::new(config.protocol, config.limits, Instant::now());
+        let sequencing = Sequencing {
             conn_id,
-            read_closed: false,
             next_seq: 0,
             next_out_seq: 0,
             early: BTreeMap::new(),
             out: VecDeque::new(),
             out_offset: 0,
             in_flight: 0,
-            watching_write: false,
             dirty: false,
-            last_active: Instant::now(),
-        });
-        if let Some(key) = added {
+        };
+        if let Some(key) = self.conns.insert(turn, stream, session, sequencing) {
             self.pump(key, turn);
         }
     }
@@ -251,20 +245,8 @@ impl Handler for Replies<'_> {
                 });
             });
         });
-        match result {
-            Pumped::Open { more } => {
-                if more {
-                    turn.again.push_back(key);
-                }
-                let want_write = !conn.out.is_empty();
-                let watching = &mut conn.watching_write;
-                if watch_writes(turn.registry, &mut conn.stream, key, watching, want_write).is_err()
-                {
-                    self.close(key, CloseReason::IoError, turn);
-                }
-            }
-            Pumped::Close(reason) => self.close(key, reason, turn),
-        }
+        let want_write = !conn.extra.out.is_empty();
+        self.conns.settle(key, result, want_write, turn);
     }
 
     /// Takes every reply the pool finished, puts it in order, and flushes the connections that
@@ -276,19 +258,20 @@ impl Handler for Replies<'_> {
             let Some(conn) = self.conns.get_mut(done.key) else {
                 continue;
             };
-            if conn.conn_id != done.conn_id {
+            let order = &mut conn.extra;
+            if order.conn_id != done.conn_id {
                 continue; // the connection closed; its slot was reused
             }
-            conn.deliver(done.seq, done.reply);
-            if !conn.dirty {
-                conn.dirty = true;
+            order.deliver(done.seq, done.reply);
+            if !order.dirty {
+                order.dirty = true;
                 self.dirty.push(done.key);
             }
         }
         let mut dirty = std::mem::take(&mut self.dirty);
         for key in dirty.drain(..) {
             if let Some(conn) = self.conns.get_mut(key) {
-                conn.dirty = false;
+                conn.extra.dirty = false;
             }
             self.pump(key, turn);
         }
@@ -296,22 +279,11 @@ impl Handler for Replies<'_> {
     }
 
     fn close_idle(&mut self, now: Instant, idle: Duration, turn: &mut Turn<'_>) {
-        for key in idle_keys(&self.conns, now, idle, |c| Some(c.last_active)) {
-            self.close(key, CloseReason::IdleTimeout, turn);
-        }
+        self.conns.close_idle(now, idle, turn);
     }
 
     fn close_all(&mut self, reason: CloseReason, stats: &Stats) {
-        close_all(stats, self.conns.iter().map(|(_, c)| &c.conn), reason);
-        self.conns.clear();
-    }
-}
-
-impl Replies<'_> {
-    fn close(&mut self, key: usize, reason: CloseReason, turn: &Turn<'_>) {
-        let mut conn = self.conns.remove(key);
-        let _ = turn.registry.deregister(&mut conn.stream);
-        turn.stats.closed(&conn.conn, reason);
+        self.conns.close_all(reason, stats);
     }
 }
 
@@ -331,59 +303,56 @@ fn pump_connection(
     scratch: &mut [u8],
     max_pending: usize,
     mut dispatch: impl FnMut(Job),
-) -> Pumped {
+) -> PumpResult {
     let mut budget = READ_BUDGET;
     loop {
         if let Err(e) = conn.flush() {
-            return Pumped::Close(CloseReason::from_io(&e));
+            return PumpResult::Close(CloseReason::from_io(&e));
         }
         // After EOF or a protocol error, the replies to the messages before it are still owed:
         // wait for the pool to return them all, then (like `mio`) close after one flush attempt
         // for a protocol error, or once everything is written for EOF.
-        if let Some(err) = conn.conn.error() {
-            if !conn.jobs_outstanding() {
-                return Pumped::Close(CloseReason::Protocol(err));
+        if let Some(err) = conn.session.conn.error() {
+            if !conn.extra.jobs_outstanding() {
+                return PumpResult::Close(CloseReason::Protocol(err));
             }
-            return Pumped::Open { more: false };
+            return PumpResult::Open { more: false };
         }
-        if conn.read_closed && conn.in_flight == 0 {
-            return Pumped::Close(CloseReason::Eof);
+        if conn.session.read_closed() && conn.extra.in_flight == 0 {
+            return PumpResult::Close(CloseReason::Eof);
         }
         if !conn.wants_read(max_pending) {
             // Backpressure, or EOF with replies still owed: wait for writability or replies.
-            return Pumped::Open { more: false };
+            return PumpResult::Open { more: false };
         }
         if budget == 0 {
-            return Pumped::Open { more: true };
+            return PumpResult::Open { more: true };
         }
-        let want = scratch.len().min(budget);
-        match conn.stream.read(&mut scratch[..want]) {
-            Ok(0) => {
-                conn.read_closed = true;
-                conn.conn.receive_eof();
-            }
-            Ok(n) => {
-                budget -= n;
-                conn.last_active = Instant::now();
+        match conn
+            .session
+            .read_chunk(&mut conn.stream, scratch, &mut budget)
+        {
+            Chunk::Data(data) => {
                 // A protocol error is picked up at the top of the loop; the complete messages
                 // before it are dispatched first.
-                let _ = conn.conn.receive(&scratch[..n]);
-                if conn.conn.has_pending_output() {
-                    let batch = conn.conn.take_ready();
-                    conn.in_flight += batch.len();
-                    let seq = conn.next_seq;
-                    conn.next_seq += 1;
+                let _ = conn.session.conn.receive(data);
+                if conn.session.conn.has_pending_output() {
+                    let batch = conn.session.conn.take_ready();
+                    let order = &mut conn.extra;
+                    order.in_flight += batch.len();
+                    let seq = order.next_seq;
+                    order.next_seq += 1;
                     dispatch(Job {
                         key,
-                        conn_id: conn.conn_id,
+                        conn_id: order.conn_id,
                         seq,
                         batch,
                     });
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Pumped::Open { more: false },
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Pumped::Close(CloseReason::from_io(&e)),
+            Chunk::Eof => {}
+            Chunk::Blocked => return PumpResult::Open { more: false },
+            Chunk::Failed(e) => return PumpResult::Close(CloseReason::from_io(&e)),
         }
     }
 }

@@ -5,12 +5,11 @@
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use slab::Slab;
 
+use super::connections::Connections;
 use super::event_loop::{Handler, Prepared, Readiness, Turn};
-use super::registration::{insert, watch_writes};
 use crate::context::Context;
-use crate::session::{close_all, idle_keys, PumpResult, Session, SCRATCH_LEN};
+use crate::session::{Session, SCRATCH_LEN};
 use crate::stats::{CloseReason, Stats};
 
 /// Runs a loop set up by [`Prepared::new`] on the calling thread until shutdown, echoing in
@@ -23,37 +22,26 @@ pub fn serve_echo<P: Readiness>(
 ) -> anyhow::Result<()> {
     let mut echo = Echo {
         ctx,
-        conns: Slab::new(),
+        conns: Connections::default(),
         scratch: vec![0; SCRATCH_LEN],
     };
     prepared.run(&mut echo, ctx, worker)?;
     Ok(())
 }
 
-struct Connection {
-    stream: TcpStream,
-    session: Session,
-    /// Whether WRITABLE is currently part of the registration.
-    watching_write: bool,
-}
-
 /// Echoes in place on the loop's thread: each connection is pumped (write, read, write) until
 /// `WouldBlock` or its read budget runs out.
 struct Echo<'a> {
     ctx: &'a Context,
-    conns: Slab<Connection>,
+    conns: Connections<()>,
     scratch: Vec<u8>,
 }
 
 impl Handler for Echo<'_> {
     fn add(&mut self, stream: TcpStream, turn: &mut Turn<'_>) {
         let config = &self.ctx.config;
-        let added = insert(&mut self.conns, turn, stream, |stream| Connection {
-            stream,
-            session: Session::new(config.protocol, config.limits, Instant::now()),
-            watching_write: false,
-        });
-        if let Some(key) = added {
+        let session = Session::new(config.protocol, config.limits, Instant::now());
+        if let Some(key) = self.conns.insert(turn, stream, session, ()) {
             self.pump(key, turn);
         }
     }
@@ -63,46 +51,19 @@ impl Handler for Echo<'_> {
             return; // closed earlier in this turn
         };
         let work = &self.ctx.config.extra_work;
-        match conn
+        let pumped = conn
             .session
-            .pump(&mut conn.stream, &mut self.scratch, work, turn.stats)
-        {
-            PumpResult::Open { more } => {
-                if more {
-                    turn.again.push_back(key);
-                }
-                let want_write = conn.session.wants_write();
-                let watching = &mut conn.watching_write;
-                if watch_writes(turn.registry, &mut conn.stream, key, watching, want_write).is_err()
-                {
-                    self.close(key, CloseReason::IoError, turn);
-                }
-            }
-            PumpResult::Close(reason) => self.close(key, reason, turn),
-        }
+            .pump(&mut conn.stream, &mut self.scratch, work, turn.stats);
+        let want_write = conn.session.wants_write();
+        self.conns.settle(key, pumped, want_write, turn);
     }
 
     fn close_idle(&mut self, now: Instant, idle: Duration, turn: &mut Turn<'_>) {
-        for key in idle_keys(&self.conns, now, idle, |c| Some(c.session.last_active)) {
-            self.close(key, CloseReason::IdleTimeout, turn);
-        }
+        self.conns.close_idle(now, idle, turn);
     }
 
     fn close_all(&mut self, reason: CloseReason, stats: &Stats) {
-        close_all(
-            stats,
-            self.conns.iter().map(|(_, c)| &c.session.conn),
-            reason,
-        );
-        self.conns.clear();
-    }
-}
-
-impl Echo<'_> {
-    fn close(&mut self, key: usize, reason: CloseReason, turn: &Turn<'_>) {
-        let mut conn = self.conns.remove(key);
-        let _ = turn.registry.deregister(&mut conn.stream);
-        turn.stats.closed(&conn.session.conn, reason);
+        self.conns.close_all(reason, stats);
     }
 }
 

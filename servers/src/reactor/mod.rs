@@ -8,10 +8,10 @@
 //! listener, the waker, or a connection's slab key), and drain each ready socket until
 //! `WouldBlock`, because an edge-triggered event is not repeated.
 
+mod connections;
 mod echo;
 mod event_loop;
-mod registration;
 
+pub use connections::{Connection, Connections};
 pub use echo::serve_echo;
 pub use event_loop::{Handler, Prepared, Readiness, Turn, LISTENER, WAKER};
-pub use registration::{insert, watch_writes};
