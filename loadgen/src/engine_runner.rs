@@ -1,6 +1,6 @@
 //! The load engine as the runner of a sweep's cells.
 
-use loadgen_analysis::sweep::CellRunner;
+use loadgen_analysis::runner::CellRunner;
 use loadgen_engine::run::placement;
 use loadgen_engine::target::connect;
 use loadgen_engine::Progress;

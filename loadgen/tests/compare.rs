@@ -162,7 +162,7 @@ fn repeats_spread_says_within_noise() {
     let dir_b = crafted::scratch_dir("noise-b");
     // BASE repeats spread ±25%; NEW is 20% below BASE's median: inside the noise, so no verdict.
     for (k, rate) in [(1, 75_000.0), (2, 100_000.0), (3, 125_000.0)] {
-        let name = loadgen::sweep::run_file_name("mio", 100, 64, k);
+        let name = loadgen::sweep_dir::run_file_name("mio", 100, 64, k);
         crafted::write(&dir_a, &name, &crafted::result("mio", 100, rate, 100));
         crafted::write(&dir_b, &name, &crafted::result("mio", 100, 80_000.0, 100));
     }

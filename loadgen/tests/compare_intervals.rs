@@ -22,7 +22,7 @@ fn side(name: &str, rates: &[f64], cpu: &[f64], offset: u64) -> PathBuf {
     for (k, (&rate, &ns)) in rates.iter().zip(cpu).enumerate() {
         let r = crafted::result("mio", 1000, rate, 100);
         let r = crafted::opened_at(crafted::with_server_cpu(r, ns), 10 * k as u64 + offset);
-        let file = loadgen::sweep::run_file_name("mio", 1000, 64, k + 1);
+        let file = loadgen::sweep_dir::run_file_name("mio", 1000, 64, k + 1);
         crafted::write(&dir, &file, &r);
     }
     dir
@@ -116,7 +116,7 @@ fn an_aa_twin_in_a_sweep_gives_the_noise_floor() {
         for (name, t) in [("mio", 0), ("mio.aa", 3)] {
             let r = crafted::result("mio", 100, 1e5 * wobble, 100);
             let r = crafted::opened_at(crafted::with_server_cpu(r, 1000.0 * wobble), 10 * k + t);
-            let file = loadgen::sweep::run_file_name(name, 100, 64, k as usize + 1);
+            let file = loadgen::sweep_dir::run_file_name(name, 100, 64, k as usize + 1);
             crafted::write(&dir, &file, &r);
         }
     }
@@ -147,7 +147,7 @@ fn sweep_cell(dir: &Path, model: &str, rates: &[f64], cpu: &[f64], saturated: bo
         let mut r = crafted::with_server_cpu(crafted::result(model, 100, rate, 100), ns);
         r.loadgen_resources.saturated = saturated;
         let r = crafted::opened_at(r, 10 * k as u64);
-        let file = loadgen::sweep::run_file_name(model, 100, 64, k + 1);
+        let file = loadgen::sweep_dir::run_file_name(model, 100, 64, k + 1);
         crafted::write(dir, &file, &r);
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{loadgen_bin, run_bounded};
-use loadgen::sweep::{NotRun, SweepRecord, SWEEP_FILE};
+use loadgen::sweep_dir::{NotRun, SweepRecord, SWEEP_FILE};
 
 const MODELS: [&str; 3] = ["threads", "select", "mio"];
 const CHARTS: [&str; 5] = [

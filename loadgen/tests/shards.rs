@@ -300,13 +300,18 @@ fn two_real_shards_merge_into_one_histogram_with_aligned_windows() {
     let s = merged.config.shard.as_ref().unwrap();
     assert_eq!((s.index, s.count), (None, 2));
 
-    let wanted = humantime::parse_rfc3339(&start_at)
+    windows_open_at(&start_at, [&a, &b]);
+}
+
+/// Both shards opened their windows at `--start-at` (within 50 ms), and together.
+fn windows_open_at(start_at: &str, [a, b]: [&RunResult; 2]) {
+    let wanted = humantime::parse_rfc3339(start_at)
         .unwrap()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
     let tolerance = 50_000_000u64;
-    for r in [&a, &b] {
+    for r in [a, b] {
         let start = r
             .window_start_unix_ns
             .expect("the window start is recorded");

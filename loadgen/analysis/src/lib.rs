@@ -7,19 +7,21 @@
 //! - [`capacity`]: the highest open-loop rate a model holds under a latency SLO.
 //! - [`summary`]: one run, as text ([`verdict_text`]: its open-loop and verdict lines);
 //!   [`export`]: JSON, Markdown, SVG and HTML writers.
-//! - [`link_args`]: the `--link-delay`/`--link-jitter` options of run and sweep.
+//! - [`options`]: the command-line options of run, sweep and capacity, one group per concept;
+//!   [`sweep_dir`]: the files of a sweep directory and what they hold.
 //! - [`gate`]: the paired same-job CI gate's verdict.
 
 pub mod capacity;
 pub mod compare;
 pub mod export;
 pub mod gate;
-pub mod link_args;
 pub mod merge;
+pub mod options;
 pub mod report;
 pub mod runner;
 pub mod summary;
 pub mod sweep;
+pub mod sweep_dir;
 pub mod verdict_text;
 
 /// Exit code when a run failed (errors, lost echoes) or a cell did not run.

@@ -7,7 +7,7 @@
 //! (defaults 9 models, threshold 0.03, alpha 0.05).
 
 use loadgen_inference::{
-    power, suggest_pairs, suggest_plan, Error, GateConfig, PowerQuery, Scenario, Targets,
+    power, suggest_pairs, suggest_plan, BoundConfig, Error, PowerQuery, Scenario, Targets,
 };
 
 const EFFECT: f64 = 0.10;
@@ -25,7 +25,7 @@ fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {
 fn table(
     title: &str,
     models: usize,
-    gate: GateConfig,
+    gate: BoundConfig,
     pick: fn(&loadgen_inference::Rates) -> f64,
 ) -> Result<(), Error> {
     println!("\n{title} (analytic / Monte Carlo, %)\n");
@@ -39,7 +39,7 @@ fn table(
                 sd_log_ratio: f64::from(sd_pct) / 100.0,
                 n_pairs,
                 true_effect: EFFECT,
-                gate,
+                bound: gate,
                 models,
             };
             let est = power(&q)?;
@@ -55,7 +55,7 @@ fn table(
 }
 
 /// Prints, per SD, the fewest pairs for the given gate and for the best threshold.
-fn plans(models: usize, gate: GateConfig) -> Result<(), Error> {
+fn plans(models: usize, gate: BoundConfig) -> Result<(), Error> {
     println!("\nFewest pairs for \u{2265}95% detection and \u{2264}5% false alarms (analytic)\n");
     println!("| SD | pairs at this gate | pairs with threshold chosen | chosen threshold | detection | false alarm |");
     println!("|---|---|---|---|---|---|");
@@ -72,7 +72,7 @@ fn plans(models: usize, gate: GateConfig) -> Result<(), Error> {
             Some(p) => println!(
                 "| {sd_pct}% | {fixed} | {} | {:.1}% | {:.1}% | {:.2}% |",
                 p.n_pairs,
-                100.0 * p.gate.threshold,
+                100.0 * p.bound.threshold,
                 100.0 * p.rates.detection,
                 100.0 * p.rates.false_alarm
             ),
@@ -84,7 +84,7 @@ fn plans(models: usize, gate: GateConfig) -> Result<(), Error> {
 
 fn main() -> Result<(), Error> {
     let models: usize = arg(1, 9);
-    let gate = GateConfig {
+    let gate = BoundConfig {
         threshold: arg(2, 0.03),
         alpha: arg(3, 0.05),
     };

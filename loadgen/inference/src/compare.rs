@@ -1,4 +1,4 @@
-//! Comparing a base side A with a new side B as Δ = B/A − 1, with a bootstrap interval and a verdict.
+//! Comparing a base side A with a new side B as Δ = B/A − 1, with a bootstrap interval and the change it shows.
 //!
 //! - **Unpaired** (the two sides ran at different times): the ratio of medians, bootstrapped by
 //!   resampling each side independently (Efron & Tibshirani 1993, ch. 8, two-sample problems).
@@ -154,7 +154,7 @@ pub fn compare(
 
 /// What a comparison concludes about B relative to A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Verdict {
+pub enum Change {
     /// B is better on the metric (direction-aware: less CPU, or more msgs/s).
     Faster,
     /// B is worse on the metric.
@@ -164,17 +164,17 @@ pub enum Verdict {
     NoDifference,
 }
 
-/// Judges a Δ: a difference needs an interval that excludes zero, a p-value below
+/// Classifies a Δ: a difference needs an interval that excludes zero, a p-value below
 /// 1 − confidence (the t-test agrees), and |Δ| ≥ `min_effect`.
-pub fn judge(delta: &Delta, direction: Direction, min_effect: f64) -> Verdict {
+pub fn classify(delta: &Delta, direction: Direction, min_effect: f64) -> Change {
     let supported = delta.excludes_zero() && delta.p_value < 1.0 - delta.confidence;
     if !supported || delta.estimate.abs() < min_effect {
-        return Verdict::NoDifference;
+        return Change::NoDifference;
     }
     let grew = delta.estimate > 0.0;
     match (direction, grew) {
-        (Direction::HigherIsBetter, true) | (Direction::LowerIsBetter, false) => Verdict::Faster,
-        _ => Verdict::Slower,
+        (Direction::HigherIsBetter, true) | (Direction::LowerIsBetter, false) => Change::Faster,
+        _ => Change::Slower,
     }
 }
 
@@ -190,28 +190,28 @@ pub struct Comparison {
     /// The measured change.
     pub delta: Delta,
     /// The conclusion.
-    pub verdict: Verdict,
+    pub change: Change,
 }
 
 impl Comparison {
-    /// Bundles a Δ with its names and verdict.
-    pub fn new(base: &str, new: &str, metric: &str, delta: Delta, verdict: Verdict) -> Self {
+    /// Bundles a Δ with its names and change.
+    pub fn new(base: &str, new: &str, metric: &str, delta: Delta, change: Change) -> Self {
         Comparison {
             base: base.to_owned(),
             new: new.to_owned(),
             metric: metric.to_owned(),
             delta,
-            verdict,
+            change,
         }
     }
 
     /// One line: "mio → uring: server CPU/msg −12% [−18%, −6%]" or "a vs b: no difference detected".
     pub fn describe(&self) -> String {
-        match self.verdict {
-            Verdict::NoDifference => {
+        match self.change {
+            Change::NoDifference => {
                 format!("{} vs {}: no difference detected", self.base, self.new)
             }
-            Verdict::Faster | Verdict::Slower => format!(
+            Change::Faster | Change::Slower => format!(
                 "{} \u{2192} {}: {} {}",
                 self.base,
                 self.new,
@@ -235,11 +235,11 @@ mod tests {
         for v in [d.estimate, d.low, d.high] {
             assert!((v - 0.10).abs() < 1e-12, "{d:?}");
         }
-        assert_eq!(judge(&d, Direction::LowerIsBetter, 0.0), Verdict::Slower);
-        assert_eq!(judge(&d, Direction::HigherIsBetter, 0.0), Verdict::Faster);
+        assert_eq!(classify(&d, Direction::LowerIsBetter, 0.0), Change::Slower);
+        assert_eq!(classify(&d, Direction::HigherIsBetter, 0.0), Change::Faster);
         assert_eq!(
-            judge(&d, Direction::HigherIsBetter, 0.2),
-            Verdict::NoDifference
+            classify(&d, Direction::HigherIsBetter, 0.2),
+            Change::NoDifference
         );
     }
 
@@ -253,8 +253,8 @@ mod tests {
         assert!(d.excludes_zero(), "{d:?}");
         assert!(d.p_value > 0.1, "{d:?}");
         assert_eq!(
-            judge(&d, Direction::LowerIsBetter, 0.0),
-            Verdict::NoDifference
+            classify(&d, Direction::LowerIsBetter, 0.0),
+            Change::NoDifference
         );
     }
 
@@ -292,7 +292,7 @@ mod tests {
             n_new: 5,
             pairing: Pairing::Paired,
         };
-        let v = judge(&delta, Direction::LowerIsBetter, 0.0);
+        let v = classify(&delta, Direction::LowerIsBetter, 0.0);
         let c = Comparison::new("mio", "uring", "server CPU/msg", delta, v);
         assert_eq!(
             c.describe(),
@@ -304,7 +304,7 @@ mod tests {
             estimate: 0.004,
             ..delta
         };
-        let v = judge(&none, Direction::LowerIsBetter, 0.0);
+        let v = classify(&none, Direction::LowerIsBetter, 0.0);
         let c = Comparison::new("tokio", "tokio-current-thread", "msgs/s", none, v);
         assert_eq!(
             c.describe(),

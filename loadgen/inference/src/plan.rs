@@ -1,4 +1,4 @@
-//! Planning the gate from a measured A/A spread: the fewest pairs that reach the wanted detection
+//! Planning the bound from a measured A/A spread: the fewest pairs that reach the wanted detection
 //! and false-alarm rates, optionally choosing the threshold too.
 //!
 //! The search uses the analytic rates of the power module (cheap and smooth); check the chosen
@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::gate::GateConfig;
 use crate::power::{power_analytic, PowerQuery, Rates};
+use crate::regression_bound::BoundConfig;
 
 /// Wanted error rates of the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,13 +31,13 @@ impl Default for Targets {
     }
 }
 
-/// A gate plan that meets the targets.
+/// A bound plan that meets the targets.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Pairs per model.
     pub n_pairs: usize,
     /// Gate settings.
-    pub gate: GateConfig,
+    pub bound: BoundConfig,
     /// Analytic rates of this plan.
     pub rates: Rates,
 }
@@ -60,29 +60,29 @@ fn meets(rates: &Rates, targets: &Targets) -> bool {
     rates.detection >= targets.detection && rates.false_alarm <= targets.false_alarm
 }
 
-/// Analytic rates of `gate` with `n` pairs in `s`.
-fn rates_of(s: &Scenario, gate: GateConfig, n: usize) -> Result<Rates, Error> {
+/// Analytic rates of `bound` with `n` pairs in `s`.
+fn rates_of(s: &Scenario, bound: BoundConfig, n: usize) -> Result<Rates, Error> {
     power_analytic(&PowerQuery {
         sd_log_ratio: s.sd_log_ratio,
         n_pairs: n,
         true_effect: s.true_effect,
-        gate,
+        bound,
         models: s.models,
     })
 }
 
-/// Fewest pairs (2..=`max_pairs`) with which the fixed `gate` meets the targets.
+/// Fewest pairs (2..=`max_pairs`) with which the fixed `bound` meets the targets.
 pub fn suggest_pairs(
     s: &Scenario,
-    gate: GateConfig,
+    bound: BoundConfig,
     max_pairs: usize,
 ) -> Result<Option<Plan>, Error> {
     for n in 2..=max_pairs {
-        let rates = rates_of(s, gate, n)?;
+        let rates = rates_of(s, bound, n)?;
         if meets(&rates, &s.targets) {
             return Ok(Some(Plan {
                 n_pairs: n,
-                gate,
+                bound,
                 rates,
             }));
         }
@@ -98,12 +98,12 @@ pub fn suggest_plan(s: &Scenario, alpha: f64, max_pairs: usize) -> Result<Option
     for n in 2..=max_pairs {
         let mut feasible = Vec::new();
         for &threshold in &grid {
-            let gate = GateConfig { threshold, alpha };
-            let rates = rates_of(s, gate, n)?;
+            let bound = BoundConfig { threshold, alpha };
+            let rates = rates_of(s, bound, n)?;
             if meets(&rates, &s.targets) {
                 feasible.push(Plan {
                     n_pairs: n,
-                    gate,
+                    bound,
                     rates,
                 });
             }
@@ -131,11 +131,11 @@ mod tests {
     #[test]
     fn suggestion_is_the_smallest_that_meets_the_targets() {
         let s = scenario(0.05);
-        let plan = suggest_pairs(&s, GateConfig::default(), 50)
+        let plan = suggest_pairs(&s, BoundConfig::default(), 50)
             .unwrap()
             .unwrap();
         assert!(meets(&plan.rates, &s.targets));
-        let fewer = rates_of(&s, GateConfig::default(), plan.n_pairs - 1).unwrap();
+        let fewer = rates_of(&s, BoundConfig::default(), plan.n_pairs - 1).unwrap();
         assert!(
             !meets(&fewer, &s.targets),
             "{} pairs already suffice",
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn impossible_targets_give_none() {
         assert_eq!(
-            suggest_pairs(&scenario(0.5), GateConfig::default(), 4).unwrap(),
+            suggest_pairs(&scenario(0.5), BoundConfig::default(), 4).unwrap(),
             None
         );
     }

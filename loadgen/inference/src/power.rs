@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::distributions::{ln_gamma, normal_cdf, standard_normal, t_quantile};
 use crate::error::Error;
-use crate::gate::{GateConfig, GateRule};
+use crate::regression_bound::{BoundConfig, BoundRule};
 
 /// Default number of simulated gate runs.
 pub const DEFAULT_SIMULATIONS: usize = 20_000;
@@ -40,7 +40,7 @@ pub struct PowerQuery {
     /// The true regression in the one changed model (0.10 = 10%).
     pub true_effect: f64,
     /// The gate's settings.
-    pub gate: GateConfig,
+    pub bound: BoundConfig,
     /// Number of unchanged models (metrics) the gate judges at once.
     pub models: usize,
 }
@@ -70,7 +70,7 @@ pub struct PowerEstimate {
 }
 
 /// Checks the scenario's parameters.
-fn validate(q: &PowerQuery) -> Result<GateRule, Error> {
+fn validate(q: &PowerQuery) -> Result<BoundRule, Error> {
     if !(q.sd_log_ratio.is_finite() && q.sd_log_ratio > 0.0) {
         return Err(Error::BadParameter(
             "sd_log_ratio must be finite and positive",
@@ -81,7 +81,7 @@ fn validate(q: &PowerQuery) -> Result<GateRule, Error> {
             "true_effect must be finite and above −100%",
         ));
     }
-    GateRule::new(&q.gate, q.n_pairs)
+    BoundRule::new(&q.bound, q.n_pairs)
 }
 
 /// Simpson intervals of the integral over the sample SD.
@@ -93,8 +93,8 @@ const QUADRATURE_STEPS: usize = 1_000;
 /// Z > t·W/√f − δ; integrate that normal tail over W's density by Simpson's rule.
 fn fail_probability(q: &PowerQuery, mu: f64) -> f64 {
     let f = (q.n_pairs - 1) as f64;
-    let t = t_quantile(1.0 - q.gate.alpha, f);
-    let delta = (mu - q.gate.threshold.ln_1p()) * (q.n_pairs as f64).sqrt() / q.sd_log_ratio;
+    let t = t_quantile(1.0 - q.bound.alpha, f);
+    let delta = (mu - q.bound.threshold.ln_1p()) * (q.n_pairs as f64).sqrt() / q.sd_log_ratio;
     // Chi density: w^(f−1) e^(−w²/2) / (2^(f/2 − 1) Γ(f/2)); its mass lies well within √f + 10.
     let ln_norm = (f / 2.0 - 1.0) * std::f64::consts::LN_2 + ln_gamma(f / 2.0);
     let integrand = |w: f64| {
@@ -184,7 +184,7 @@ mod tests {
             sd_log_ratio: sd,
             n_pairs: n,
             true_effect: 0.10,
-            gate: GateConfig::default(),
+            bound: BoundConfig::default(),
             models: 9,
         }
     }
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn plain_t_test_has_false_alarm_alpha() {
         let q = PowerQuery {
-            gate: GateConfig {
+            bound: BoundConfig {
                 threshold: 0.0,
                 alpha: 0.05,
             },

@@ -1,13 +1,13 @@
-//! The CI gate: fail when a paired comparison shows, with stated confidence, a regression larger
-//! than a threshold.
+//! A one-sided paired bound on a mean log-ratio: does a paired comparison show, with stated
+//! confidence, a regression larger than a threshold? (`loadgen gate` decides with it.)
 //!
 //! Input is n pairs (base, new) of one metric from interleaved runs in one job. With dᵢ the per-pair
 //! log-ratio oriented so that positive means worse, mean d̄ and sample SD s, the one-sided lower
-//! confidence bound at level 1 − α is L = d̄ − t₁₋α,ₙ₋₁ · s/√n. The gate fails when
+//! confidence bound at level 1 − α is L = d̄ − t₁₋α,ₙ₋₁ · s/√n. The check fails when
 //! L > ln(1 + T): the new side is worse by more than T with confidence 1 − α. With T = 0 this is a
 //! one-sided paired t-test at level α.
 //!
-//! Why a t bound on the mean and not the bootstrap of the median used for reporting: the gate runs
+//! Why a t bound on the mean and not the bootstrap of the median used for reporting: the CI gate runs
 //! on 3–10 pairs, where a percentile bootstrap of the median cannot reach beyond the extreme pairs
 //! (with 5 pairs its one-sided 95% bound is the smallest pair, i.e. a sign test whose smallest
 //! possible p-value is 1/32). The t bound uses the spread of the pairs, its error rates follow from
@@ -21,28 +21,28 @@ use crate::error::{check_finite, check_open_unit, check_positive, Error};
 use crate::order_stats::{mean, sample_sd};
 use crate::percent::signed_percent;
 
-/// Gate settings: the regression it must be sure of, and how sure.
+/// Settings of the bound: the regression it must be sure of, and how sure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct GateConfig {
-    /// Regression (fraction, e.g. 0.03 = 3%) the lower bound must exceed for the gate to fail.
+pub struct BoundConfig {
+    /// Regression (fraction, e.g. 0.03 = 3%) the lower bound must exceed for the check to fail.
     pub threshold: f64,
     /// One-sided error level α of the lower bound (confidence 1 − α).
     pub alpha: f64,
 }
 
-impl Default for GateConfig {
+impl Default for BoundConfig {
     fn default() -> Self {
-        GateConfig {
+        BoundConfig {
             threshold: 0.03,
             alpha: 0.05,
         }
     }
 }
 
-/// The gate's decision on one metric of one model.
+/// The bound's decision on one metric of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateDecision {
-    /// Whether the gate passes.
+pub struct BoundDecision {
+    /// Whether the check passes (no regression beyond the threshold shown).
     pub pass: bool,
     /// Number of pairs judged.
     pub n_pairs: usize,
@@ -59,17 +59,17 @@ pub struct GateDecision {
     pub reason: String,
 }
 
-/// The decision rule with its constants precomputed, shared by the gate and its simulation.
+/// The decision rule with its constants precomputed, shared by the check and its simulation.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct GateRule {
+pub(crate) struct BoundRule {
     log_threshold: f64,
     t_crit: f64,
     sqrt_n: f64,
 }
 
-impl GateRule {
+impl BoundRule {
     /// Precomputes the rule for `n` pairs (at least 2).
-    pub(crate) fn new(cfg: &GateConfig, n: usize) -> Result<GateRule, Error> {
+    pub(crate) fn new(cfg: &BoundConfig, n: usize) -> Result<BoundRule, Error> {
         check_open_unit(cfg.alpha, "gate alpha must lie strictly between 0 and 1")?;
         if !(cfg.threshold.is_finite() && cfg.threshold > -1.0) {
             return Err(Error::BadParameter(
@@ -83,7 +83,7 @@ impl GateRule {
                 need: 2,
             });
         }
-        Ok(GateRule {
+        Ok(BoundRule {
             log_threshold: cfg.threshold.ln_1p(),
             t_crit: t_quantile(1.0 - cfg.alpha, (n - 1) as f64),
             sqrt_n: (n as f64).sqrt(),
@@ -95,18 +95,18 @@ impl GateRule {
         mean(worse_logs) - self.t_crit * sample_sd(worse_logs) / self.sqrt_n
     }
 
-    /// Whether the gate fails on these log-ratios (positive = worse).
+    /// Whether the check fails on these log-ratios (positive = worse).
     pub(crate) fn fails(&self, worse_logs: &[f64]) -> bool {
         self.lower_bound(worse_logs) > self.log_threshold
     }
 }
 
 /// Judges pairs (base, new) of a metric whose improvement direction is `direction`.
-pub fn gate(
+pub fn regression_bound(
     pairs: &[(f64, f64)],
     direction: Direction,
-    cfg: &GateConfig,
-) -> Result<GateDecision, Error> {
+    cfg: &BoundConfig,
+) -> Result<BoundDecision, Error> {
     let (base, new): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
     check_positive("gate base", &base, 2)?;
     check_positive("gate new", &new, 2)?;
@@ -117,13 +117,16 @@ pub fn gate(
             Direction::HigherIsBetter => (a / b).ln(),
         })
         .collect();
-    gate_log_ratios(&worse_logs, cfg)
+    regression_bound_of_logs(&worse_logs, cfg)
 }
 
 /// Judges per-pair log-ratios already oriented so that positive means worse.
-pub fn gate_log_ratios(worse_logs: &[f64], cfg: &GateConfig) -> Result<GateDecision, Error> {
+pub fn regression_bound_of_logs(
+    worse_logs: &[f64],
+    cfg: &BoundConfig,
+) -> Result<BoundDecision, Error> {
     check_finite("gate log-ratios", worse_logs, 2)?;
-    let rule = GateRule::new(cfg, worse_logs.len())?;
+    let rule = BoundRule::new(cfg, worse_logs.len())?;
     let regression = mean(worse_logs).exp_m1();
     let lower_bound = rule.lower_bound(worse_logs).exp_m1();
     let pass = !rule.fails(worse_logs);
@@ -145,7 +148,7 @@ pub fn gate_log_ratios(worse_logs: &[f64], cfg: &GateConfig) -> Result<GateDecis
              (change {est} over {n} pairs, lower bound {lb} > {t})"
         )
     };
-    Ok(GateDecision {
+    Ok(BoundDecision {
         pass,
         n_pairs: n,
         regression,
@@ -180,16 +183,16 @@ mod tests {
 
     #[test]
     fn catches_ten_percent_and_passes_a_a_at_three_percent_sd_with_five_pairs() {
-        let cfg = GateConfig::default();
+        let cfg = BoundConfig::default();
         let (mut caught, mut alarms) = (0, 0);
         for seed in 0..20 {
-            let regressed = gate(
+            let regressed = regression_bound(
                 &synthetic(seed, 5, 0.03, 0.10),
                 Direction::LowerIsBetter,
                 &cfg,
             );
             caught += usize::from(!regressed.unwrap().pass);
-            let same = gate(
+            let same = regression_bound(
                 &synthetic(100 + seed, 5, 0.03, 0.0),
                 Direction::LowerIsBetter,
                 &cfg,
@@ -204,9 +207,13 @@ mod tests {
     #[test]
     fn direction_decides_what_counts_as_worse() {
         let pairs: Vec<(f64, f64)> = (0..5).map(|i| (100.0 + f64::from(i), 80.0)).collect();
-        let cfg = GateConfig::default();
-        assert!(!gate(&pairs, Direction::HigherIsBetter, &cfg).unwrap().pass);
-        let d = gate(&pairs, Direction::LowerIsBetter, &cfg).unwrap();
+        let cfg = BoundConfig::default();
+        assert!(
+            !regression_bound(&pairs, Direction::HigherIsBetter, &cfg)
+                .unwrap()
+                .pass
+        );
+        let d = regression_bound(&pairs, Direction::LowerIsBetter, &cfg).unwrap();
         assert!(d.pass);
         assert!(d.regression < 0.0);
         assert!(d.reason.starts_with("pass:"), "{}", d.reason);
@@ -217,7 +224,8 @@ mod tests {
         let pairs: Vec<(f64, f64)> = (1..=4)
             .map(|i| (f64::from(i), 1.1 * f64::from(i)))
             .collect();
-        let d = gate(&pairs, Direction::LowerIsBetter, &GateConfig::default()).unwrap();
+        let d =
+            regression_bound(&pairs, Direction::LowerIsBetter, &BoundConfig::default()).unwrap();
         assert!(!d.pass);
         assert!((d.lower_bound - 0.10).abs() < 1e-9);
         assert!(
@@ -230,10 +238,10 @@ mod tests {
 
     #[test]
     fn too_few_pairs_is_an_error() {
-        assert!(gate(
+        assert!(regression_bound(
             &[(1.0, 2.0)],
             Direction::LowerIsBetter,
-            &GateConfig::default()
+            &BoundConfig::default()
         )
         .is_err());
     }

@@ -132,7 +132,7 @@ pub fn sweep_dir(
     for &m in models {
         for &c in clients {
             let r = result(m, c, rate(m, c), 50 + c as u64);
-            write(&dir, &loadgen::sweep::run_file_name(m, c, 64, 1), &r);
+            write(&dir, &loadgen::sweep_dir::run_file_name(m, c, 64, 1), &r);
         }
     }
     dir

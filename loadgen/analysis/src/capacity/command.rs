@@ -5,12 +5,27 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::Args;
 use results_model::capacity::{Capacity, Limit, Phase, Probe, Slo};
 use results_model::{format, Model};
 
 use super::plan::CapacityPlan;
 use super::search::search;
 use crate::runner::CellRunner;
+
+/// Where `loadgen capacity` writes by default.
+pub const OUT: &str = "results/capacity";
+
+/// Options of `loadgen capacity`.
+#[derive(Args, Debug, Clone)]
+pub struct CapacityArgs {
+    /// The search.
+    #[command(flatten)]
+    pub plan: CapacityPlan,
+    /// Directory for `capacity-<model>.json` and `.svg` (created if missing).
+    #[arg(long, default_value = OUT)]
+    pub out: PathBuf,
+}
 
 /// Runs the search for one model.
 pub fn measure(args: &CapacityPlan, runner: &mut dyn CellRunner) -> anyhow::Result<Capacity> {
@@ -91,10 +106,10 @@ fn limit_text(c: &Capacity) -> String {
 /// `loadgen capacity`: searches, writes the curve into `out`; exit 0 with a rate, 1 when no
 /// rate held the SLO (errors are returned).
 pub fn capacity_command(
-    args: &CapacityPlan,
-    out: &Path,
+    args: &CapacityArgs,
     runner: &mut dyn CellRunner,
 ) -> anyhow::Result<ExitCode> {
+    let (args, out) = (&args.plan, &args.out);
     let c = measure(args, runner)?;
     let json = write_curve(out, args.model, &c)?;
     match c.rate {

@@ -1,42 +1,71 @@
-//! The runs of one model's capacity search: the same run at each rate the search asks for,
-//! short while searching and longer to confirm.
+//! The runs of one model's capacity search ([`CapacityPlan`], the options of `loadgen
+//! capacity`): the same run at each rate the search asks for, short while searching and longer
+//! to confirm.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::Args;
 use results_model::capacity::{Bounds, Phase, Slo};
-use results_model::config::{RunConfig, Target};
-use results_model::open_loop::Arrival;
+use results_model::config::RunConfig;
 use results_model::Model;
 
+use crate::options::{ArrivalArgs, HumanDuration, ServerArgs, WorkerArgs};
+
+/// The latency objective by default.
+pub const SLO: &str = "p99=1ms";
+/// Concurrent client connections of a search (and of every search of `sweep --capacity-slo`).
+pub const CLIENTS: usize = 100;
+/// Measured time of each search run by default (and at most, in a sweep).
+pub const STEP_DURATION: Duration = Duration::from_secs(2);
+/// Measured time of the confirmation run by default.
+pub const CONFIRM_DURATION: Duration = Duration::from_secs(5);
+/// Warm-up of every run by default (and at most, in a sweep).
+pub const WARMUP: Duration = Duration::from_millis(500);
+/// First rate tried, msgs/s.
+pub const MIN_RATE: f64 = 1000.0;
+/// Highest rate tried, msgs/s.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
 /// What one model's capacity search runs.
-#[derive(Debug, Clone)]
+#[derive(Args, Debug, Clone)]
+#[command(mut_arg("threads", |a| a
+    .help("loadgen worker threads (default: the CPUs the server leaves, at least 1)")))]
 pub struct CapacityPlan {
     /// The model to measure.
+    #[arg(long, value_enum)]
     pub model: Model,
-    /// The latency objective on the corrected latency.
+    /// The latency objective on the corrected latency, e.g. `p99=1ms` or `p99.9=5ms`.
+    #[arg(long, default_value = SLO)]
     pub slo: Slo,
     /// Concurrent client connections.
+    #[arg(long, default_value_t = CLIENTS)]
     pub clients: usize,
     /// Measured time of each search run.
-    pub step_duration: Duration,
+    #[arg(long, default_value_t = HumanDuration(STEP_DURATION))]
+    pub step_duration: HumanDuration,
     /// Measured time of the confirmation run.
-    pub confirm_duration: Duration,
+    #[arg(long, default_value_t = HumanDuration(CONFIRM_DURATION))]
+    pub confirm_duration: HumanDuration,
     /// Warm-up of every run.
-    pub warmup: Duration,
+    #[arg(long, default_value_t = HumanDuration(WARMUP))]
+    pub warmup: HumanDuration,
     /// First rate tried, msgs/s.
+    #[arg(long, default_value_t = MIN_RATE)]
     pub min_rate: f64,
     /// Highest rate tried, msgs/s.
+    #[arg(long, default_value_t = MAX_RATE)]
     pub max_rate: f64,
-    /// Open loop spacing of send times.
-    pub arrival: Arrival,
-    /// loadgen worker threads (`None`: the runner's default for the model).
-    pub threads: Option<usize>,
-    /// The echo-server binary (`None`: next to loadgen's own executable).
-    pub server_bin: Option<PathBuf>,
-    /// Extra arguments for the child server.
-    pub server_arg: Vec<String>,
+    /// Open-loop spacing of send times.
+    #[command(flatten)]
+    pub arrival: ArrivalArgs,
+    /// loadgen's workers (`None`: the runner's default for the model).
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+    /// The child server.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Print only the result line.
+    #[arg(long, short)]
     pub quiet: bool,
 }
 
@@ -52,20 +81,15 @@ impl CapacityPlan {
     /// The run at `rate` for `phase`, with `threads` when the plan names none.
     pub fn config(&self, rate: f64, phase: Phase, default_threads: Option<usize>) -> RunConfig {
         let mut c = RunConfig::new(self.model.name(), self.clients);
-        c.target = Target::Spawn {
-            model: self.model.name().to_string(),
-            server_bin: self.server_bin.clone(),
-            server_args: self.server_arg.clone(),
-            server_pin: None,
-        };
+        c.target = self.server.spawn(self.model, None);
         c.rate = Some(rate);
-        c.warmup = self.warmup;
+        c.warmup = self.warmup.get();
         c.duration = match phase {
-            Phase::Confirm => self.confirm_duration,
-            Phase::Grow | Phase::Bisect => self.step_duration,
+            Phase::Confirm => self.confirm_duration.get(),
+            Phase::Grow | Phase::Bisect => self.step_duration.get(),
         };
-        c.arrival = self.arrival;
-        if let Some(threads) = self.threads.or(default_threads) {
+        c.arrival = self.arrival.arrival;
+        if let Some(threads) = self.workers.threads.or(default_threads) {
             c.threads = threads;
         }
         c

@@ -4,26 +4,24 @@
 
 use std::fmt::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use results_model::capacity::{Capacity, Slo};
-use results_model::open_loop::Arrival;
-use results_model::{format, Model};
+use results_model::{defaults, format, Model};
 
 use super::command::{measure, write_curve};
-use super::plan::CapacityPlan;
+use super::plan::{CapacityPlan, CLIENTS, MAX_RATE, MIN_RATE, STEP_DURATION, WARMUP};
+use crate::options::{ArrivalArgs, HumanDuration};
 use crate::runner::CellRunner;
+use crate::sweep_dir::plan::SweepPlan;
 
-/// Clients of every capacity search in a sweep.
-pub const CLIENTS: usize = 100;
-
-/// Searches each model's capacity, writes the curves and `ranking.md` into `dir`; returns
-/// whether any search failed to find a rate.
+/// Searches each model's capacity, runs shaped like the sweep's `template` (quiet when the
+/// sweep is), writes the curves and `ranking.md` into `dir`; returns whether any search failed
+/// to find a rate.
 pub fn rank_models(
     models: &[Model],
     slo: Slo,
-    template: &crate::sweep::args::SweepArgs,
+    (template, quiet): (&SweepPlan, bool),
     dir: &Path,
     runner: &mut dyn CellRunner,
 ) -> anyhow::Result<bool> {
@@ -33,20 +31,22 @@ pub fn rank_models(
         if runner.interrupted() {
             break;
         }
+        let window = template.window;
         let args = CapacityPlan {
             model,
             slo,
             clients: CLIENTS,
-            step_duration: template.duration.min(Duration::from_secs(2)),
-            confirm_duration: template.duration,
-            warmup: template.warmup.min(Duration::from_millis(500)),
-            min_rate: 1000.0,
-            max_rate: 1_000_000.0,
-            arrival: Arrival::Uniform,
-            threads: template.threads,
-            server_bin: template.server_bin.clone(),
-            server_arg: template.server_arg.clone(),
-            quiet: template.quiet,
+            step_duration: HumanDuration(window.duration.get().min(STEP_DURATION)),
+            confirm_duration: window.duration,
+            warmup: HumanDuration(window.warmup.get().min(WARMUP)),
+            min_rate: MIN_RATE,
+            max_rate: MAX_RATE,
+            arrival: ArrivalArgs {
+                arrival: defaults::ARRIVAL,
+            },
+            workers: template.workers,
+            server: template.server.clone(),
+            quiet,
         };
         if !args.quiet {
             eprintln!("capacity of {model} at {slo}:");
@@ -59,7 +59,7 @@ pub fn rank_models(
     let md = ranking_md(&rows, slo);
     let ranking = dir.join("ranking.md");
     std::fs::write(&ranking, &md).with_context(|| format!("cannot write {}", ranking.display()))?;
-    if !template.quiet {
+    if !quiet {
         eprintln!("\n{md}");
     }
     Ok(rows.iter().any(|(_, c)| c.rate.is_none()))

@@ -22,45 +22,21 @@ pub const LATE_RETRIES: usize = 2;
 /// growth. A rate misses only when every try missed.
 pub const MISS_RETRIES: usize = 1;
 
+/// The rate that failed and which side was late there.
+type Miss = (f64, Option<LateSide>);
+
 /// Searches the highest rate holding `slo` within `bounds`; `probe(rate, phase)` makes one run.
-pub fn search<F>(slo: Slo, bounds: Bounds, mut probe: F) -> anyhow::Result<Capacity>
+pub fn search<F>(slo: Slo, bounds: Bounds, probe: F) -> anyhow::Result<Capacity>
 where
     F: FnMut(f64, Phase) -> anyhow::Result<Probe>,
 {
-    let mut curve = Vec::new();
-    let mut run = |rate: f64, phase: Phase, curve: &mut Vec<Probe>| -> anyhow::Result<Probe> {
-        let mut tries = 0;
-        loop {
-            let mut p = probe(rate, phase)?;
-            p.phase = Some(phase);
-            curve.push(p.clone());
-            let allowed = match p.late_side {
-                Some(LateSide::Loadgen) => LATE_RETRIES,
-                _ => MISS_RETRIES,
-            };
-            if p.holds(&slo) || tries >= allowed {
-                return Ok(p);
-            }
-            tries += 1;
-        }
+    let mut s = Search {
+        slo,
+        probe,
+        curve: Vec::new(),
     };
-    let (mut lo, mut hi) = (None::<f64>, None::<(f64, Option<LateSide>)>);
-    let mut rate = bounds.min_rate;
-    // Grow.
-    while curve.len() < MAX_PROBES {
-        let p = run(rate, Phase::Grow, &mut curve)?;
-        if p.holds(&slo) {
-            lo = Some(rate);
-            if rate >= bounds.max_rate {
-                break;
-            }
-            rate = (rate * GROWTH).min(bounds.max_rate);
-        } else {
-            hi = Some((rate, p.late_side));
-            break;
-        }
-    }
-    let Some(mut good) = lo else {
+    let (lo, hi) = s.grow(bounds)?;
+    let Some(good) = lo else {
         let late = matches!(hi, Some((_, Some(LateSide::Loadgen))));
         return Ok(Capacity {
             slo,
@@ -71,43 +47,107 @@ where
                 Limit::BelowMinRate
             },
             confirmed: false,
-            curve,
+            curve: s.curve,
         });
     };
-    // Bisect.
-    while let Some((bad, _)) = hi {
-        if bad / good <= 1.0 + PRECISION || curve.len() >= MAX_PROBES {
-            break;
-        }
-        let mid = (good * bad).sqrt();
-        let p = run(mid, Phase::Bisect, &mut curve)?;
-        if p.holds(&slo) {
-            good = mid;
-        } else {
-            hi = Some((mid, p.late_side));
-        }
-    }
+    let (good, hi) = s.bisect(good, hi)?;
     let limit = match hi {
         None => Limit::MaxRate,
         Some((_, Some(LateSide::Loadgen))) => Limit::Loadgen,
         Some(_) => Limit::Slo,
     };
-    // Confirm, backing off while the longer run misses.
-    let mut confirmed = false;
-    for _ in 0..MAX_CONFIRMS {
-        if run(good, Phase::Confirm, &mut curve)?.holds(&slo) {
-            confirmed = true;
-            break;
-        }
-        good *= BACKOFF;
-    }
+    let (good, confirmed) = s.confirm(good)?;
     Ok(Capacity {
         slo,
         rate: confirmed.then_some(good),
         limit,
         confirmed,
-        curve,
+        curve: s.curve,
     })
+}
+
+/// A search under way: the objective, the run-maker and every run so far.
+struct Search<F> {
+    slo: Slo,
+    probe: F,
+    curve: Vec<Probe>,
+}
+
+impl<F> Search<F>
+where
+    F: FnMut(f64, Phase) -> anyhow::Result<Probe>,
+{
+    /// Runs `rate` for `phase`, again after a miss while retries are left; the last try.
+    fn run(&mut self, rate: f64, phase: Phase) -> anyhow::Result<Probe> {
+        let mut tries = 0;
+        loop {
+            let mut p = (self.probe)(rate, phase)?;
+            p.phase = Some(phase);
+            self.curve.push(p.clone());
+            let allowed = match p.late_side {
+                Some(LateSide::Loadgen) => LATE_RETRIES,
+                _ => MISS_RETRIES,
+            };
+            if p.holds(&self.slo) || tries >= allowed {
+                return Ok(p);
+            }
+            tries += 1;
+        }
+    }
+
+    /// From the lowest rate, multiplies by [`GROWTH`] until a rate misses or the top rate
+    /// holds: the last rate that held and the first that missed.
+    fn grow(&mut self, bounds: Bounds) -> anyhow::Result<(Option<f64>, Option<Miss>)> {
+        let (mut lo, mut hi) = (None, None);
+        let mut rate = bounds.min_rate;
+        while self.curve.len() < MAX_PROBES {
+            let p = self.run(rate, Phase::Grow)?;
+            if p.holds(&self.slo) {
+                lo = Some(rate);
+                if rate >= bounds.max_rate {
+                    break;
+                }
+                rate = (rate * GROWTH).min(bounds.max_rate);
+            } else {
+                hi = Some((rate, p.late_side));
+                break;
+            }
+        }
+        Ok((lo, hi))
+    }
+
+    /// Bisects geometrically between `good` and the miss `hi` down to [`PRECISION`].
+    fn bisect(
+        &mut self,
+        mut good: f64,
+        mut hi: Option<Miss>,
+    ) -> anyhow::Result<(f64, Option<Miss>)> {
+        while let Some((bad, _)) = hi {
+            if bad / good <= 1.0 + PRECISION || self.curve.len() >= MAX_PROBES {
+                break;
+            }
+            let mid = (good * bad).sqrt();
+            let p = self.run(mid, Phase::Bisect)?;
+            if p.holds(&self.slo) {
+                good = mid;
+            } else {
+                hi = Some((mid, p.late_side));
+            }
+        }
+        Ok((good, hi))
+    }
+
+    /// Confirms `good` with a longer run, backing off by [`BACKOFF`] while it misses: the last
+    /// rate tried and whether it held.
+    fn confirm(&mut self, mut good: f64) -> anyhow::Result<(f64, bool)> {
+        for _ in 0..MAX_CONFIRMS {
+            if self.run(good, Phase::Confirm)?.holds(&self.slo) {
+                return Ok((good, true));
+            }
+            good *= BACKOFF;
+        }
+        Ok((good, false))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{compare, read_side, Thresholds};
+use super::cells::compare;
+use super::outcome::Thresholds;
+use super::side::read_side;
 
 /// Options of `loadgen compare`.
 #[derive(Args, Debug)]

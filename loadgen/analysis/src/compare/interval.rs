@@ -1,4 +1,4 @@
-//! Δ with a 95% bootstrap interval for one metric of one cell, and the verdict it supports.
+//! Δ with a 95% bootstrap interval for one metric of one cell, and the outcome it supports.
 //!
 //! Runs are paired (run k of BASE with run k of NEW, `loadgen_inference::compare_paired`) only
 //! when that pairing is visible in the data: both sides have the same repeat indices (at least
@@ -12,10 +12,11 @@
 //! interval reaches back inside it is "within noise".
 
 use loadgen_inference::{
-    compare_paired, compare_unpaired, judge, BootstrapConfig, Delta, Direction, Pairing,
+    classify as significance_of, compare_paired, compare_unpaired, BootstrapConfig, Delta,
+    Direction, Pairing,
 };
 
-use super::Verdict;
+use super::outcome::Outcome;
 use crate::report::samples::RunSample;
 
 /// A metric of a run, when recorded.
@@ -81,8 +82,8 @@ pub fn delta(
         .flatten()
 }
 
-/// The verdict an interval supports against a threshold (percent).
-pub fn verdict(d: &Delta, threshold_pct: f64, higher_is_better: bool) -> Verdict {
+/// The outcome an interval supports against a threshold (percent).
+pub fn classify(d: &Delta, threshold_pct: f64, higher_is_better: bool) -> Outcome {
     let t = threshold_pct / 100.0;
     // Worse-side and better-side bounds, as positive fractions when beyond zero.
     let (worse_low, better_low) = if higher_is_better {
@@ -96,17 +97,17 @@ pub fn verdict(d: &Delta, threshold_pct: f64, higher_is_better: bool) -> Verdict
         d.estimate
     };
     if worse_low > t {
-        Verdict::Regression
+        Outcome::Regression
     } else if better_low > t {
-        Verdict::Improved
+        Outcome::Improved
     } else if worse_point.abs() <= t {
-        Verdict::Ok
+        Outcome::Ok
     } else {
-        Verdict::WithinNoise
+        Outcome::WithinNoise
     }
 }
 
-/// What `loadgen_inference::judge` says with no minimum effect: `slower`, `faster` or
+/// What `loadgen_inference::classify` says with no minimum effect: `slower`, `faster` or
 /// `no difference detected`.
 pub fn significance(d: &Delta, higher_is_better: bool) -> &'static str {
     let direction = if higher_is_better {
@@ -114,10 +115,10 @@ pub fn significance(d: &Delta, higher_is_better: bool) -> &'static str {
     } else {
         Direction::LowerIsBetter
     };
-    match judge(d, direction, 0.0) {
-        loadgen_inference::Verdict::Faster => "better",
-        loadgen_inference::Verdict::Slower => "worse",
-        loadgen_inference::Verdict::NoDifference => "no difference detected",
+    match significance_of(d, direction, 0.0) {
+        loadgen_inference::Change::Faster => "better",
+        loadgen_inference::Change::Slower => "worse",
+        loadgen_inference::Change::NoDifference => "no difference detected",
     }
 }
 
@@ -177,11 +178,11 @@ mod tests {
         let base = runs(&[100.0, 99.0, 101.0, 100.5, 99.5], 0, 100);
         let tight = runs(&[80.0, 79.5, 80.5, 80.2, 79.8], 50, 100);
         let d = delta(&base, &tight, read, 1.0, Pairing::Paired).unwrap();
-        assert_eq!(verdict(&d, 10.0, true), Verdict::Regression, "{d:?}");
+        assert_eq!(classify(&d, 10.0, true), Outcome::Regression, "{d:?}");
         assert_eq!(significance(&d, true), "worse");
         let wide = runs(&[70.0, 130.0, 98.0, 125.0, 75.0], 50, 100);
         let d = delta(&base, &wide, read, 1.0, Pairing::Unpaired).unwrap();
-        assert_ne!(verdict(&d, 1.0, true), Verdict::Regression, "{d:?}");
+        assert_ne!(classify(&d, 1.0, true), Outcome::Regression, "{d:?}");
         assert_eq!(significance(&d, true), "no difference detected");
         assert!(delta(&base[..1], &tight, read, 1.0, Pairing::Unpaired).is_none());
     }
@@ -198,7 +199,7 @@ mod tests {
             Pairing::Unpaired,
         )
         .unwrap();
-        assert_eq!(verdict(&d, 10.0, true), Verdict::WithinNoise, "{d:?}");
+        assert_eq!(classify(&d, 10.0, true), Outcome::WithinNoise, "{d:?}");
         assert!(
             describe(&d).starts_with("\u{2212}20.0% ["),
             "{}",

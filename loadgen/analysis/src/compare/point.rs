@@ -1,11 +1,11 @@
-//! The point-estimate judgement of one metric: the medians' Δ against the threshold and the
+//! The point-estimate classification of one metric: the medians' Δ against the threshold and the
 //! repeats' spread, for cells without an interval (one run on a side, or `--best`).
 
-use super::{MetricDelta, Verdict};
+use super::outcome::{MetricDelta, Outcome};
 use crate::report::Spread;
 
-/// Judges one metric; `higher_is_better` for throughput, not for latency.
-pub fn judge(
+/// Classifies one metric; `higher_is_better` for throughput, not for latency.
+pub fn classify(
     base: Option<Spread>,
     new: Option<Spread>,
     threshold_pct: f64,
@@ -30,17 +30,17 @@ pub fn judge(
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
     };
-    let verdict = match noise {
-        _ if worse_pct.abs() <= threshold_pct => Verdict::Ok,
-        Some(noise) if delta_pct.abs() <= noise => Verdict::WithinNoise,
-        _ if worse_pct > threshold_pct => Verdict::Regression,
-        _ => Verdict::Improved,
+    let outcome = match noise {
+        _ if worse_pct.abs() <= threshold_pct => Outcome::Ok,
+        Some(noise) if delta_pct.abs() <= noise => Outcome::WithinNoise,
+        _ if worse_pct > threshold_pct => Outcome::Regression,
+        _ => Outcome::Improved,
     };
     Some(MetricDelta {
         base,
         new,
         delta_pct,
-        verdict,
+        outcome,
         interval: None,
     })
 }
@@ -54,26 +54,26 @@ mod tests {
     }
 
     #[test]
-    fn judges_against_threshold_and_noise() {
-        let j = |b, n, hib| judge(s(b), s(n), 10.0, hib).unwrap().verdict;
-        assert_eq!(j(&[100.0], &[70.0], true), Verdict::Regression);
-        assert_eq!(j(&[100.0], &[98.0], true), Verdict::Ok);
-        assert_eq!(j(&[100.0], &[130.0], true), Verdict::Improved);
+    fn classifies_against_threshold_and_noise() {
+        let j = |b, n, hib| classify(s(b), s(n), 10.0, hib).unwrap().outcome;
+        assert_eq!(j(&[100.0], &[70.0], true), Outcome::Regression);
+        assert_eq!(j(&[100.0], &[98.0], true), Outcome::Ok);
+        assert_eq!(j(&[100.0], &[130.0], true), Outcome::Improved);
         assert_eq!(
             j(&[100.0], &[130.0], false),
-            Verdict::Regression,
+            Outcome::Regression,
             "p99 up 30%"
         );
         // Repeats spread 60%: a 20% drop cannot be told from noise.
         assert_eq!(
             j(&[70.0, 100.0, 130.0], &[80.0], true),
-            Verdict::WithinNoise
+            Outcome::WithinNoise
         );
         // Tight repeats: a 20% drop is real.
         assert_eq!(
             j(&[99.0, 100.0, 101.0], &[80.0, 80.0, 81.0], true),
-            Verdict::Regression
+            Outcome::Regression
         );
-        assert!(judge(None, s(&[1.0]), 10.0, true).is_none());
+        assert!(classify(None, s(&[1.0]), 10.0, true).is_none());
     }
 }

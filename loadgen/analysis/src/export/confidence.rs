@@ -6,7 +6,7 @@ use std::fmt::Write;
 use results_model::format;
 
 use crate::report::ranking::{MetricRanking, ALPHA, LOADGEN_WAIT_RATIO};
-use crate::report::{Interval, Summary};
+use crate::report::{Interval, SweepSummary};
 
 /// `102k [92k, 140k]`, or `—` without an interval.
 fn interval(i: Option<Interval>, fmt: fn(f64) -> String) -> String {
@@ -37,7 +37,7 @@ fn median(metric: &str, v: f64) -> String {
 }
 
 /// The intervals table and the ranking, as markdown sections.
-pub fn markdown(s: &Summary) -> String {
+pub fn markdown(s: &SweepSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n## Medians with 95% intervals\n");
     if s.cells.iter().all(|c| c.msgs_per_sec_ci.is_none()) {
@@ -116,7 +116,7 @@ fn ranking_md(out: &mut String, r: &MetricRanking) {
 }
 
 /// The ranking as HTML: one list per metric and client count.
-pub fn html(s: &Summary, escape: fn(&str) -> String) -> String {
+pub fn html(s: &SweepSummary, escape: fn(&str) -> String) -> String {
     let mut out = String::new();
     if s.cells.iter().any(|c| c.msgs_per_sec_ci.is_some()) {
         let _ = writeln!(

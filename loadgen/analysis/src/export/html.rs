@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use results_model::format;
 
-use crate::export::markdown::{errors, latency, rate, status};
+use crate::export::markdown::{figures, status};
 use crate::export::svg::Chart;
-use crate::report::{CellStatus, Summary};
+use crate::report::{CellStatus, CellSummary, SourceInfo, SweepSummary};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;font-size:14px}\
@@ -17,7 +17,7 @@ tr.bad td{background:#fdd}tr.na td{color:#888}\
 figure{display:inline-block;margin:1em 1em 0 0}img{max-width:100%;border:1px solid #eee}";
 
 /// The page for `summary` with `charts` (written beside it under their file names).
-pub fn index(summary: &Summary, charts: &[Chart]) -> String {
+pub fn index(summary: &SweepSummary, charts: &[Chart]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -25,57 +25,8 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
          <title>echobench sweep</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
          <h1>echobench sweep</h1>"
     );
-    let src = &summary.source;
-    let _ = write!(
-        out,
-        "<p>{} s measured after {} s warm-up, median of {} run(s) per cell",
-        src.duration_s, src.warmup_s, src.runs
-    );
-    if let Some(link) = &src.link {
-        let _ = write!(out, "; link: {}", escape(&link.describe()));
-    }
-    if let Some(m) = &src.machine {
-        let _ = write!(
-            out,
-            "; {} CPUs, {}, host <code>{}</code>; loadgen {}",
-            m.cpus,
-            escape(&m.kernel),
-            escape(&m.hostname),
-            escape(&src.loadgen)
-        );
-    }
-    let _ = writeln!(
-        out,
-        ".</p>\n<table>\n<tr><th>model</th><th>clients</th><th>size</th>\
-        <th>msgs/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>errors</th>\
-        <th>server CPU</th><th>server RSS/conn</th><th>status</th></tr>"
-    );
-    for c in &summary.cells {
-        let class = match c.status {
-            CellStatus::Ok => "",
-            CellStatus::Errors | CellStatus::Failed => " class=\"bad\"",
-            CellStatus::Skipped => " class=\"na\"",
-        };
-        let _ = writeln!(
-            out,
-            "<tr{class}><td>{}</td><td>{}</td><td>{} B</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&c.key.model),
-            format::count(c.key.clients as f64),
-            c.key.size,
-            rate(c.msgs_per_sec),
-            latency(c.p50_us),
-            latency(c.p99_us),
-            latency(c.p99_9_us),
-            errors(c),
-            c.server_cpu_cores
-                .map_or("—".to_string(), |v| format!("{v:.2}")),
-            c.server_rss_per_conn_bytes
-                .map_or("—".to_string(), format::bytes),
-            escape(&status(c)),
-        );
-    }
-    let _ = writeln!(out, "</table>");
+    source(&mut out, &summary.source);
+    table(&mut out, &summary.cells);
     out.push_str(&super::confidence::html(summary, escape));
     if !summary.noise_floor.is_empty() {
         let _ = writeln!(out, "<h2>Noise floor (A/A pair)</h2>\n<ul>");
@@ -99,6 +50,60 @@ pub fn index(summary: &Summary, charts: &[Chart]) -> String {
          regenerate with <code>loadgen report DIR</code>.</p>\n</body>\n</html>"
     );
     out
+}
+
+/// The paragraph that says how the figures were measured, and where.
+fn source(out: &mut String, src: &SourceInfo) {
+    let _ = write!(
+        out,
+        "<p>{} s measured after {} s warm-up, median of {} run(s) per cell",
+        src.duration_s, src.warmup_s, src.runs
+    );
+    if let Some(link) = &src.link {
+        let _ = write!(out, "; link: {}", escape(&link.describe()));
+    }
+    if let Some(m) = &src.machine {
+        let _ = write!(
+            out,
+            "; {} CPUs, {}, host <code>{}</code>; loadgen {}",
+            m.cpus,
+            escape(&m.kernel),
+            escape(&m.hostname),
+            escape(&src.loadgen)
+        );
+    }
+}
+
+/// The table: a row per cell, failed ones marked, skipped ones greyed.
+fn table(out: &mut String, cells: &[CellSummary]) {
+    let _ = writeln!(
+        out,
+        ".</p>\n<table>\n<tr><th>model</th><th>clients</th><th>size</th>\
+        <th>msgs/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>errors</th>\
+        <th>server CPU</th><th>server RSS/conn</th><th>status</th></tr>"
+    );
+    for c in cells {
+        let class = match c.status {
+            CellStatus::Ok => "",
+            CellStatus::Errors | CellStatus::Failed => " class=\"bad\"",
+            CellStatus::Skipped => " class=\"na\"",
+        };
+        let [msgs, p50, p99, p99_9, errors] = figures(c);
+        let _ = writeln!(
+            out,
+            "<tr{class}><td>{}</td><td>{}</td><td>{} B</td><td>{msgs}</td><td>{p50}</td>\
+             <td>{p99}</td><td>{p99_9}</td><td>{errors}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.key.model),
+            format::count(c.key.clients as f64),
+            c.key.size,
+            c.server_cpu_cores
+                .map_or("—".to_string(), |v| format!("{v:.2}")),
+            c.server_rss_per_conn_bytes
+                .map_or("—".to_string(), format::bytes),
+            escape(&status(c)),
+        );
+    }
+    let _ = writeln!(out, "</table>");
 }
 
 /// Text safe inside HTML elements and attribute values.

@@ -4,12 +4,12 @@
 use std::fmt::Write;
 
 use crate::compare::{interval, Comparison, MetricDelta, Row};
-use crate::report::{CellStatus, CellSummary, Spread, Summary};
+use crate::report::{CellStatus, CellSummary, Spread, SweepSummary};
 use loadgen_inference::Pairing;
 use results_model::format;
 
 /// The A/A section: one line per pair, or why there is none to show.
-fn noise_floor(out: &mut String, s: &Summary) {
+fn noise_floor(out: &mut String, s: &SweepSummary) {
     if s.noise_floor.is_empty() {
         return;
     }
@@ -27,7 +27,7 @@ fn noise_floor(out: &mut String, s: &Summary) {
 }
 
 /// The sweep table: model × clients → msgs/s, latency, errors, server CPU and RSS.
-pub fn summary(s: &Summary) -> String {
+pub fn summary(s: &SweepSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# echobench sweep\n");
     let src = &s.source;
@@ -55,16 +55,12 @@ pub fn summary(s: &Summary) -> String {
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for c in &s.cells {
+        let [msgs, p50, p99, p99_9, errors] = figures(c);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {msgs} | {p50} | {p99} | {p99_9} | {errors} | {} | {} | {} | {} | {} |",
             c.key.model,
             format::count(c.key.clients as f64),
-            rate(c.msgs_per_sec),
-            latency(c.p50_us),
-            latency(c.p99_us),
-            latency(c.p99_9_us),
-            errors(c),
             c.server_cpu_cores
                 .map_or("—".to_string(), |v| format!("{v:.2} cores")),
             ns_per_msg(c.server_cpu_ns_per_msg),
@@ -144,7 +140,7 @@ pub fn comparison(c: &Comparison) -> String {
         let _ = writeln!(
             out,
             "| {} | {mb} | {mn} | {md} | {pb} | {pn} | {pd} | {cd} | {} |",
-            row.label, row.verdict
+            row.label, row.outcome
         );
     }
     let _ = writeln!(out);
@@ -229,11 +225,23 @@ fn metric_cells(
         Some(d) => (
             fmt(Some(d.base)),
             fmt(Some(d.new)),
-            format!("{:+.1}% {}", d.delta_pct, d.verdict),
+            format!("{:+.1}% {}", d.delta_pct, d.outcome),
         ),
     }
 }
 
+/// A cell's msgs/s, p50, p99, p99.9 and errors, as every table shows them.
+pub(crate) fn figures(c: &CellSummary) -> [String; 5] {
+    [
+        rate(c.msgs_per_sec),
+        latency(c.p50_us),
+        latency(c.p99_us),
+        latency(c.p99_9_us),
+        errors(c),
+    ]
+}
+
+/// A cell's status, with its note when it has one.
 pub(crate) fn status(c: &CellSummary) -> String {
     match (&c.status, &c.note) {
         (CellStatus::Ok, _) => "ok".to_string(),
@@ -242,6 +250,7 @@ pub(crate) fn status(c: &CellSummary) -> String {
     }
 }
 
+/// A cell's errors, with the lost echoes when there were any.
 pub(crate) fn errors(c: &CellSummary) -> String {
     match c.status {
         CellStatus::Skipped | CellStatus::Failed => "—".to_string(),

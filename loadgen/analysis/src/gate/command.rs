@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use loadgen_inference::GateConfig;
+use loadgen_inference::BoundConfig;
 
+use super::decide::{judge_model, render, GateSettings};
 use super::power::{self, PowerSettings};
 use super::record::{pair_up, read_jsonl};
-use super::{judge_model, render, GateSettings};
 use crate::EXIT_RUN_FAILED;
 
 /// Exit code when the input cannot be judged (unreadable, unpaired, too few pairs).
@@ -68,11 +68,11 @@ pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let settings = GateSettings {
-        cpu: GateConfig {
+        cpu: BoundConfig {
             threshold: args.threshold,
             alpha: args.alpha,
         },
-        rate: GateConfig {
+        rate: BoundConfig {
             threshold: args.rate_threshold,
             alpha: args.rate_alpha,
         },

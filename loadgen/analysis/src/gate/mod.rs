@@ -1,7 +1,7 @@
 //! `loadgen gate BASE.jsonl NEW.jsonl`: the verdict of the paired same-job CI gate.
 //!
 //! Per model, the pairs (base run, new run) made back to back are judged on two metrics with
-//! [`loadgen_inference::gate`]: server CPU time per echoed message (primary: the server's own cost,
+//! [`loadgen_inference::regression_bound`]: server CPU time per echoed message (primary: the server's own cost,
 //! which a loadgen-bound closed loop cannot hide) and msgs/s (secondary, with its own wider
 //! threshold because closed-loop throughput on a small machine swings more between runs). A
 //! metric fails when the one-sided lower confidence bound of its mean paired log-ratio shows it
@@ -10,170 +10,11 @@
 //! own variation) is reported too, for the power analysis.
 
 pub mod command;
+pub mod decide;
 pub mod power;
 pub mod record;
 
-use loadgen_inference::{gate, Direction, GateConfig, GateDecision};
-
-use record::RunPair;
-
-/// Thresholds and confidence of both judged metrics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GateSettings {
-    /// Gate on server CPU per message.
-    pub cpu: GateConfig,
-    /// Gate on msgs/s.
-    pub rate: GateConfig,
-}
-
-/// The verdict on one metric of one model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricVerdict {
-    /// The gate's decision.
-    pub decision: GateDecision,
-    /// Sample SD of the per-pair natural-log ratios new/base.
-    pub sd_log_ratio: f64,
-}
-
-/// The verdict on one model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelVerdict {
-    /// The concurrency model.
-    pub model: String,
-    /// Pairs found for it.
-    pub pairs: usize,
-    /// Runs (either side) that lost or corrupted echoes or had a failed connection.
-    pub failed_runs: usize,
-    /// Server CPU per message, or why it could not be judged.
-    pub cpu: Result<MetricVerdict, String>,
-    /// msgs/s, or why it could not be judged.
-    pub rate: Result<MetricVerdict, String>,
-}
-
-impl ModelVerdict {
-    /// Whether either metric failed its gate or a run failed.
-    pub fn regressed(&self) -> bool {
-        let fails = |m: &Result<MetricVerdict, String>| m.as_ref().is_ok_and(|v| !v.decision.pass);
-        self.failed_runs > 0 || fails(&self.cpu) || fails(&self.rate)
-    }
-
-    /// Whether a metric had too few complete pairs to judge.
-    pub fn unjudged(&self) -> bool {
-        self.cpu.is_err() || self.rate.is_err()
-    }
-}
-
-/// Judges one model's pairs.
-pub fn judge_model(model: &str, pairs: &[RunPair], settings: &GateSettings) -> ModelVerdict {
-    let failed_runs = pairs
-        .iter()
-        .map(|p| usize::from(!p.base.passed) + usize::from(!p.new.passed))
-        .sum();
-    let cpu_pairs: Vec<(f64, f64)> = pairs
-        .iter()
-        .filter_map(|p| Some((p.base.cpu_ns_per_msg?, p.new.cpu_ns_per_msg?)))
-        .collect();
-    let rate_pairs: Vec<(f64, f64)> = pairs
-        .iter()
-        .filter_map(|p| Some((p.base.msgs_per_sec?, p.new.msgs_per_sec?)))
-        .collect();
-    ModelVerdict {
-        model: model.to_string(),
-        pairs: pairs.len(),
-        failed_runs,
-        cpu: judge_metric(&cpu_pairs, Direction::LowerIsBetter, &settings.cpu),
-        rate: judge_metric(&rate_pairs, Direction::HigherIsBetter, &settings.rate),
-    }
-}
-
-/// Gates one metric; pairs with a zero or missing side are left out.
-fn judge_metric(
-    pairs: &[(f64, f64)],
-    direction: Direction,
-    cfg: &GateConfig,
-) -> Result<MetricVerdict, String> {
-    let usable: Vec<(f64, f64)> = pairs
-        .iter()
-        .copied()
-        .filter(|&(b, n)| b.is_finite() && n.is_finite() && b > 0.0 && n > 0.0)
-        .collect();
-    let decision = gate(&usable, direction, cfg).map_err(|e| {
-        format!(
-            "cannot judge ({} usable pairs of {}): {e}",
-            usable.len(),
-            pairs.len()
-        )
-    })?;
-    let logs: Vec<f64> = usable.iter().map(|&(b, n)| (n / b).ln()).collect();
-    Ok(MetricVerdict {
-        decision,
-        sd_log_ratio: sample_sd(&logs),
-    })
-}
-
-/// Sample SD (n − 1 denominator); 0 for fewer than two values.
-fn sample_sd(xs: &[f64]) -> f64 {
-    if xs.len() < 2 {
-        return 0.0;
-    }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-}
-
-/// "+11.8%" / "−4.2%": a fraction as a signed percentage with one decimal.
-fn pct(fraction: f64) -> String {
-    let text = format!("{:.1}", (100.0 * fraction).abs());
-    let sign = if text == "0.0" {
-        ""
-    } else if fraction < 0.0 {
-        "\u{2212}"
-    } else {
-        "+"
-    };
-    format!("{sign}{text}%")
-}
-
-/// One metric's line: "mio: server CPU/msg +11.8% [lower bound +8.1%] over 7 pairs, pair SD
-/// 2.3% → REGRESSION (limit +5.0%)".
-fn metric_line(model: &str, label: &str, metric: &Result<MetricVerdict, String>) -> String {
-    match metric {
-        Err(why) => format!("{model}: {label} {why} → NOT JUDGED"),
-        Ok(v) => {
-            let d = &v.decision;
-            let state = if d.pass { "ok" } else { "REGRESSION" };
-            format!(
-                "{model}: {label} {} [lower bound {}] over {} pairs, pair SD {:.1}% \u{2192} {state} (limit {})",
-                pct(d.regression),
-                pct(d.lower_bound),
-                d.n_pairs,
-                100.0 * v.sd_log_ratio,
-                pct(d.threshold),
-            )
-        }
-    }
-}
-
-/// The verdict as text: two lines per model (server CPU/msg, then msgs/s slowdown, both signed
-/// so that positive is worse), plus a line for failed runs.
-pub fn render(verdicts: &[ModelVerdict]) -> String {
-    let mut out = String::new();
-    for v in verdicts {
-        out.push_str(&metric_line(&v.model, "server CPU/msg", &v.cpu));
-        out.push('\n');
-        out.push_str(&metric_line(&v.model, "msgs/s slowdown", &v.rate));
-        out.push('\n');
-        if v.failed_runs > 0 {
-            out.push_str(&format!(
-                "{}: {} of {} runs lost echoes or connections \u{2192} FAILED\n",
-                v.model,
-                v.failed_runs,
-                2 * v.pairs
-            ));
-        }
-    }
-    out
-}
+pub use decide::{judge_model, render, GateSettings, MetricVerdict, ModelVerdict};
 
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,9 @@
 //! [`loadgen_inference::power`]. The SD of a no-change run is its A/A spread; a planted run's
 //! unplanted models are A/A pairs too.
 
-use loadgen_inference::{power_analytic, GateConfig, PowerQuery};
+use loadgen_inference::{power_analytic, BoundConfig, PowerQuery};
 
-use super::{GateSettings, MetricVerdict, ModelVerdict};
+use super::decide::{GateSettings, MetricVerdict, ModelVerdict};
 
 /// The scenario the estimate answers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,12 +29,12 @@ pub struct ModelPower {
 }
 
 /// Chance of failing one metric's gate at `sd` with true log-effect 0 (`effect` = 0) or not.
-fn fail_chance(sd: f64, effect: f64, pairs: usize, gate: GateConfig) -> Option<f64> {
+fn fail_chance(sd: f64, effect: f64, pairs: usize, gate: BoundConfig) -> Option<f64> {
     let q = PowerQuery {
         sd_log_ratio: sd.max(1e-6),
         n_pairs: pairs,
         true_effect: effect,
-        gate,
+        bound: gate,
         models: 1,
     };
     let rates = power_analytic(&q).ok()?;

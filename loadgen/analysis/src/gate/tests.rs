@@ -1,9 +1,9 @@
 //! The gate's judgement on crafted pairs: a planted per-message cost fails it, no change passes.
 
-use loadgen_inference::GateConfig;
+use loadgen_inference::BoundConfig;
 
+use super::decide::{judge_model, render, GateSettings};
 use super::record::{pair_up, GateRecord};
-use super::{judge_model, render, GateSettings};
 
 /// Deterministic noise in [−1, 1]: the per-pair deviations a noisy machine adds.
 const NOISE: [f64; 7] = [0.9, -0.6, 0.3, -1.0, 0.5, -0.2, 0.1];
@@ -44,11 +44,11 @@ fn sides(model: &str, planted: f64, noise: f64) -> (Vec<GateRecord>, Vec<GateRec
 
 fn settings() -> GateSettings {
     GateSettings {
-        cpu: GateConfig {
+        cpu: BoundConfig {
             threshold: 0.05,
             alpha: 0.05,
         },
-        rate: GateConfig {
+        rate: BoundConfig {
             threshold: 0.15,
             alpha: 0.05,
         },

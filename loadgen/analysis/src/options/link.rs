@@ -1,29 +1,32 @@
 //! `--link-delay` and `--link-jitter`, shared by `loadgen run` and `loadgen sweep`.
 
-use std::time::Duration;
-
 use clap::Args;
 use results_model::Link;
+use serde::{Deserialize, Serialize};
+
+use super::text::HumanDuration;
 
 /// Options of the delayed link between loadgen and the server it starts.
-#[derive(Args, Debug, Clone, Default, PartialEq)]
+#[derive(Args, Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkArgs {
     /// Put `echo-proxy` between the clients and the server loadgen starts, delaying every
     /// byte this long each way (a round trip adds twice this), e.g. 10ms. Needs echo-proxy next
     /// to loadgen (`cargo build --release -p servers-proxy`); refused with --addr.
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
-    pub link_delay: Option<Duration>,
+    #[arg(long, value_name = "DUR")]
+    #[serde(default)]
+    pub link_delay: Option<HumanDuration>,
     /// Uniform jitter around --link-delay, each way (e.g. 1ms: 9 to 11 ms).
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration, requires = "link_delay")]
-    pub link_jitter: Option<Duration>,
+    #[arg(long, value_name = "DUR", requires = "link_delay")]
+    #[serde(default)]
+    pub link_jitter: Option<HumanDuration>,
 }
 
 impl LinkArgs {
     /// The link these options ask for; `None` without `--link-delay`.
     pub fn link(&self) -> Option<Link> {
         self.link_delay.map(|delay| Link {
-            delay,
-            jitter: self.link_jitter.unwrap_or_default(),
+            delay: delay.get(),
+            jitter: self.link_jitter.unwrap_or_default().get(),
         })
     }
 }
@@ -32,6 +35,7 @@ impl LinkArgs {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::time::Duration;
 
     #[derive(Parser)]
     struct Cmd {

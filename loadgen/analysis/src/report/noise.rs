@@ -1,6 +1,6 @@
 //! The machine's noise floor, from a sweep's A/A pair (`loadgen sweep --aa MODEL`).
 //!
-//! The twin cell's result files carry [`AA_FILE_TAG`] after the model name; the report names
+//! The twin cell's result files carry [`crate::sweep_dir::AA_FILE_TAG`] after the model name; the report names
 //! the twin `MODEL (A/A)`. Both cells ran the same configuration, interleaved, so run `k` of one
 //! is paired with run `k` of the other (the `-r<k>` of the file names), and the spread of their
 //! paired Δ (`loadgen_inference::noise_floor`) is the smallest change this machine can resolve
@@ -12,11 +12,8 @@ use loadgen_inference::{noise_floor, BootstrapConfig};
 use results_model::result::RunResult;
 use serde::{Deserialize, Serialize};
 
-use super::CellKey;
-use crate::sweep::aa::AA_FILE_TAG;
-
-/// What the report appends to the twin's model name.
-pub const AA_LABEL: &str = " (A/A)";
+use super::cell::CellKey;
+use crate::sweep_dir::names::{run_index, AA_LABEL};
 
 /// The noise floor of one metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,30 +65,6 @@ impl AaNoise {
             }
         )
     }
-}
-
-/// The model of a run as the report names its cell: `mio (A/A)` for the twin's files.
-pub fn cell_model(file_name: &str, model: &str) -> String {
-    if file_name.starts_with(&format!("{model}{AA_FILE_TAG}-")) {
-        format!("{model}{AA_LABEL}")
-    } else {
-        model.to_string()
-    }
-}
-
-/// The report's name for a cell named `name` in `sweep.json` (`mio.aa` is `mio (A/A)`).
-pub fn record_model(name: &str) -> String {
-    match name.strip_suffix(AA_FILE_TAG) {
-        Some(model) => format!("{model}{AA_LABEL}"),
-        None => name.to_string(),
-    }
-}
-
-/// The repeat index `k` of a `...-r<k>.json` file.
-pub fn run_index(file_name: &str) -> Option<usize> {
-    let stem = file_name.strip_suffix(".json")?;
-    let (_, k) = stem.rsplit_once("-r")?;
-    k.parse().ok()
 }
 
 /// A per-run metric: name and how to read it.
@@ -163,20 +136,4 @@ fn metric_noise(
         high_pct: floor.delta.high * 100.0,
         sd_log_ratio_pct: floor.sd_log_ratio * 100.0,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_indices_of_twin_files() {
-        assert_eq!(cell_model("mio.aa-100c-64B-r3.json", "mio"), "mio (A/A)");
-        assert_eq!(cell_model("mio-100c-64B-r3.json", "mio"), "mio");
-        assert_eq!(cell_model("mio-aa.json", "mio"), "mio");
-        assert_eq!(record_model("mio.aa"), "mio (A/A)");
-        assert_eq!(record_model("tokio"), "tokio");
-        assert_eq!(run_index("mio.aa-100c-64B-r12.json"), Some(12));
-        assert_eq!(run_index("result.json"), None);
-    }
 }

@@ -23,9 +23,9 @@ use loadgen_inference::{rank, BootstrapConfig, Direction, Group, PairScope, Pair
 use results_model::result::RunResult;
 use serde::{Deserialize, Serialize};
 
-use super::noise::AA_LABEL;
+use super::cell::{CellStatus, CellSummary};
 use super::samples::{RunSample, Samples};
-use super::{CellStatus, CellSummary};
+use crate::sweep_dir::names::AA_LABEL;
 
 /// Run-queue wait per message over CPU per message above which loadgen is the bottleneck.
 pub const LOADGEN_WAIT_RATIO: f64 = 1.0;

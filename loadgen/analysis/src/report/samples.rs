@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use results_model::result::RunResult;
 
-use super::{noise, CellKey};
+use super::cell::CellKey;
+use crate::sweep_dir::names::run_index;
 
 /// One repeat of a cell.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,7 +27,7 @@ impl RunSample {
     /// The figures of the run in file `name`.
     pub fn of(name: &str, r: &RunResult) -> RunSample {
         RunSample {
-            index: noise::run_index(name),
+            index: run_index(name),
             window_start_ns: r.window_start_unix_ns,
             msgs_per_sec: r.throughput.msgs_per_sec,
             p99_us: Some(r.latency_us.p99 as f64).filter(|v| *v > 0.0),

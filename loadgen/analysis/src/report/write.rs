@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::{collect, spectrum_clients, INDEX_HTML, SUMMARY_JSON, SUMMARY_MD};
+use super::collect::{collect, spectrum_clients};
+use crate::sweep_dir::names::{INDEX_HTML, SUMMARY_JSON, SUMMARY_MD};
 
 /// Options of `loadgen report`.
 #[derive(Args, Debug)]

@@ -7,8 +7,7 @@
 
 use results_model::Model;
 
-/// What the A/A twin's result files add to the model's name (`mio.aa-100c-64B-r1.json`).
-pub const AA_FILE_TAG: &str = ".aa";
+use crate::sweep_dir::names::AA_FILE_TAG;
 
 /// One cell to run: its name in file names (`mio`, or `mio.aa` for an A/A twin), model and
 /// client count.

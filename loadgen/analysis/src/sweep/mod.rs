@@ -11,22 +11,20 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use results_model::{format, CpuList, Model};
-
-use results_model::config::{RunConfig, Target};
+use results_model::config::RunConfig;
 use results_model::result::RunResult;
+use results_model::{format, CpuList, Model};
 
 pub mod aa;
 pub mod args;
-pub mod plan;
-pub mod record;
 pub mod resume;
 
-pub use crate::runner::CellRunner;
-pub use aa::AA_FILE_TAG;
+use crate::runner::CellRunner;
+use crate::sweep_dir::names::{run_file_name, INDEX_HTML, SUMMARY_MD};
+use crate::sweep_dir::plan::SweepPlan;
+use crate::sweep_dir::record::{NotRun, SweepRecord};
 use aa::{with_aa_twins, PlannedCell};
-pub use args::SweepArgs;
-pub use record::{NotRun, SweepRecord, SWEEP_FILE};
+use args::SweepArgs;
 
 /// `select(2)` cannot watch descriptors at or above this.
 const FD_SETSIZE: usize = 1024;
@@ -46,18 +44,14 @@ pub fn known_limit(model: Model, clients: usize, runner: &dyn CellRunner) -> Opt
     runner.machine_limit(clients)
 }
 
-/// The result file of repeat `run` (1-based) of a cell.
-pub fn run_file_name(model: &str, clients: usize, size: usize, run: usize) -> String {
-    format!("{model}-{clients}c-{size}B-r{run}.json")
-}
-
 /// Runs the sweep `args` describes, each cell through `runner`, writes the report, and returns
 /// the exit code: 0 when every cell that ran passed and none failed to start, 1 otherwise.
 pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::Result<ExitCode> {
     let resumed = resume::resolve(args)?;
     let args = resumed.as_ref().unwrap_or(args);
-    let (models, clients) = grid(args)?;
-    if let Some(aa) = args.aa.filter(|m| !models.contains(m)) {
+    let plan = &args.plan;
+    let (models, clients) = grid(plan)?;
+    if let Some(aa) = plan.aa.filter(|m| !models.contains(m)) {
         anyhow::bail!("--aa {aa}: the model must also be one of --models");
     }
     let out = args.out.clone().unwrap_or_else(default_dir);
@@ -65,13 +59,13 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
     let mut record = SweepRecord {
         models: models.iter().map(|m| m.name().to_string()).collect(),
         clients: clients.clone(),
-        size: args.size,
-        protocol: args.protocol.name().to_string(),
-        runs: args.runs,
-        duration_s: args.duration.as_secs_f64(),
-        warmup_s: args.warmup.as_secs_f64(),
+        size: plan.message.size,
+        protocol: plan.message.protocol.name().to_string(),
+        runs: plan.runs,
+        duration_s: plan.window.duration.get().as_secs_f64(),
+        warmup_s: plan.window.warmup.get().as_secs_f64(),
         not_run: Vec::new(),
-        plan: Some(resume::SweepPlan::of(args)),
+        plan: Some(plan.resolved()),
         interrupted: false,
     };
     let cells: Vec<(Model, usize)> = models
@@ -81,16 +75,17 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
     let runnable = skip_known_limits(args, &cells, &*runner, &mut record);
     // The plan, before any cell: a sweep killed outright stays resumable.
     record.save(&out)?;
-    let planned = with_aa_twins(&runnable, args.aa);
+    let planned = with_aa_twins(&runnable, plan.aa);
     let mut failed = run_cells(args, &planned, runner, &out, &mut record)?;
     record.save(&out)?;
     show_report(args, &out)?;
     if record.interrupted {
         return Ok(resume::stopped(&out));
     }
-    if let Some(slo) = args.capacity_slo {
+    if let Some(slo) = plan.capacity_slo {
         let dir = out.join("capacity");
-        failed |= crate::capacity::rank::rank_models(&models, slo, args, &dir, runner)?;
+        let template = (plan, args.quiet);
+        failed |= crate::capacity::rank::rank_models(&models, slo, template, &dir, runner)?;
     }
     Ok(if failed {
         ExitCode::from(crate::EXIT_RUN_FAILED)
@@ -100,16 +95,12 @@ pub fn sweep_command(args: &SweepArgs, runner: &mut dyn CellRunner) -> anyhow::R
 }
 
 /// The models and client counts (ascending, without repeats) of the grid.
-fn grid(args: &SweepArgs) -> anyhow::Result<(Vec<Model>, Vec<usize>)> {
-    if args.runs == 0 {
+fn grid(plan: &SweepPlan) -> anyhow::Result<(Vec<Model>, Vec<usize>)> {
+    if plan.runs == 0 {
         anyhow::bail!("--runs must be at least 1");
     }
-    let models: Vec<Model> = if args.models.is_empty() {
-        Model::ALL.to_vec()
-    } else {
-        args.models.clone()
-    };
-    let mut clients = args.clients.clone();
+    let models = plan.resolved().models;
+    let mut clients = plan.clients.clone();
     clients.sort_unstable();
     clients.dedup();
     if clients.is_empty() {
@@ -175,14 +166,17 @@ fn run_cells(
     out: &Path,
     record: &mut SweepRecord,
 ) -> anyhow::Result<bool> {
-    let total_runs = runnable.len() * args.runs;
-    let mut eta = Eta::new(total_runs, args.warmup + args.duration + CELL_OVERHEAD);
+    let plan = &args.plan;
+    let (runs, size) = (plan.runs, plan.message.size);
+    let per_run = plan.window.warmup.get() + plan.window.duration.get() + CELL_OVERHEAD;
+    let total_runs = runnable.len() * runs;
+    let mut eta = Eta::new(total_runs, per_run);
     let mut failed = false;
     let mut done = 0;
-    'grid: for run in 1..=args.runs {
+    'grid: for run in 1..=runs {
         for cell in runnable {
             let (name, model, n) = (cell.name.as_str(), cell.model, cell.clients);
-            if args.resume.is_some() && resume::finished(out, name, n, args.size, run) {
+            if args.resume.is_some() && resume::finished(out, name, n, size, run) {
                 done += 1;
                 eta.skip(1);
                 continue;
@@ -195,11 +189,8 @@ fn run_cells(
                 continue; // failed to start in an earlier repeat
             }
             done += 1;
-            let label = format!(
-                "[{done}/{total_runs}] {name} × {n} clients, run {run}/{}",
-                args.runs
-            );
-            let config = cell_config(args, model, n, run);
+            let label = format!("[{done}/{total_runs}] {name} × {n} clients, run {run}/{runs}");
+            let config = cell_config(plan, model, n, run);
             let started = Instant::now();
             let outcome = runner.run_cell(&config);
             eta.done(started.elapsed());
@@ -210,7 +201,7 @@ fn run_cells(
             }
             match outcome {
                 Ok(result) => {
-                    let path = out.join(run_file_name(name, n, args.size, run));
+                    let path = out.join(run_file_name(name, n, size, run));
                     crate::export::json::write(&result, &path)?;
                     failed |= !result.passed;
                     if !args.quiet {
@@ -226,7 +217,7 @@ fn run_cells(
                     if !args.quiet {
                         eprintln!("{label}: failed: {reason}");
                     }
-                    eta.skip(args.runs - run);
+                    eta.skip(runs - run);
                     failed = true;
                     record.not_run.push(NotRun {
                         model: name.to_string(),
@@ -248,47 +239,41 @@ fn first_line(text: &str) -> String {
 
 /// Writes the report of `out` and, unless quiet, prints its table and where it went.
 fn show_report(args: &SweepArgs, out: &Path) -> anyhow::Result<()> {
-    let written = crate::report::write::write_report(out, args.spectrum_clients)?;
+    let written = crate::report::write::write_report(out, args.plan.spectrum_clients)?;
     if !args.quiet {
-        let md = std::fs::read_to_string(out.join(crate::report::SUMMARY_MD)).unwrap_or_default();
+        let md = std::fs::read_to_string(out.join(SUMMARY_MD)).unwrap_or_default();
         eprintln!("\n{md}");
         eprintln!(
             "wrote {} files to {}; open {}",
             written.len(),
             out.display(),
-            out.join(crate::report::INDEX_HTML).display()
+            out.join(INDEX_HTML).display()
         );
     }
     Ok(())
 }
 
 /// The configuration of repeat `run` of one cell; repeats differ only in their seed.
-fn cell_config(args: &SweepArgs, model: Model, clients: usize, run: usize) -> RunConfig {
+fn cell_config(plan: &SweepPlan, model: Model, clients: usize, run: usize) -> RunConfig {
     let mut config = RunConfig::new(model.name(), clients);
-    config.target = Target::Spawn {
-        model: model.name().to_string(),
-        server_bin: args.server_bin.clone(),
-        server_args: args.server_arg.clone(),
-        server_pin: None,
-    };
-    config.protocol = args.protocol;
-    config.size = args.size;
-    config.duration = args.duration;
-    config.warmup = args.warmup;
-    config.pipeline = args.pipeline;
-    if let Some(threads) = args.threads {
+    let server_pin = plan.server_pin.server_pin.as_ref();
+    config.target = plan.server.spawn(model, server_pin);
+    config.protocol = plan.message.protocol;
+    config.size = plan.message.size;
+    config.duration = plan.window.duration.get();
+    config.warmup = plan.window.warmup.get();
+    config.pipeline = plan.message.pipeline;
+    let threads = plan.workers.threads;
+    if let Some(threads) = threads {
         config.threads = threads;
     }
-    config.seed = args.seed.wrapping_add(run as u64 - 1);
-    config.link = args.link.link();
-    if let Some(CpuList(server_cpus)) = &args.server_pin {
-        if let Target::Spawn { server_pin, .. } = &mut config.target {
-            *server_pin = Some(server_cpus.clone());
-        }
+    config.seed = plan.message.seed.wrapping_add(run as u64 - 1);
+    config.link = plan.link.link();
+    if let Some(CpuList(server_cpus)) = server_pin {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let rest: Vec<usize> = (0..cpus).filter(|c| !server_cpus.contains(c)).collect();
         if !rest.is_empty() {
-            config.threads = args.threads.unwrap_or(rest.len());
+            config.threads = threads.unwrap_or(rest.len());
             config.pin = Some(rest);
         }
     }
@@ -411,13 +396,17 @@ mod tests {
             sweep: SweepArgs,
         }
         let p = P::try_parse_from(["x", "--models", "mio,tokio", "--clients", "100,1"]).unwrap();
-        assert_eq!(p.sweep.models, vec![Model::Mio, Model::Tokio]);
-        assert_eq!(p.sweep.clients, vec![100, 1]);
+        assert_eq!(p.sweep.plan.models, vec![Model::Mio, Model::Tokio]);
+        assert_eq!(p.sweep.plan.clients, vec![100, 1]);
         let p = P::try_parse_from(["x", "--server-pin", "0,2-3"]).unwrap();
-        assert_eq!(p.sweep.server_pin, Some(CpuList(vec![0, 2, 3])));
+        let pin = p.sweep.plan.server_pin.server_pin;
+        assert_eq!(pin, Some(CpuList(vec![0, 2, 3])));
         assert!(P::try_parse_from(["x", "--server-pin", "3-1"]).is_err());
         let p = P::try_parse_from(["x"]).unwrap();
-        assert!(p.sweep.models.is_empty(), "empty means all");
-        assert_eq!(p.sweep.clients, vec![1, 10, 100, 1000, 10000]);
+        assert!(p.sweep.plan.models.is_empty(), "empty means all");
+        assert_eq!(p.sweep.plan.clients, vec![1, 10, 100, 1000, 10000]);
+        let window = p.sweep.plan.window;
+        assert_eq!(window.duration.get(), Duration::from_secs(5));
+        assert_eq!(window.warmup.get(), Duration::from_secs(1));
     }
 }

@@ -13,9 +13,9 @@ use anyhow::Context;
 use results_model::result::RunResult;
 
 use super::args::SweepArgs;
-pub use super::plan::SweepPlan;
-use super::record::SweepRecord;
-use super::run_file_name;
+use crate::sweep_dir::names::run_file_name;
+use crate::sweep_dir::plan::SweepPlan;
+use crate::sweep_dir::record::SweepRecord;
 
 /// The first of the `given` options whose value in `now` differs from `saved`, as a message.
 pub fn check_same(saved: &SweepPlan, now: &SweepPlan, given: &[String]) -> Result<(), String> {
@@ -45,8 +45,8 @@ pub fn resumed_args(args: &SweepArgs, dir: &Path) -> anyhow::Result<SweepArgs> {
             dir.display()
         )
     })?;
-    check_same(&plan, &SweepPlan::of(args), &given_options()).map_err(anyhow::Error::msg)?;
-    plan.to_args(dir, args.quiet)
+    check_same(&plan, &args.plan.resolved(), &given_options()).map_err(anyhow::Error::msg)?;
+    Ok(SweepArgs::resuming(plan, dir, args.quiet))
 }
 
 /// With `--resume DIR`: the options to run with instead of `args`; `None` for a new sweep.
@@ -118,19 +118,19 @@ mod tests {
             "--server-arg",
             "--x",
         ]);
-        let plan = SweepPlan::of(&a);
+        let plan = a.plan.resolved();
         let json = serde_json::to_string(&plan).unwrap();
         let back: SweepPlan = serde_json::from_str(&json).unwrap();
-        let b = back.to_args(Path::new("d"), true).unwrap();
-        assert_eq!(SweepPlan::of(&b), plan);
-        assert_eq!(b.duration, Duration::from_millis(300));
+        assert_eq!(back, plan);
+        let b = SweepArgs::resuming(back, Path::new("d"), true);
+        assert_eq!(b.plan.window.duration.get(), Duration::from_millis(300));
         assert_eq!(b.resume.as_deref(), Some(Path::new("d")));
     }
 
     #[test]
     fn only_a_given_option_that_differs_is_refused() {
-        let saved = SweepPlan::of(&args(&["--clients", "1,2", "--runs", "3"]));
-        let now = SweepPlan::of(&args(&["--clients", "1,5"]));
+        let saved = args(&["--clients", "1,2", "--runs", "3"]).plan.resolved();
+        let now = args(&["--clients", "1,5"]).plan.resolved();
         assert_eq!(check_same(&saved, &now, &[]), Ok(()));
         assert_eq!(
             check_same(&saved, &now, &["runs".to_string()]),
@@ -142,7 +142,7 @@ mod tests {
         );
         let err = check_same(&saved, &now, &["quiet".into(), "clients".into()]).unwrap_err();
         assert!(err.starts_with("--clients differs"), "{err}");
-        let same = SweepPlan::of(&args(&["--clients", "1,2"]));
+        let same = args(&["--clients", "1,2"]).plan.resolved();
         assert_eq!(check_same(&saved, &same, &["clients".to_string()]), Ok(()));
     }
 }

@@ -1,149 +1,104 @@
-//! The options a sweep ran with, saved in `sweep.json` before its first cell, so that
-//! `sweep --resume` can finish it with exactly those options.
+//! The options a sweep ran with ([`SweepPlan`]), saved in `sweep.json` before its first cell so
+//! that `sweep --resume` can finish it with exactly those options. On disk each option is
+//! named and written as on the command line (`"server_pin": [0]`, `"duration": "500ms"`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::Context;
-use proto::Protocol;
-use results_model::{CpuList, Model};
+use clap::Args;
+use results_model::capacity::Slo;
+use results_model::Model;
 use serde::{Deserialize, Serialize};
 
-use super::args::SweepArgs;
+use crate::options::text::{display_opt, model_opt, models};
+use crate::options::{LinkArgs, MessageArgs, ServerArgs, ServerPinArgs, WindowArgs, WorkerArgs};
 
-/// The options a sweep ran with, named as on the command line (`--server-pin` is
-/// `server_pin`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Client counts of a sweep by default: they fit the 20,000 fd limit.
+pub const CLIENTS: [usize; 5] = [1, 10, 100, 1000, 10000];
+/// Measured time of each run of a sweep by default.
+pub const DURATION: &str = "5s";
+/// Warm-up of each run of a sweep by default.
+pub const WARMUP: &str = "1s";
+
+/// The options of `loadgen sweep` that decide which cells exist and what they measure.
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[command(
+    mut_arg("duration", |a| a
+        .default_value(DURATION)
+        .help("Measured time of each run (e.g. 5s, 500ms)")),
+    mut_arg("warmup", |a| a
+        .default_value(WARMUP)
+        .help("Warm-up of each run, not recorded")),
+    mut_arg("threads", |a| a.help("loadgen worker threads (default: number of CPUs)")),
+    mut_arg("server_pin", |a| a.help(
+        "Pin every child server to these CPUs (e.g. `0`), and loadgen's workers to the others \
+         (one worker per remaining CPU): fixed placement removes the 2× swings a 2-core machine \
+         shows when the scheduler moves client and server between cores"
+    )),
+)]
 pub struct SweepPlan {
-    /// Model names.
-    pub models: Vec<String>,
-    /// Client counts, as given.
+    /// Models to run, comma-separated (default: every model).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    #[serde(with = "models")]
+    pub models: Vec<Model>,
+    /// Client counts, comma-separated (the default fits the 20,000 fd limit: client and server
+    /// are separate processes).
+    #[arg(long, value_delimiter = ',', default_values_t = CLIENTS)]
     pub clients: Vec<usize>,
-    /// Payload bytes per message.
-    pub size: usize,
-    /// Measured time per run (`500ms`).
-    pub duration: String,
-    /// Warm-up per run.
-    pub warmup: String,
-    /// Repeats per cell.
+    /// Measured time and warm-up of each run.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub window: WindowArgs,
+    /// Repeats per cell; tables show the median, compare uses the spread.
+    #[arg(long, default_value_t = 1)]
     pub runs: usize,
-    /// Wire protocol name.
-    pub protocol: String,
-    /// Messages outstanding per client.
-    pub pipeline: usize,
-    /// loadgen worker threads, when given.
-    pub threads: Option<usize>,
-    /// The echo-server binary, when given.
-    pub server_bin: Option<PathBuf>,
-    /// Extra arguments of every child server.
-    pub server_arg: Vec<String>,
-    /// Payload seed.
-    pub seed: u64,
-    /// CPUs of the child servers, when pinned.
-    pub server_pin: Option<Vec<usize>>,
-    /// Client count of the latency-spectrum chart, when given.
+    /// What each message is.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub message: MessageArgs,
+    /// loadgen's workers.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub workers: WorkerArgs,
+    /// Every child server.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server: ServerArgs,
+    /// The child servers' CPUs.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server_pin: ServerPinArgs,
+    /// Client count of the latency-spectrum chart (default: the one most models completed).
+    #[arg(long)]
     pub spectrum_clients: Option<usize>,
-    /// `--capacity-slo`, as given (absent in plans saved without it).
-    #[serde(default)]
-    pub capacity_slo: Option<String>,
-    /// The model run twice as an A/A pair, when given.
-    #[serde(default)]
-    pub aa: Option<String>,
-    /// One-way delay of the link (`10ms`), when given.
-    #[serde(default)]
-    pub link_delay: Option<String>,
-    /// Jitter of the link, when given.
-    #[serde(default)]
-    pub link_jitter: Option<String>,
+    /// Also rank the models by open-loop capacity under this SLO (e.g. `p99=1ms`); curves
+    /// and `ranking.md` go to `<out>/capacity/`.
+    #[arg(long, value_name = "SLO")]
+    #[serde(default, with = "display_opt")]
+    pub capacity_slo: Option<Slo>,
+    /// Run MODEL twice per client count, as two cells interleaved with the others (`MODEL` and
+    /// `MODEL (A/A)`): the two measure the same thing, so their paired difference is the
+    /// machine's noise floor, which the report shows.
+    #[arg(long, value_enum, value_name = "MODEL")]
+    #[serde(default, with = "model_opt")]
+    pub aa: Option<Model>,
+    /// A WAN-like link between the clients and every cell's server (echo-proxy).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub link: LinkArgs,
 }
 
 impl SweepPlan {
-    /// The plan of `args` (models resolved: empty means every model).
-    pub fn of(args: &SweepArgs) -> SweepPlan {
-        let models = if args.models.is_empty() {
-            Model::ALL.to_vec()
-        } else {
-            args.models.clone()
-        };
-        SweepPlan {
-            models: models.iter().map(|m| m.name().to_string()).collect(),
-            clients: args.clients.clone(),
-            size: args.size,
-            duration: humantime::format_duration(args.duration).to_string(),
-            warmup: humantime::format_duration(args.warmup).to_string(),
-            runs: args.runs,
-            protocol: args.protocol.name().to_string(),
-            pipeline: args.pipeline,
-            threads: args.threads,
-            server_bin: args.server_bin.clone(),
-            server_arg: args.server_arg.clone(),
-            seed: args.seed,
-            server_pin: args.server_pin.as_ref().map(|c| c.0.clone()),
-            spectrum_clients: args.spectrum_clients,
-            capacity_slo: args.capacity_slo.map(|slo| slo.to_string()),
-            aa: args.aa.map(|m| m.name().to_string()),
-            link_delay: args
-                .link
-                .link_delay
-                .map(|d| humantime::format_duration(d).to_string()),
-            link_jitter: args
-                .link
-                .link_jitter
-                .map(|d| humantime::format_duration(d).to_string()),
+    /// This plan with its models resolved: none named means every model.
+    pub fn resolved(&self) -> SweepPlan {
+        let mut plan = self.clone();
+        if plan.models.is_empty() {
+            plan.models = Model::ALL.to_vec();
         }
+        plan
     }
 
-    /// The sweep options this plan stands for, writing into `out`.
-    pub fn to_args(&self, out: &Path, quiet: bool) -> anyhow::Result<SweepArgs> {
-        let models = self
-            .models
-            .iter()
-            .map(|m| Model::from_name(m).with_context(|| format!("unknown model {m:?}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let duration = |s: &str| -> anyhow::Result<Duration> {
-            humantime::parse_duration(s).with_context(|| format!("bad duration {s:?}"))
-        };
-        Ok(SweepArgs {
-            models,
-            clients: self.clients.clone(),
-            size: self.size,
-            duration: duration(&self.duration)?,
-            warmup: duration(&self.warmup)?,
-            runs: self.runs,
-            protocol: self
-                .protocol
-                .parse::<Protocol>()
-                .map_err(|e| anyhow::anyhow!("bad protocol {:?}: {e}", self.protocol))?,
-            pipeline: self.pipeline,
-            threads: self.threads,
-            server_bin: self.server_bin.clone(),
-            server_arg: self.server_arg.clone(),
-            seed: self.seed,
-            server_pin: self.server_pin.clone().map(CpuList),
-            spectrum_clients: self.spectrum_clients,
-            capacity_slo: self
-                .capacity_slo
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("bad capacity SLO: {e}"))?,
-            aa: self
-                .aa
-                .as_deref()
-                .map(|m| Model::from_name(m).with_context(|| format!("unknown model {m:?}")))
-                .transpose()?,
-            out: Some(out.to_path_buf()),
-            quiet,
-            resume: Some(out.to_path_buf()),
-            link: crate::link_args::LinkArgs {
-                link_delay: self.link_delay.as_deref().map(duration).transpose()?,
-                link_jitter: self.link_jitter.as_deref().map(duration).transpose()?,
-            },
-        })
-    }
-
-    pub(crate) fn keyed(&self) -> BTreeMap<String, serde_json::Value> {
+    /// Each option by its command-line name (`server_pin`), as saved.
+    pub fn keyed(&self) -> BTreeMap<String, serde_json::Value> {
         match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(map)) => map.into_iter().collect(),
             _ => BTreeMap::new(),

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-/// File name of the [`SweepRecord`] in a sweep directory.
-pub const SWEEP_FILE: &str = "sweep.json";
+use super::names::SWEEP_FILE;
+use super::plan::SweepPlan;
 
 /// What a sweep was asked to do, and every cell that produced no result file, with why.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct SweepRecord {
     pub not_run: Vec<NotRun>,
     /// The options the sweep ran with, for `--resume`.
     #[serde(default)]
-    pub plan: Option<super::plan::SweepPlan>,
+    pub plan: Option<SweepPlan>,
     /// True when SIGINT/SIGTERM cut the sweep short (`--resume` finishes it).
     #[serde(default)]
     pub interrupted: bool,
@@ -63,7 +63,8 @@ impl SweepRecord {
         Ok(Some(record))
     }
 
-    pub(super) fn save(&self, dir: &Path) -> anyhow::Result<()> {
+    /// Writes `dir/sweep.json`, atomically.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
         let path = dir.join(SWEEP_FILE);
         let mut json = serde_json::to_string_pretty(self).expect("a sweep record serializes");
         json.push('\n');
