@@ -182,7 +182,7 @@ fn socket_pair() -> (UnixStream, UnixStream) {
     (server, peer)
 }
 
-fn pump_case<S>(wrap: fn(UnixStream) -> S) -> PumpCase<S> {
+fn pump_case<S: Read + Write>(wrap: fn(UnixStream) -> S) -> PumpCase<S> {
     let protocol = Protocol::Framed;
     let (server, peer) = socket_pair();
     let mut case = PumpCase {
@@ -193,68 +193,50 @@ fn pump_case<S>(wrap: fn(UnixStream) -> S) -> PumpCase<S> {
         stats: Stats::new(1),
         messages: (1..=MESSAGES).map(|i| message(protocol, i)).collect(),
     };
-    // Warm up: the first echo allocates the connection's buffer.
+    // Warm up: the first echo allocates the connection's buffer, which is not what is counted.
     let first = message(protocol, 0);
     case.peer.write_all(&first).expect("write to the peer");
+    case.lock_step_round();
     case
 }
 
 fn std_stream() -> PumpCase<UnixStream> {
-    let mut case = pump_case(|s| s);
-    lock_step_round(
-        &mut case.session,
-        &mut case.sock,
-        &mut case.peer,
-        &mut case.scratch,
-        &case.stats,
-    );
-    case
+    pump_case(|s| s)
 }
 
 fn mio_stream() -> PumpCase<mio::net::UnixStream> {
-    let mut case = pump_case(mio::net::UnixStream::from_std);
-    lock_step_round(
-        &mut case.session,
-        &mut case.sock,
-        &mut case.peer,
-        &mut case.scratch,
-        &case.stats,
-    );
-    case
+    pump_case(mio::net::UnixStream::from_std)
 }
 
-/// Pumps the message the peer already wrote, then reads its echo back on the peer.
-fn lock_step_round<S: Read + Write>(
-    session: &mut Session,
-    sock: &mut S,
-    peer: &mut UnixStream,
-    scratch: &mut [u8],
-    stats: &Stats,
-) {
-    // No planted cost: `--extra-work 0` reads no clock, as in a default server.
-    let result = session.pump(sock, scratch, &ExtraWork::default(), stats);
-    assert_eq!(
-        result,
-        PumpResult::Open { more: false },
-        "pump keeps the connection open"
-    );
-    let mut echo = [0u8; MESSAGE_LEN];
-    peer.read_exact(&mut echo).expect("the echo arrives");
-    black_box(&echo);
+impl<S: Read + Write> PumpCase<S> {
+    /// Pumps the message the peer already wrote, then reads its echo back on the peer.
+    fn lock_step_round(&mut self) {
+        // No planted cost: `--extra-work 0` reads no clock, as in a default server.
+        let result = self.session.pump(
+            &mut self.sock,
+            &mut self.scratch,
+            &ExtraWork::default(),
+            &self.stats,
+        );
+        assert_eq!(
+            result,
+            PumpResult::Open { more: false },
+            "pump keeps the connection open"
+        );
+        let mut echo = [0u8; MESSAGE_LEN];
+        self.peer.read_exact(&mut echo).expect("the echo arrives");
+        black_box(&echo);
+    }
 }
 
 fn run_pump<S: Read + Write>(mut case: PumpCase<S>) -> ConnCounters {
-    for m in &case.messages {
+    // Taken out of the case so that a round may borrow the whole case mutably.
+    let messages = std::mem::take(&mut case.messages);
+    for m in &messages {
         case.peer
             .write_all(black_box(m))
             .expect("write to the peer");
-        lock_step_round(
-            &mut case.session,
-            &mut case.sock,
-            &mut case.peer,
-            &mut case.scratch,
-            &case.stats,
-        );
+        case.lock_step_round();
     }
     case.session.conn.counters()
 }
