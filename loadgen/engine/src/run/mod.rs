@@ -34,7 +34,7 @@ use crate::window::start_line::{self, StartLine};
 use crate::window::Window;
 
 mod assemble;
-pub(crate) mod coordinator;
+mod coordinator;
 mod interrupt;
 pub mod placement;
 pub mod progress;
