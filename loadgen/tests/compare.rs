@@ -34,13 +34,7 @@ fn pair(name: &str, base_rate: f64, new_rate: f64) -> (std::path::PathBuf, std::
 fn a_30_percent_throughput_drop_fails() {
     let (base, new) = pair("drop30", 100_000.0, 70_000.0);
     let out = compare(&base, &new, &["--threshold", "10"]);
-    assert_eq!(
-        out.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(1);
     assert!(out.stdout.contains("REGRESSION"), "{}", out.stdout);
     assert!(out.stdout.contains("-30.0%"), "{}", out.stdout);
 }
@@ -49,13 +43,7 @@ fn a_30_percent_throughput_drop_fails() {
 fn a_2_percent_change_passes() {
     let (base, new) = pair("change2", 100_000.0, 98_000.0);
     let out = compare(&base, &new, &["--threshold", "10"]);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(0);
     assert!(out.stdout.contains("No regression"), "{}", out.stdout);
 }
 
@@ -67,23 +55,11 @@ fn corrupted_echoes_in_new_fail_whatever_the_threshold() {
     crafted::corrupt(&mut bad);
     let new = crafted::write(&dir, "new.json", &bad);
     let out = compare(&base, &new, &["--threshold", "1000"]);
-    assert_eq!(
-        out.code,
-        Some(1),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(1);
     assert!(out.stdout.contains("mismatch 1"), "{}", out.stdout);
     // Lost echoes in BASE only are not NEW's problem.
     let out = compare(&new, &base, &["--threshold", "1000"]);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(0);
 }
 
 #[test]
@@ -93,13 +69,7 @@ fn malformed_json_is_an_error_that_names_the_file() {
     let broken = dir.join("broken.json");
     std::fs::write(&broken, "{\"schema_version\": 1, \"loadgen\": ").unwrap();
     let out = compare(&base, &broken, &[]);
-    assert_eq!(
-        out.code,
-        Some(2),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(2);
     assert!(out.stderr.contains("broken.json"), "{}", out.stderr);
     assert!(
         out.stderr.contains("is not a loadgen result"),
@@ -136,18 +106,7 @@ fn sweep_directories_compare_cell_by_cell() {
         }
     });
     let out = compare(&base, &cut, &["--threshold", "25"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(
-        out.stdout.matches("| REGRESSION |").count(),
-        1,
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("mio × 100 clients: msgs/s -30.0%"),
-        "{}",
-        out.stdout
-    );
+    assert_one_cut(&out, "mio × 100 clients");
 
     // A cell that ran in BASE but is gone from NEW fails too.
     let fewer = crafted::sweep_dir("sweep-fewer", &["threads"], &clients, |_, c| 1e4 * c as f64);
@@ -194,16 +153,14 @@ fn normalize_ignores_a_uniformly_slower_machine_but_not_one_cell() {
         }
     });
     let out = compare(&base, &cut, &["--threshold", "25", "--normalize"]);
-    assert_eq!(out.code, Some(1), "{}", out.stdout);
-    assert_eq!(
-        out.stdout.matches("| REGRESSION |").count(),
-        1,
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("mio × 1 clients: msgs/s -30.0%"),
-        "{}",
-        out.stdout
-    );
+    assert_one_cut(&out, "mio × 1 clients");
+}
+
+/// `out` fails on exactly one regression: `cell`'s msgs/s 30% down.
+fn assert_one_cut(out: &common::Outcome, cell: &str) {
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    let regressions = out.stdout.matches("| REGRESSION |").count();
+    assert_eq!(regressions, 1, "{}", out.stdout);
+    let line = format!("{cell}: msgs/s -30.0%");
+    assert!(out.stdout.contains(&line), "{}", out.stdout);
 }

@@ -12,8 +12,18 @@ use common::{echo_with, TestServer};
 
 const SIZE: u64 = 64;
 
-fn addr_args(server: &TestServer) -> String {
-    server.addr.to_string()
+/// loadgen against `addr` with `clients` for `duration` and no warm-up (plus `extra`), its
+/// result written to `name`.
+fn short_run(
+    addr: &str,
+    (clients, duration): (&str, &str),
+    extra: &[&str],
+    name: &str,
+) -> (common::Outcome, Option<loadgen::RunResult>) {
+    let mut args = vec!["--addr", addr, "--clients", clients];
+    args.extend(["--duration", duration, "--warmup", "0s"]);
+    args.extend_from_slice(extra);
+    common::loadgen(&args, name)
 }
 
 #[test]
@@ -30,24 +40,9 @@ fn open_loop_corrected_latency_shows_a_stall_that_uncorrected_hides() {
             chunk.len()
         })
     }));
-    let addr = addr_args(&server);
-    let args = [
-        "--addr",
-        &addr,
-        "--clients",
-        "1",
-        "--threads",
-        "1",
-        "--rate",
-        "500",
-        "--duration",
-        "2s",
-        "--warmup",
-        "0s",
-        "--size",
-        "64",
-    ];
-    let (outcome, result) = common::loadgen(&args, "stall.json");
+    let addr = server.addr.to_string();
+    let extra = ["--threads", "1", "--rate", "500", "--size", "64"];
+    let (outcome, result) = short_run(&addr, ("1", "2s"), &extra, "stall.json");
     let r = result.unwrap();
     // The server's stall is no failure. A busy machine may make loadgen itself late, which
     // it then says (exit 1); the latencies below must show the stall either way.
@@ -96,18 +91,8 @@ fn a_corrupted_byte_is_a_mismatch_and_fails_the_run() {
             chunk.len()
         })
     }));
-    let addr = addr_args(&server);
-    let args = [
-        "--addr",
-        &addr,
-        "--clients",
-        "4",
-        "--duration",
-        "500ms",
-        "--warmup",
-        "0s",
-    ];
-    let (outcome, result) = common::loadgen(&args, "corrupt.json");
+    let addr = server.addr.to_string();
+    let (outcome, result) = short_run(&addr, ("4", "500ms"), &[], "corrupt.json");
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     let r = result.expect("the result is written even when the run fails");
     assert!(!r.passed);
@@ -131,18 +116,8 @@ fn connections_closed_early_are_short_replies_and_eofs() {
             }
         })
     }));
-    let addr = addr_args(&server);
-    let args = [
-        "--addr",
-        &addr,
-        "--clients",
-        "4",
-        "--duration",
-        "500ms",
-        "--warmup",
-        "0s",
-    ];
-    let (outcome, result) = common::loadgen(&args, "early.json");
+    let addr = server.addr.to_string();
+    let (outcome, result) = short_run(&addr, ("4", "500ms"), &[], "early.json");
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     let r = result.unwrap();
     let e = &r.totals.errors;
@@ -194,19 +169,8 @@ fn a_server_that_never_answers_is_counted_as_reply_timeouts() {
         while matches!(std::io::Read::read(&mut stream, &mut buf), Ok(n) if n > 0) {}
     }));
     let addr = silent.addr.to_string();
-    let args = [
-        "--addr",
-        &addr,
-        "--clients",
-        "3",
-        "--duration",
-        "600ms",
-        "--warmup",
-        "0s",
-        "--reply-timeout",
-        "200ms",
-    ];
-    let (outcome, result) = common::loadgen(&args, "silent.json");
+    let extra = ["--reply-timeout", "200ms"];
+    let (outcome, result) = short_run(&addr, ("3", "600ms"), &extra, "silent.json");
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     let r = result.unwrap();
     assert_eq!(r.totals.errors.reply_timeout, 3, "{:?}", r.totals.errors);
@@ -223,17 +187,7 @@ fn refused_connections_are_connect_failures() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let args = [
-        "--addr",
-        &addr,
-        "--clients",
-        "5",
-        "--duration",
-        "300ms",
-        "--warmup",
-        "0s",
-    ];
-    let (outcome, result) = common::loadgen(&args, "refused.json");
+    let (outcome, result) = short_run(&addr, ("5", "300ms"), &[], "refused.json");
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     let r = result.unwrap();
     assert_eq!(r.totals.errors.connect_failed, 5, "{:?}", r.totals.errors);

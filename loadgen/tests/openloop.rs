@@ -110,17 +110,7 @@ fn a_loadgen_kept_off_the_cpu_names_itself() {
     kill("-STOP");
     std::thread::sleep(Duration::from_millis(300));
     kill("-CONT");
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait works") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("loadgen did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_until(&mut child, deadline, "loadgen did not finish");
     let r = RunResult::load(&path).expect("result written");
     let v = r.verdict.as_ref().unwrap();
     assert_eq!(status.code(), Some(1), "{v:?}");

@@ -53,13 +53,7 @@ fn report(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut cmd = Command::new(loadgen_bin());
     cmd.arg("report").arg(dir);
     let out = run_bounded(cmd);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
+    out.assert_code(0);
     let mut files = BTreeMap::new();
     for name in ["summary.json", "summary.md", "index.html"]
         .iter()

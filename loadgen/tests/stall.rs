@@ -47,17 +47,7 @@ fn run_stopped(name: &str, args: &[&str], stop: Duration) -> RunResult {
     signal(child.id(), "-STOP");
     std::thread::sleep(stop);
     signal(child.id(), "-CONT");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait works") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("loadgen did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_until(&mut child, deadline, "loadgen did not finish");
     let r = RunResult::load(&path).expect("result written");
     assert_eq!(
         (r.totals.unanswered, r.totals.errors.reply_timeout),

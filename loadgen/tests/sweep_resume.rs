@@ -60,16 +60,7 @@ fn interrupt_after_the_first_cell(dir: &Path) {
     );
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal loadgen");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the interrupted sweep did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = common::wait_until(&mut child, deadline, "the interrupted sweep did not exit");
     let left = run_files(dir);
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -64,6 +64,29 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// Asserts the exit code, showing both streams when it differs.
+    pub fn assert_code(&self, code: i32) {
+        let (out, err) = (&self.stdout, &self.stderr);
+        assert_eq!(self.code, Some(code), "stdout: {out}\nstderr: {err}");
+    }
+}
+
+/// Waits for `child` to exit; past `deadline`, kills it and panics with `what`.
+pub fn wait_until(child: &mut Child, deadline: Instant, what: &str) -> ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs `cmd` to completion, killing it after [`RUN_TIMEOUT`].
 pub fn run_bounded(mut cmd: Command) -> Outcome {
     let mut child = cmd
@@ -85,17 +108,8 @@ pub fn run_bounded(mut cmd: Command) -> Outcome {
         s
     });
     let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait works") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("command timed out after {RUN_TIMEOUT:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let what = format!("command timed out after {RUN_TIMEOUT:?}: {cmd:?}");
+    let status = wait_until(&mut child, deadline, &what);
     Outcome {
         code: status.code(),
         stdout: out.join().unwrap(),

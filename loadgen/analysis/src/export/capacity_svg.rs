@@ -35,13 +35,7 @@ pub fn chart(model: &str, c: &Capacity) -> anyhow::Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (880, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(14)
-            .margin_right(30)
-            .x_label_area_size(48)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_hi)
+        let mut chart = super::svg::framed(&root, (&title, 18), (0.0..x_max, 0.0..y_hi))
             .map_err(|e| fail(&e))?;
         let y_fmt = |v: &f64| format::duration_us(10f64.powf(*v).round());
         let x_fmt = |v: &f64| format::count(*v);

@@ -6,6 +6,10 @@
 //! The latency spectrum's x axis is the "nines" scale of HdrHistogram plots: x = −log10(1 − q),
 //! so 90%, 99%, 99.9% sit one unit apart and the tail gets the room it deserves.
 
+use std::ops::Range;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::report::Cell;
@@ -301,14 +305,7 @@ fn line_chart(
     {
         let root = SVGBackend::with_string(&mut svg, (880, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(14)
-            .margin_right(30)
-            .x_label_area_size(48)
-            .y_label_area_size(90)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| fail(&e))?;
+        let mut chart = framed(&root, (title, 22), (x0..x1, y0..y1)).map_err(|e| fail(&e))?;
         let x_fmt = |v: &f64| x_axis.label(*v);
         let y_fmt = |v: &f64| y_axis.label(*v);
         chart
@@ -403,6 +400,29 @@ fn nines_label(v: f64) -> String {
     let pct = 100.0 * (1.0 - 10f64.powf(-v));
     let decimals = (v.ceil() as i64 - 2).max(0) as usize;
     format!("{pct:.decimals$}%")
+}
+
+/// A chart over two linear f64 axes, drawn into an SVG string.
+pub(crate) type Framed<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// Why a chart could not be drawn.
+pub(crate) type FrameError<'b> =
+    DrawingAreaErrorKind<<SVGBackend<'b> as DrawingBackend>::ErrorType>;
+
+/// The chart every SVG here draws on: `root` with `title` in `font_size`, the same margins and
+/// label areas, over `x` × `y`.
+pub(crate) fn framed<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    (title, font_size): (&str, u32),
+    (x, y): (Range<f64>, Range<f64>),
+) -> Result<Framed<'a, 'b>, FrameError<'b>> {
+    ChartBuilder::on(root)
+        .caption(title, ("sans-serif", font_size))
+        .margin(14)
+        .margin_right(30)
+        .x_label_area_size(48)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x, y)
 }
 
 #[cfg(test)]
