@@ -1,5 +1,6 @@
 //! Moves bytes between a non-blocking socket and a [`Conn`]: the part every readiness-based model
 //! (select, poll, mio, thread-per-core) shares. The model only says *when* to call [`Session::pump`].
+//! `reactor-pool`, which writes replies of its own, shares the read side ([`Session::read_chunk`]).
 
 use std::io::{self, Write};
 use std::net::TcpStream;
