@@ -11,7 +11,8 @@
 //! `raw` makes every byte ready at once. `line` and `framed` advance `ready` only past complete
 //! messages, so an echo is never a fragment of a message.
 
-use crate::{Limits, Protocol, ProtocolError, FRAME_HEADER_LEN};
+use crate::error::ProtocolError;
+use crate::protocol::{Limits, Protocol, FRAME_HEADER_LEN};
 
 /// Once `sent` passes this, the written prefix is dropped even if output is still pending, so a
 /// slow reader cannot make the buffer grow by its already-written bytes.

@@ -2,7 +2,7 @@
 //! [`Conn::take_ready`](crate::Conn::take_ready): a driver that hands messages to other code
 //! walks them with [`Messages`] instead of parsing a newline or a length prefix itself.
 
-use crate::{Protocol, FRAME_HEADER_LEN};
+use crate::protocol::{Protocol, FRAME_HEADER_LEN};
 
 /// Length of the first message at the start of `bytes`, if it is complete. `raw` has no
 /// boundaries: all of `bytes` is one message. Limits are not checked here: [`Conn`](crate::Conn)
