@@ -10,6 +10,7 @@
 //! A fatal event-loop error ends the server with a non-zero exit; its counters still print, with
 //! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod extra_work;

@@ -94,7 +94,7 @@ pub enum Target {
         /// The concurrency model (an `echo-server --model` name).
         model: String,
         /// The echo-server binary; `null` = `$ECHO_SERVER_BIN`, else next to loadgen's own
-        /// executable (or in its parent directory).
+        /// executable (or in its parent directory), else loadgen itself as `loadgen echo-server`.
         server_bin: Option<PathBuf>,
         /// Extra arguments for the child (e.g. `--workers 1`).
         server_args: Vec<String>,

@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+pub mod cli;
 pub mod config;
 pub mod delay;
 mod direction;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 /// The echo-server child loadgen starts.
 #[derive(Args, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerArgs {
-    /// The echo-server binary (default: next to loadgen's own executable).
+    /// The echo-server binary (default: $ECHO_SERVER_BIN, else next to loadgen's own executable,
+    /// else the server loadgen carries).
     #[arg(long, value_name = "PATH")]
     pub server_bin: Option<PathBuf>,
     /// Extra argument for the child server, repeatable (e.g. --server-arg=--workers --server-arg=1).

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use proto::Protocol;
+
+use super::locate::Located;
 use results_model::StatsSnapshot;
 
 /// How long the child may take to print its address.
@@ -115,8 +117,8 @@ type FirstLine = mpsc::Receiver<Option<std::io::Result<String>>>;
 impl ServerChild {
     /// Starts `bin --model model --addr 127.0.0.1:0 --protocol p extra...`, pinned to `pin`,
     /// and waits for its `listening on` line.
-    pub fn start(
-        bin: &Path,
+    pub(crate) fn start(
+        bin: &Located,
         model: &str,
         protocol: Protocol,
         extra: &[String],
@@ -133,10 +135,17 @@ impl ServerChild {
     /// Starts `bin args...`, pinned to `pin`, and waits for its `listening on <addr>` line
     /// (echo-server and echo-proxy both print one first).
     pub(crate) fn launch(
-        bin: &Path,
-        args: Vec<String>,
+        located: &Located,
+        own_args: Vec<String>,
         pin: Option<&[usize]>,
     ) -> anyhow::Result<ServerChild> {
+        let bin = located.program.as_path();
+        let args: Vec<String> = located
+            .leading_args
+            .iter()
+            .cloned()
+            .chain(own_args)
+            .collect();
         let mut cmd = command(bin, &args, pin)?;
         let mut child = cmd
             .spawn()
