@@ -16,5 +16,5 @@ pub mod engine_runner;
 pub use loadgen_analysis::{capacity, export, merge, sweep_dir};
 pub use loadgen_engine::target::connect;
 pub use loadgen_engine::{run, Progress};
-pub use results_model::{result, verdict};
+pub use results_model::{open_loop, result, verdict};
 pub use results_model::{LatencyHistogram, RunConfig, RunResult, Target, SCHEMA_VERSION};

@@ -10,18 +10,37 @@ use results_model::verdict::{LateSide, Verdict};
 /// Rates, send lag, censoring and the arrival check, for the human summary.
 pub fn open_loop_lines(ol: &OpenLoopReport) -> String {
     let mut s = String::new();
-    let l = &ol.send_lag;
-    let _ = writeln!(
-        s,
-        "    {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "send lag",
-        format::duration_us(l.p50 as f64),
-        format::duration_us(l.p90 as f64),
-        format::duration_us(l.p99 as f64),
-        format::duration_us(l.p99_9 as f64),
-        format::duration_us(l.p99_99 as f64),
-        format::duration_us(l.max as f64),
-    );
+    for (name, l) in [("send lag", &ol.send_lag), ("read delay", &ol.read_delay)] {
+        let _ = writeln!(
+            s,
+            "    {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            name,
+            format::duration_us(l.p50 as f64),
+            format::duration_us(l.p90 as f64),
+            format::duration_us(l.p99 as f64),
+            format::duration_us(l.p99_9 as f64),
+            format::duration_us(l.p99_99 as f64),
+            format::duration_us(l.max as f64),
+        );
+    }
+    if let Some(p) = &ol.pacing {
+        let _ = writeln!(
+            s,
+            "  Pacing: {:?}, a wake-up every {} with {} spin ({})",
+            p.mode,
+            format::duration_us(p.tick_us),
+            format::duration_us(p.spin_us),
+            p.reason
+        );
+    }
+    if ol.unstamped_reads > 0 || ol.clock_steps > 0 {
+        let _ = writeln!(
+            s,
+            "  {} reads without a kernel receive stamp (timed at the read), {} clock steps",
+            format::count(ol.unstamped_reads as f64),
+            ol.clock_steps
+        );
+    }
     let _ = writeln!(
         s,
         "  Open loop: offered {} msgs/s, sent {}/s, answered {}/s; {} censored{}",

@@ -5,7 +5,10 @@ use crate::format;
 use crate::histogram::Percentiles;
 use crate::open_loop::OpenLoopReport;
 use crate::result::Totals;
-use crate::verdict::{LateSide, Verdict, ACHIEVED_SHARE, LAG_FLOOR_US, LAG_SHARE, RUN_QUEUE_SHARE};
+use crate::verdict::{
+    LateSide, Verdict, ACHIEVED_SHARE, LAG_SHARE, RESOLUTION_US, RUN_QUEUE_LAG_SHARE,
+    RUN_QUEUE_SHARE, UNSTAMPED_SHARE,
+};
 
 /// Judges a run from its totals, corrected latency and open-loop report.
 pub fn judge(
@@ -34,26 +37,14 @@ pub fn judge(
     let Some(ol) = open_loop else {
         return v;
     };
-    let lag = ol.send_lag.p99;
-    let lag_late = lag >= LAG_FLOOR_US && lag as f64 > LAG_SHARE * latency.p99 as f64;
-    if lag_late {
-        v.fire(
-            "loadgen-send-lag",
-            Some(LateSide::Loadgen),
-            format!(
-                "loadgen was late: its p99 send lag ({}) is more than {:.0}% of the \
-                 corrected p99 ({}), so the latency is partly loadgen's own; use fewer \
-                 --threads, --pin it away from the server, or a lower --rate",
-                format::duration_us(lag as f64),
-                LAG_SHARE * 100.0,
-                format::duration_us(latency.p99 as f64)
-            ),
-        );
-    }
+    judge_lag(&mut v, latency, ol);
+    judge_reads(&mut v, totals, latency, ol);
     judge_shortfall(&mut v, totals, ol);
     // Judged last: a thread that waited for a CPU names loadgen only when nothing above
-    // already explains the figures (its wait then did not decide them).
-    if ol.loadgen_run_queue_share > RUN_QUEUE_SHARE && lag >= LAG_FLOOR_US {
+    // already explains the figures, and only if its sends were late at all.
+    let some_lag =
+        ol.send_lag.p99 as f64 > RUN_QUEUE_LAG_SHARE * latency.p99 as f64 + RESOLUTION_US;
+    if ol.loadgen_run_queue_share > RUN_QUEUE_SHARE && some_lag {
         v.fire(
             "loadgen-run-queue",
             Some(LateSide::Loadgen),
@@ -65,7 +56,71 @@ pub fn judge(
             ),
         );
     }
+    if ol.clock_steps > 0 {
+        v.fire(
+            "clock-step",
+            None,
+            format!(
+                "the system clock stepped {} times during the run: receive stamps near a step \
+                 are misplaced by its size; rerun with the clock steady",
+                ol.clock_steps
+            ),
+        );
+    }
     v
+}
+
+/// The `loadgen-send-lag` rule: the send lag is a large share of the latency it inflates.
+fn judge_lag(v: &mut Verdict, latency: &Percentiles, ol: &OpenLoopReport) {
+    let lag = ol.send_lag.p99;
+    if lag as f64 <= LAG_SHARE * latency.p99 as f64 + RESOLUTION_US {
+        return;
+    }
+    v.fire(
+        "loadgen-send-lag",
+        Some(LateSide::Loadgen),
+        format!(
+            "loadgen was late: its p99 send lag ({}) is more than {:.0}% of the corrected p99 \
+             ({}), so the latency is partly loadgen's own; use fewer --threads, --pin it away \
+             from the server, or a lower --rate",
+            format::duration_us(lag as f64),
+            LAG_SHARE * 100.0,
+            format::duration_us(latency.p99 as f64)
+        ),
+    );
+}
+
+/// The `loadgen-read-delay` rule: echoes read without a kernel stamp are timed at the read,
+/// so loadgen's read delay enters their latency.
+fn judge_reads(v: &mut Verdict, totals: &Totals, latency: &Percentiles, ol: &OpenLoopReport) {
+    let share = ol.unstamped_reads as f64 / totals.messages.max(1) as f64;
+    if share <= UNSTAMPED_SHARE {
+        return;
+    }
+    let delay = ol.read_delay.p99;
+    let unknown = ol.read_delay.count == 0;
+    if !unknown && delay as f64 <= LAG_SHARE * latency.p99 as f64 + RESOLUTION_US {
+        return;
+    }
+    let how_late = if unknown {
+        "and no read carried one, so loadgen's read delay is unknown".to_string()
+    } else {
+        format!(
+            "and loadgen's p99 read delay ({}) is more than {:.0}% of the corrected p99 ({})",
+            format::duration_us(delay as f64),
+            LAG_SHARE * 100.0,
+            format::duration_us(latency.p99 as f64)
+        )
+    };
+    v.fire(
+        "loadgen-read-delay",
+        Some(LateSide::Loadgen),
+        format!(
+            "loadgen read late: {:.1}% of the echoes had no kernel receive stamp and were \
+             timed at the read, {how_late}",
+            share * 100.0
+        ),
+    );
 }
 
 /// The `server-short` rule: fewer than [`ACHIEVED_SHARE`] of the messages due were answered.
@@ -150,6 +205,60 @@ mod tests {
         let v = setup(1000, 0, 20, 300);
         assert!(v.trustworthy && v.late_side.is_none(), "{v:?}");
         assert!(setup(1000, 0, 60, 1000).trustworthy, "6% lag");
+    }
+
+    #[test]
+    fn the_lag_rule_is_relative_with_no_floor() {
+        // 30 µs of lag on a 40 µs p99 is most of the latency: late, though below 50 µs.
+        let v = setup(1000, 0, 30, 40);
+        assert_eq!(v.rules, vec!["loadgen-send-lag"], "{v:?}");
+        // 5 µs of lag on a 40 µs p99: within 10% plus the histogram's 1 µs unit.
+        assert!(setup(1000, 0, 5, 40).trustworthy);
+        assert!(!setup(1000, 0, 6, 40).trustworthy);
+        // A 40 µs tick's wait on a 200 µs p99 is a fifth of it: late.
+        assert!(!setup(1000, 0, 40, 200).trustworthy);
+    }
+
+    #[test]
+    fn unstamped_echoes_read_late_name_loadgen() {
+        let config = RunConfig {
+            rate: Some(1000.0),
+            ..RunConfig::new("mio", 10)
+        };
+        let mut totals = Totals {
+            messages: 1000,
+            ..Totals::default()
+        };
+        totals.connections.attempted = 10;
+        totals.connections.connected_at_window_start = 10;
+        let latency = Percentiles {
+            p99: 100,
+            ..Percentiles::default()
+        };
+        let mut ol = OpenLoopReport {
+            offered_rate: 1000.0,
+            achieved_rate: 1000.0,
+            unstamped_reads: 500,
+            ..OpenLoopReport::default()
+        };
+        let v = judge(&config, &totals, &latency, Some(&ol));
+        assert_eq!(v.rules, vec!["loadgen-read-delay"], "no delay known");
+        ol.read_delay = Percentiles {
+            count: 100,
+            p99: 5,
+            ..Percentiles::default()
+        };
+        assert!(judge(&config, &totals, &latency, Some(&ol)).trustworthy);
+        ol.read_delay.p99 = 50;
+        assert!(!judge(&config, &totals, &latency, Some(&ol)).trustworthy);
+        ol.unstamped_reads = 5;
+        assert!(
+            judge(&config, &totals, &latency, Some(&ol)).trustworthy,
+            "0.5% unstamped"
+        );
+        ol.clock_steps = 1;
+        let v = judge(&config, &totals, &latency, Some(&ol));
+        assert_eq!(v.rules, vec!["clock-step"]);
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub struct OpenLoopReport {
     pub achieved_send_rate: f64,
     /// Messages due in the window and answered, per second of the window.
     pub achieved_rate: f64,
-    /// Intended send → first byte written (or release, when the pipeline held the message),
-    /// µs, messages due in the window.
+    /// Intended send → the `write` that carried the message's first byte, µs, messages due in
+    /// the window. A message the pipeline limit held back is charged from the arrival of the
+    /// echo that freed it, plus that echo's own lag (see results/README.md).
     pub send_lag: Percentiles,
     /// The histogram behind `send_lag`, HdrHistogram V2 compressed, base64.
     pub send_lag_histogram: String,
@@ -62,4 +63,54 @@ pub struct OpenLoopReport {
     pub loadgen_run_queue_share: f64,
     /// Whether the gaps actually sent follow `--arrival`.
     pub arrival_check: ArrivalCheck,
+    /// How the workers kept time (schema 3; `null` in older files).
+    #[serde(default)]
+    pub pacing: Option<Pacing>,
+    /// loadgen's read delay: an echo's kernel receive stamp → the `recvmsg` that read it, µs
+    /// (reads in the window that carried a stamp; schema 3).
+    #[serde(default)]
+    pub read_delay: Percentiles,
+    /// The histogram behind `read_delay`, HdrHistogram V2 compressed, base64.
+    #[serde(default)]
+    pub read_delay_histogram: String,
+    /// Reads in the window that returned data without a kernel receive stamp: their echoes are
+    /// timed at the read, so their latency includes the read delay.
+    #[serde(default)]
+    pub unstamped_reads: u64,
+    /// Steps of the system clock seen between two turns of a worker (stamps near a step are
+    /// misplaced by its size).
+    #[serde(default)]
+    pub clock_steps: u64,
+}
+
+/// How a worker keeps open-loop time (see the engine's `openloop::pacing`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PaceMode {
+    /// One wake-up per message, on an absolute timer, spinning the last few µs.
+    #[default]
+    Precise,
+    /// One wake-up per tick (whole message intervals); every message due by a tick goes then.
+    Batched,
+}
+
+/// The pacing a run chose, and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Pacing {
+    /// Precise or batched.
+    pub mode: PaceMode,
+    /// Time between wake-ups, µs: the message interval (precise) or the tick (batched).
+    pub tick_us: f64,
+    /// How long before a wake-up's target the worker stops sleeping and spins, µs.
+    pub spin_us: f64,
+    /// Measured CPU cost of one sleep and wake-up, µs.
+    pub wake_cpu_us: f64,
+    /// Measured lateness of a timed wake-up: median and 99th percentile, µs.
+    pub wake_late_p50_us: f64,
+    /// See `wake_late_p50_us`.
+    pub wake_late_p99_us: f64,
+    /// Why this mode, in words.
+    pub reason: String,
 }

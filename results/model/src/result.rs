@@ -14,7 +14,7 @@ use crate::histogram::{HistogramDecodeError, LatencyHistogram, Percentiles};
 use crate::server_stats::StatsSnapshot;
 
 /// Bumped whenever a field changes meaning or is removed (adding optional fields keeps it).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// Oldest schema version still read: later versions only added optional fields.
 pub const OLDEST_READABLE_SCHEMA: u32 = 1;
 

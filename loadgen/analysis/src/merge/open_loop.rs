@@ -15,11 +15,18 @@ pub fn merge_reports<'a>(
 ) -> anyhow::Result<Option<OpenLoopReport>> {
     let mut out: Option<OpenLoopReport> = None;
     let mut lag = LatencyHistogram::new();
+    let mut read_delay = LatencyHistogram::new();
     for (label, ol) in inputs {
         lag.add(
             &LatencyHistogram::from_base64(&ol.send_lag_histogram)
                 .with_context(|| format!("{label}: bad send lag histogram"))?,
         );
+        if !ol.read_delay_histogram.is_empty() {
+            read_delay.add(
+                &LatencyHistogram::from_base64(&ol.read_delay_histogram)
+                    .with_context(|| format!("{label}: bad read delay histogram"))?,
+            );
+        }
         let Some(m) = out.as_mut() else {
             out = Some(ol.clone());
             continue;
@@ -29,6 +36,8 @@ pub fn merge_reports<'a>(
         m.achieved_rate += ol.achieved_rate;
         m.censored += ol.censored;
         m.lower_bound |= ol.lower_bound;
+        m.unstamped_reads += ol.unstamped_reads;
+        m.clock_steps += ol.clock_steps;
         m.loadgen_run_queue_share = m.loadgen_run_queue_share.max(ol.loadgen_run_queue_share);
         if m.arrival_check.passed && !ol.arrival_check.passed {
             m.arrival_check = ol.arrival_check.clone();
@@ -37,6 +46,8 @@ pub fn merge_reports<'a>(
     if let Some(m) = out.as_mut() {
         m.send_lag = lag.summary();
         m.send_lag_histogram = lag.to_base64();
+        m.read_delay = read_delay.summary();
+        m.read_delay_histogram = read_delay.to_base64();
     }
     Ok(out)
 }

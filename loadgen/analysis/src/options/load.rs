@@ -58,9 +58,11 @@ pub struct OpenLoopArgs {
     /// The spacing of send times.
     #[command(flatten)]
     pub arrival: ArrivalArgs,
-    /// Open loop, uniform arrivals: release due messages on ticks at least this far apart
-    /// (e.g. 40us). Default: one message per tick, ticks at least 10µs apart. Coarser ticks
-    /// cost loadgen less CPU and send in bursts; the send lag and the arrival check show it.
+    /// Open loop, uniform arrivals: batch releases on ticks at least this far apart (e.g.
+    /// 40us). Default: chosen from the rate and this machine's measured wake-up cost (one
+    /// wake-up per message when it fits half a CPU, else whole-interval ticks; the summary
+    /// says which and why). Coarser ticks cost loadgen less CPU and send in bursts; the send
+    /// lag and the arrival check show it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub tick: Option<Duration>,
 }

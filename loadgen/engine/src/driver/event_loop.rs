@@ -13,9 +13,9 @@ use mio::Events;
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
 
-use crate::openloop::tick;
+use crate::openloop::{pacing, tick};
 
-use super::harvest::Harvest;
+use super::pacer::Step;
 use super::rx_stamp::Clocks;
 use super::stats::Tick;
 use super::worker::{Ends, Worker, TIMER};
@@ -29,6 +29,9 @@ const INTERRUPT_DRAIN: Duration = Duration::from_millis(500);
 /// A turn of the event loop this much later than its poll's timeout means the thread was off
 /// the CPU (an overloaded machine, a paused VM): far above a turn's own work.
 const STALL: Duration = Duration::from_millis(20);
+/// After this many reads without a receive stamp, a worker stops pacing and waits on its
+/// sockets again (the first packets after stamping is enabled may come unstamped).
+const UNSTAMPED_LIMIT: u64 = 16;
 /// After a stall, echoes in flight get at least this long before the worker stops.
 const STALL_GRACE: Duration = Duration::from_millis(100);
 
@@ -138,7 +141,7 @@ impl Worker<'_> {
     /// Hands the polled events to the timer and the clients.
     fn dispatch(&mut self, events: &Events) {
         if self.schedule.is_some() && !events.is_empty() {
-            self.clocks = Clocks::now();
+            self.reread_clocks();
         }
         for event in events.iter() {
             if event.token() == TIMER {
@@ -150,6 +153,15 @@ impl Worker<'_> {
                 self.on_event(event.token().0, readable);
             }
         }
+    }
+
+    /// Re-reads the clocks that place receive stamps, counting a step of the realtime clock.
+    fn reread_clocks(&mut self) {
+        let now = Clocks::now();
+        if self.clocks.stepped(&now) {
+            self.stats.open_loop.clock_steps += 1;
+        }
+        self.clocks = now;
     }
 
     /// After an interrupt the window ends now: nothing new starts, and echoes in flight get
@@ -216,7 +228,8 @@ impl Worker<'_> {
             let _ = timer.unset();
             self.timer_armed_for = Some(end);
         }
-        if due < end && !schedule.is_uniform() && self.timer_armed_for != Some(due) {
+        let paced = self.pacer.active();
+        if due < end && !paced && !schedule.is_uniform() && self.timer_armed_for != Some(due) {
             // Relative to now; a zero expiration would disarm the timer, hence the floor.
             let wait = due
                 .saturating_duration_since(Instant::now())
@@ -229,34 +242,45 @@ impl Worker<'_> {
         }
     }
 
-    /// Waits for the turn's events until `wake` at the latest: harvesting, a sleep to the next
-    /// tick and a zero-timeout poll; otherwise a poll of every event. Returns how long the
-    /// worker meant to wait (for the stall check) and the poll's outcome.
+    /// Waits for the turn's events until `wake` at the latest: while pacing, a sleep to the
+    /// spin margin, a zero-timeout poll, then a spin to the target (see `pacer.rs`);
+    /// otherwise a poll of every event. Returns how long the worker meant to wait (for the
+    /// stall check) and the poll's outcome.
     fn wait(
         &mut self,
         events: &mut Events,
         now: Instant,
         wake: Instant,
     ) -> (Duration, io::Result<()>) {
-        self.harvest.set(self.may_harvest(now), self.timer.as_ref());
-        match &self.schedule {
-            Some(schedule) if self.harvest.active() => {
-                let at = self.harvest.wake_at(schedule.next_due(), wake);
-                Harvest::sleep_until(at);
+        self.pacer.set(self.may_pace(now), self.timer.as_ref());
+        let target = match &self.schedule {
+            Some(schedule) if self.pacer.active() => self.pacer.target(schedule.next_due(), wake),
+            _ => {
+                let wait = wake.saturating_duration_since(now);
+                return (wait, self.poll.poll(events, Some(wait)));
+            }
+        };
+        match self.pacer.step(now, target) {
+            Step::Sleep(at) => {
+                pacing::sleep_until(at);
                 let polled = self.poll.poll(events, Some(Duration::ZERO));
                 (at.saturating_duration_since(now), polled)
             }
-            _ => {
-                let wait = wake.saturating_duration_since(now);
-                (wait, self.poll.poll(events, Some(wait)))
+            Step::Poll => (Duration::ZERO, self.poll.poll(events, Some(Duration::ZERO))),
+            Step::Spin(at) => {
+                pacing::spin_until(at);
+                events.clear();
+                (at.saturating_duration_since(now), Ok(()))
             }
         }
     }
 
-    /// Whether the worker may sleep until its next tick without watching its sockets: the
-    /// window is on and every connect has settled.
-    fn may_harvest(&self, now: Instant) -> bool {
+    /// Whether the worker may pace its sends without watching its sockets: the window is on,
+    /// every connect has settled, and echoes carry kernel receive stamps (an unstamped echo
+    /// is timed at its read, so reads must then follow arrivals).
+    fn may_pace(&self, now: Instant) -> bool {
         now < self.ends.window
+            && self.stats.open_loop.unstamped_reads < UNSTAMPED_LIMIT
             && self.next_connect >= self.slots.len()
             && self.pending_connects == 0
             && !self.shared.interrupted.load(Ordering::Relaxed)
@@ -287,8 +311,4 @@ impl Worker<'_> {
     }
 }
 
-/// CPU time used by the calling thread so far.
-fn thread_cpu() -> Duration {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map_or(Duration::ZERO, Duration::from)
-}
+use pacing::thread_cpu;

@@ -33,7 +33,7 @@ pub mod client;
 mod connections;
 mod event_loop;
 mod finish;
-mod harvest;
+mod pacer;
 pub mod payload;
 mod pump;
 mod release;

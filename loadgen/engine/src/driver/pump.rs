@@ -7,10 +7,12 @@
 //! at one `write` and one `read`.
 
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use crate::openloop::carry::LagCarry;
 use crate::openloop::schedule::OpenLoopSchedule;
 use crate::window::Window;
 
@@ -18,12 +20,13 @@ use super::client::{Client, ErrorKind, SendPolicy};
 use super::payload::Payload;
 use super::rx_stamp::{self, Clocks};
 use super::stats::{Recorder, WorkerStats};
-use super::worker::{Conn, Worker};
+use super::worker::{Conn, Slot, Worker};
 
 /// What reading and writing a client's socket uses of its worker, borrowed apart from the
 /// client's slot.
 struct Pumping<'w> {
     scratch: &'w mut [u8],
+    pipeline: usize,
     control: &'w mut [u8],
     stats: &'w mut WorkerStats,
     schedule: Option<&'w OpenLoopSchedule>,
@@ -58,12 +61,18 @@ impl Worker<'_> {
             clocks,
             ..
         } = self;
-        let slot = &mut slots[idx];
-        let Conn::Open { stream } = &mut slot.conn else {
+        let Slot {
+            client,
+            conn,
+            due,
+            carry,
+        } = &mut slots[idx];
+        let Conn::Open { stream } = conn else {
             return;
         };
         let mut io = Pumping {
             scratch,
+            pipeline,
             control,
             stats,
             schedule: schedule.as_ref(),
@@ -74,15 +83,15 @@ impl Worker<'_> {
         };
         let mut error = None;
         if readable {
-            error = io.read_echoes(stream, &mut slot.client, idx);
+            error = io.read_echoes(stream, client, carry, idx);
         }
         if error.is_none() {
             let policy = SendPolicy {
                 pipeline,
-                due: io.schedule.map(|_| slot.due),
+                due: io.schedule.map(|_| *due),
                 may_start,
             };
-            error = io.write_all(stream, &mut slot.client, &policy);
+            error = io.write_all(stream, (client, carry), idx, &policy);
         }
         if let Some(kind) = error {
             self.fail(idx, kind);
@@ -97,6 +106,7 @@ impl Pumping<'_> {
         &mut self,
         stream: &mut TcpStream,
         client: &mut Client,
+        carry: &mut LagCarry,
         idx: usize,
     ) -> Option<ErrorKind> {
         loop {
@@ -110,14 +120,19 @@ impl Pumping<'_> {
                 Ok((0, _)) => return Some(client.eof_kind()),
                 Ok((n, stamp)) => {
                     let read_at = Instant::now();
-                    let now = stamp
-                        .and_then(|s| self.clocks.instant(s, read_at))
-                        .unwrap_or(read_at);
+                    let stamped = stamp.and_then(|s| self.clocks.instant(s, read_at));
+                    let open_loop = self.schedule.is_some();
+                    if open_loop {
+                        self.stats.open_loop.read(stamped, read_at, self.window);
+                    }
+                    let now = stamped.unwrap_or(read_at);
                     let mut recorder = Recorder {
                         stats: self.stats,
                         schedule: self.schedule,
                         window: self.window,
                         wire_len: self.wire_len,
+                        carry: open_loop.then_some(&mut *carry),
+                        pipeline: self.pipeline,
                     };
                     let data = &self.scratch[..n];
                     if let Err(kind) = client.received(&self.payload, idx, data, now, &mut recorder)
@@ -140,10 +155,10 @@ impl Pumping<'_> {
     fn write_all(
         &mut self,
         stream: &mut TcpStream,
-        client: &mut Client,
+        (client, carry): (&mut Client, &mut LagCarry),
+        idx: usize,
         policy: &SendPolicy,
     ) -> Option<ErrorKind> {
-        let open_loop = self.schedule.is_some();
         loop {
             let n = client.next_write(&self.payload, policy, self.scratch);
             if n == 0 {
@@ -155,15 +170,27 @@ impl Pumping<'_> {
                 Ok(w) => {
                     let before = client.started();
                     client.wrote(&self.payload, w, at);
-                    if open_loop {
-                        let sent = client.started() - before;
-                        self.stats.open_loop.sent_n(sent, at, self.window);
-                    }
+                    self.started(before..client.started(), idx, carry, at);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Some(ErrorKind::from_io(&e)),
             }
+        }
+    }
+
+    /// Open loop: messages `ks` of client `idx` had their first bytes written by a `write`
+    /// made at `at`; records each one's send lag, taken at that write.
+    fn started(&mut self, ks: Range<u64>, idx: usize, carry: &mut LagCarry, at: Instant) {
+        let Some(schedule) = self.schedule else {
+            return;
+        };
+        let ol = &mut self.stats.open_loop;
+        ol.sent_n(ks.end - ks.start, at, self.window);
+        for k in ks {
+            let intended = schedule.intended(idx, k);
+            let lag = carry.started(k, intended, at, self.pipeline);
+            ol.record(intended, lag, self.window);
         }
     }
 }

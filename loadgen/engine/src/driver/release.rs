@@ -4,8 +4,6 @@
 
 use std::time::Instant;
 
-use crate::openloop::send_lag;
-
 use super::worker::{Conn, Worker};
 
 impl Worker<'_> {
@@ -24,27 +22,15 @@ impl Worker<'_> {
             let slot = &mut self.slots[local];
             if !self.in_batch[local] {
                 self.in_batch[local] = true;
-                self.batch.push((local, slot.due));
+                self.batch.push(local);
             }
             slot.due += 1;
         }
+        // Each message's send lag is taken at the write that carries it (see `pump.rs`).
         let batch = std::mem::take(&mut self.batch);
-        let window = self.current_window();
-        for &(local, first) in &batch {
+        for &local in &batch {
             self.in_batch[local] = false;
-            let at = Instant::now();
             self.pump(local, false);
-            if let Some(schedule) = &self.schedule {
-                let due = self.slots[local].due;
-                send_lag::record_released(
-                    &mut self.stats.open_loop,
-                    schedule,
-                    local,
-                    first..due,
-                    at,
-                    window,
-                );
-            }
         }
         self.batch = batch;
         self.batch.clear();

@@ -90,7 +90,22 @@ impl Clocks {
         };
         Some(at.min(read_at))
     }
+
+    /// Whether the realtime clock stepped between this reading and `later` by more than
+    /// [`STEP`]: stamps read with the older offset near the step are misplaced by its size.
+    pub fn stepped(&self, later: &Clocks) -> bool {
+        if self.real.is_zero() || later.real.is_zero() {
+            return false;
+        }
+        let mono = later.mono.saturating_duration_since(self.mono);
+        let real = later.real.as_nanos() as i128 - self.real.as_nanos() as i128;
+        (real - mono.as_nanos() as i128).unsigned_abs() > STEP.as_nanos()
+    }
 }
+
+/// A realtime clock moving this much more or less than the monotonic one between two turns has
+/// stepped: NTP slews at most 0.05%, which over a turn stays far below it.
+pub const STEP: Duration = Duration::from_millis(1);
 
 #[cfg(test)]
 mod tests {
@@ -118,6 +133,21 @@ mod tests {
             Some(later),
             "not after the read"
         );
+    }
+
+    #[test]
+    fn a_step_of_the_realtime_clock_is_told_from_a_slew() {
+        let a = Clocks::now();
+        let mut b = a;
+        b.mono += Duration::from_millis(100);
+        b.real += Duration::from_millis(100) + Duration::from_micros(50);
+        assert!(!a.stepped(&b), "a 0.05% slew over 100 ms");
+        b.real += Duration::from_millis(2);
+        assert!(a.stepped(&b), "2 ms forward");
+        let mut c = a;
+        c.mono += Duration::from_millis(10);
+        c.real = c.real.saturating_sub(Duration::from_millis(5));
+        assert!(a.stepped(&c), "backwards");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use results_model::open_loop::Pacing;
+
 use crate::openloop::arrival::Arrival;
 use crate::target::connect::SourceAddrs;
 use crate::window::start_line::StartLine;
@@ -40,6 +42,8 @@ pub(crate) struct Shared {
     pub arrival: Arrival,
     /// Open loop, uniform: the shortest time between two release ticks.
     pub min_tick: Duration,
+    /// Open loop: how the workers keep time (`None` in closed loop).
+    pub pacing: Option<Pacing>,
     /// Seed of the arrival process (each worker derives its own).
     pub seed: u64,
     /// Ends of the timeline intervals (offsets from `t0`).

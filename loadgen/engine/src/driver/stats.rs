@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use results_model::histogram::LatencyHistogram;
 use results_model::result::Totals;
 
+use crate::openloop::carry::LagCarry;
 use crate::openloop::schedule::OpenLoopSchedule;
 use crate::openloop::send_lag::{self, SendLagStats};
 use crate::window::Window;
@@ -113,6 +114,10 @@ pub struct Recorder<'a> {
     pub window: Window,
     /// Wire bytes per message.
     pub wire_len: u64,
+    /// Open loop: the client's lags in flight, to carry over to the messages it holds back.
+    pub carry: Option<&'a mut LagCarry>,
+    /// Most messages in flight per client.
+    pub pipeline: usize,
 }
 
 impl Completion for Recorder<'_> {
@@ -121,6 +126,9 @@ impl Completion for Recorder<'_> {
             Some(s) => s.intended(local, index),
             None => sent_at,
         };
+        if let Some(carry) = self.carry.as_deref_mut() {
+            carry.completed(index, done, self.pipeline);
+        }
         let latency = done.saturating_duration_since(start);
         let s = &mut *self.stats;
         s.interval.record(latency);
@@ -205,6 +213,8 @@ mod tests {
             schedule: None,
             window,
             wire_len: 64,
+            carry: None,
+            pipeline: 1,
         };
         rec.complete(0, 0, t0, t0 + Duration::from_millis(1));
         rec.complete(0, 1, window.start, window.start + Duration::from_millis(1));
@@ -228,6 +238,8 @@ mod tests {
             schedule: Some(&schedule),
             window,
             wire_len: 8,
+            carry: None,
+            pipeline: 1,
         };
         // Message 0 was due at t0, actually sent 200 ms late, answered 1 ms after that.
         let sent = t0 + Duration::from_millis(200);

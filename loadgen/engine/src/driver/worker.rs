@@ -4,19 +4,21 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc::Sender;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
 use nix::sys::timerfd::{ClockId, TimerFd, TimerFlags};
+use results_model::open_loop::PaceMode;
 
 use crate::openloop::arrival::{Arrival, GapSample};
+use crate::openloop::carry::LagCarry;
 use crate::openloop::schedule::OpenLoopSchedule;
 use crate::openloop::tick::{self, Grid};
 use crate::window::Window;
 
 use super::client::Client;
-use super::harvest::Harvest;
+use super::pacer::Pacer;
 use super::rx_stamp::{self, Clocks};
 use super::shared::{Shared, WorkerPlan};
 use super::stats::{Tick, WorkerStats};
@@ -40,6 +42,8 @@ pub(super) struct Slot {
     pub conn: Conn,
     /// Open loop: messages due so far.
     pub due: u64,
+    /// Open loop: lags to carry over to messages the pipeline holds back.
+    pub carry: LagCarry,
 }
 
 /// When a worker stops starting messages and when it stops altogether.
@@ -71,12 +75,12 @@ pub(super) struct Worker<'a> {
     pub ends: Ends,
     /// The measured window, once the start line opened it.
     pub window: Option<Window>,
-    /// Open loop: clients given messages in this batch, with their first new message.
-    pub batch: Vec<(usize, u64)>,
+    /// Open loop: clients given messages in this batch.
+    pub batch: Vec<usize>,
     /// Whether each client is in `batch` already.
     pub in_batch: Vec<bool>,
-    /// Open loop: waking on timer ticks only, and reading the echoes then.
-    pub harvest: Harvest,
+    /// Open loop: waking when a message is due, and reading the echoes then.
+    pub pacer: Pacer,
     /// Open loop: control-message space for the kernel's receive stamps.
     pub control: Vec<u8>,
     /// Open loop: the clock offset that turns receive stamps into `Instant`s.
@@ -123,7 +127,15 @@ fn open_loop(shared: &Shared, plan: &WorkerPlan, poll: &Poll) -> io::Result<Opti
         Arrival::Uniform => schedule,
         Arrival::Poisson => schedule.poisson(shared.seed ^ (plan.index as u64 + 1)),
     };
-    let periodic = tick::arm_periodic(&timer, &schedule, start, shared.min_tick);
+    // Batched pacing ticks on its own grid; otherwise the timer serves the ramp and drain.
+    let min_tick = shared
+        .pacing
+        .as_ref()
+        .filter(|p| p.mode == PaceMode::Batched)
+        .map_or(shared.min_tick, |p| {
+            Duration::from_secs_f64(p.tick_us / 1e6)
+        });
+    let periodic = tick::arm_periodic(&timer, &schedule, start, min_tick);
     Ok(Some((schedule, timer, periodic)))
 }
 
@@ -144,6 +156,7 @@ impl<'a> Worker<'a> {
                 client: Client::new(plan.first_client + i as u64, shared.pipeline),
                 conn: Conn::NotStarted,
                 due: 0,
+                carry: LagCarry::default(),
             })
             .collect();
         Ok(Worker {
@@ -169,7 +182,7 @@ impl<'a> Worker<'a> {
             window: None,
             batch: Vec::new(),
             in_batch: vec![false; plan.clients],
-            harvest: Harvest::new(periodic, shared.min_tick),
+            pacer: Pacer::new(shared.pacing.as_ref(), periodic),
             control: rx_stamp::control_buffer(),
             clocks: Clocks::now(),
         })

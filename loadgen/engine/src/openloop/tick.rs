@@ -49,11 +49,6 @@ impl Grid {
         Grid { start, tick }
     }
 
-    /// Time between two ticks.
-    pub fn tick(&self) -> Duration {
-        self.tick
-    }
-
     /// The first tick that releases a message due at `due`.
     pub fn tick_at(&self, due: Instant) -> Instant {
         let since = due.saturating_duration_since(self.start).as_nanos();

@@ -10,6 +10,7 @@ use results_model::cost::CostReport;
 use results_model::judge::judge;
 use results_model::meta::RunMeta;
 use results_model::open_loop::OpenLoopReport;
+use results_model::open_loop::Pacing;
 use results_model::result::{
     LoadgenInfo, LoadgenResources, MachineInfo, RunResult, SerializedHistograms, ServerReport,
     Throughput, SCHEMA_VERSION,
@@ -33,6 +34,8 @@ pub(super) struct Assembly<'a> {
     pub threads: usize,
     pub measured: f64,
     pub t0: Instant,
+    /// Open loop: how the workers kept time.
+    pub pacing: Option<Pacing>,
     pub probes: &'a Probes,
     pub coordinated: Coordinated,
     pub total: WorkerStats,
@@ -73,7 +76,10 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
     let mut totals = total.totals.clone();
     totals.unfinished = total.open_loop.unfinished;
     totals.connections.connected_at_window_start = total.open_loop.connected_at_window_start;
-    let open_loop = open_loop_report(config, total, measured, a.coordinated.run_queue_wait_s);
+    let mut open_loop = open_loop_report(config, total, measured, a.coordinated.run_queue_wait_s);
+    if let Some(ol) = open_loop.as_mut() {
+        ol.pacing = a.pacing.clone();
+    }
     let latency_us = total.latency.summary();
     let verdict = judge(config, &totals, &latency_us, open_loop.as_ref());
     let warnings = warnings::warnings(&Observed {
@@ -187,5 +193,10 @@ fn open_loop_report(
         lower_bound: ol.censored > 0,
         loadgen_run_queue_share: per_s(run_queue_wait_s),
         arrival_check: ol.gaps.check(config.arrival),
+        pacing: None,
+        read_delay: ol.read_delay.summary(),
+        read_delay_histogram: ol.read_delay.to_base64(),
+        unstamped_reads: ol.unstamped_reads,
+        clock_steps: ol.clock_steps,
     })
 }

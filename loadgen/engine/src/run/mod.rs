@@ -16,11 +16,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use results_model::config::{RunConfig, Target};
+use results_model::open_loop::{Arrival, Pacing};
 use results_model::result::{RunResult, ServerReport};
 
 use crate::driver::payload::Payload;
 use crate::driver::stats::{self, Tick, WorkerStats};
 use crate::driver::{self, Shared, WorkerPlan};
+use crate::openloop::pacing;
 use crate::openloop::tick::MIN_TICK;
 use crate::probes::metadata;
 use crate::probes::run_queue::WORKER_PREFIX;
@@ -77,10 +79,11 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     };
     let threads = config.threads.min(config.clients).max(1);
     let probes = Probes::new(server.as_ref().map(ServerChild::pid));
+    let pacing = config.rate.map(|rate| choose_pacing(config, threads, rate));
     let Some(t0) = start_at::start_instant(config.start_at, config.warmup, &interrupted)? else {
         anyhow::bail!("interrupted while waiting for --start-at");
     };
-    let shared = Arc::new(shared_state(config, target, interrupted, t0));
+    let shared = Arc::new(shared_state(config, target, interrupted, t0, pacing));
     let (handles, ticks) = start_workers(config, threads, &shared)?;
     let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
     let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
@@ -104,6 +107,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         threads,
         measured,
         t0: shared.t0,
+        pacing: shared.pacing.clone(),
         probes: &probes,
         coordinated,
         total,
@@ -169,6 +173,7 @@ fn shared_state(
     target: SocketAddr,
     interrupted: Arc<AtomicBool>,
     t0: Instant,
+    pacing: Option<Pacing>,
 ) -> Shared {
     // The latest the window can be; the start line opens it as soon as every client is in.
     let start_line = StartLine::new(t0, config);
@@ -192,8 +197,24 @@ fn shared_state(
         start_line,
         arrival: config.arrival,
         min_tick: config.tick_us.map_or(MIN_TICK, Duration::from_micros),
+        pacing,
         seed: config.seed,
     }
+}
+
+/// Open loop: measures this machine's wake-up cost (on this thread, with the workers' timer
+/// slack) and chooses how each worker, sending `rate / threads` msgs/s, keeps time.
+fn choose_pacing(config: &RunConfig, threads: usize, rate: f64) -> Pacing {
+    let _ = nix::sys::prctl::set_timerslack(1);
+    let cost = pacing::calibrate();
+    let interval = Duration::from_secs_f64(threads as f64 / rate.max(1e-9));
+    let uniform = config.arrival == Arrival::Uniform;
+    pacing::choose(
+        interval,
+        uniform,
+        cost,
+        config.tick_us.map(Duration::from_micros),
+    )
 }
 
 /// A worker thread's handle: its stats when it ends.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use results_model::config::RunConfig;
 use results_model::open_loop::OpenLoopReport;
+use results_model::open_loop::PaceMode;
 use results_model::result::{LoadgenResources, ServerReport, Totals};
 
 /// A worker thread off the CPU this long at once is worth a warning: every echo waited for it.
@@ -95,10 +96,21 @@ fn open_loop_warnings(o: &Observed) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(check) = o.open_loop.map(|ol| &ol.arrival_check) {
         if !check.passed {
-            // A tick asked for explains bursts; without one, name the remedy.
-            let cause = match o.config.tick_us {
-                Some(us) => format!("; --tick {us}us sends every message due by a tick at once"),
-                None => "; loadgen could not keep the spacing (fewer clients per thread, \
+            // Batched ticks explain bursts; otherwise name the remedy.
+            let batched = o
+                .open_loop
+                .and_then(|ol| ol.pacing.as_ref())
+                .filter(|p| p.mode == PaceMode::Batched);
+            let cause = match (o.config.tick_us, batched) {
+                (Some(us), _) => {
+                    format!("; --tick {us}us sends every message due by a tick at once")
+                }
+                (None, Some(p)) => format!(
+                    "; pacing was batched (one wake-up per {:.0} µs tick, every message due by \
+                     then sent at once), because {}",
+                    p.tick_us, p.reason
+                ),
+                (None, None) => "; loadgen could not keep the spacing (fewer clients per thread, \
                          or a quieter machine, help)"
                     .to_string(),
             };

@@ -1,0 +1,165 @@
+//! The open loop's wait between messages, as [`crate::openloop::pacing`] chose it.
+//!
+//! **Why.** Woken for every echo as well as every message, a worker sleeps and wakes about
+//! twice per message, and on a virtual machine a wake-up costs more than the message itself.
+//! Echoes need not wake it: the kernel stamps each packet on arrival
+//! ([`super::rx_stamp`]), so an echo read later keeps its arrival time.
+//!
+//! **How.** While pacing, the worker sleeps until the spin margin before its next wake-up target
+//! (the next message due, or in batched mode the tick that releases it), then collects the
+//! socket events that queued meanwhile with a zero-timeout poll, and spins the rest of the way:
+//! busy-polling its sockets while more than [`POLL_SPIN`] remains, then on the clock alone, so
+//! no read stands between the due time and the write. The periodic timerfd is stopped
+//! meanwhile. The worker paces only while the window is on, every connect has settled and no
+//! interrupt came; otherwise (the ramp, the drain, closed loop) it waits on all its events. A
+//! sleep never runs past the loop's own next duty (scan, timeline tick, deadline).
+//!
+//! **What it costs.** A message held back by the pipeline limit goes out at the next wake-up
+//! after the echo that frees it, not at once: that wait is loadgen's, and its send lag shows it.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::timerfd::TimerFd;
+use results_model::open_loop::{PaceMode, Pacing};
+
+use crate::openloop::tick::Grid;
+
+/// While more than this remains before the target, the spin polls the sockets between
+/// checks of the clock; closer than this it only watches the clock.
+pub(super) const POLL_SPIN: Duration = Duration::from_micros(5);
+
+/// What the worker does next while pacing.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Sleep until this instant, then poll the sockets without waiting.
+    Sleep(Instant),
+    /// Poll the sockets without waiting (the target is near, but not this near).
+    Poll,
+    /// Spin on the clock until the target, then act: no read in between.
+    Spin(Instant),
+}
+
+/// Whether the worker is pacing, and how.
+#[derive(Debug)]
+pub(super) struct Pacer {
+    /// Batched: the ticks' grid. Precise: `None` (every message is its own target).
+    grid: Option<Grid>,
+    /// How long before its target the worker stops sleeping.
+    margin: Duration,
+    /// Whether the run paces at all (open loop with a pacing chosen).
+    allowed: bool,
+    /// Pacing now.
+    active: bool,
+}
+
+impl Pacer {
+    /// A worker's pacer for `pacing` (`None`: closed loop); batched ticks fall on `grid`.
+    pub fn new(pacing: Option<&Pacing>, grid: Option<Grid>) -> Pacer {
+        let batched = pacing.is_some_and(|p| p.mode == PaceMode::Batched);
+        Pacer {
+            grid: grid.filter(|_| batched),
+            margin: pacing.map_or(Duration::ZERO, |p| Duration::from_secs_f64(p.spin_us / 1e6)),
+            allowed: pacing.is_some() && (!batched || grid.is_some()),
+            active: false,
+        }
+    }
+
+    /// Whether pacing is on.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// Turns pacing on when `wanted` and allowed (stopping the periodic `timer`, whose ticks
+    /// the sleep replaces), or off. Once off it stays off: it ends with the window.
+    pub fn set(&mut self, wanted: bool, timer: Option<&TimerFd>) {
+        if wanted && !self.active && self.allowed {
+            if let Some(timer) = timer {
+                let _ = timer.unset();
+            }
+            self.active = true;
+        } else if !wanted && self.active {
+            self.active = false;
+            self.allowed = false;
+        }
+    }
+
+    /// The instant the worker must act for the message due at `due`: that instant (precise) or
+    /// the tick that releases it (batched); never after the loop's next duty `wake`.
+    pub fn target(&self, due: Instant, wake: Instant) -> Instant {
+        match self.grid {
+            Some(grid) => grid.tick_at(due).min(wake),
+            None => due.min(wake),
+        }
+    }
+
+    /// What to do at `now` to act at `target`.
+    pub fn step(&self, now: Instant, target: Instant) -> Step {
+        let left = target.saturating_duration_since(now);
+        if left > self.margin {
+            Step::Sleep(target - self.margin)
+        } else if left > POLL_SPIN {
+            Step::Poll
+        } else {
+            Step::Spin(target)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacing(mode: PaceMode, spin_us: f64) -> Pacing {
+        Pacing {
+            mode,
+            spin_us,
+            ..Pacing::default()
+        }
+    }
+
+    #[test]
+    fn precise_sleeps_to_the_margin_then_polls_then_spins_to_the_due_time() {
+        let t = Instant::now();
+        let us = Duration::from_micros;
+        let p = Pacer::new(Some(&pacing(PaceMode::Precise, 30.0)), None);
+        let due = p.target(t + us(1000), t + us(5000));
+        assert_eq!(due, t + us(1000), "precise: the message's own due time");
+        assert_eq!(p.step(t, due), Step::Sleep(t + us(970)));
+        assert_eq!(p.step(t + us(975), due), Step::Poll);
+        assert_eq!(p.step(t + us(996), due), Step::Spin(due));
+        assert_eq!(
+            p.step(t + us(1200), due),
+            Step::Spin(due),
+            "late: act at once"
+        );
+        assert_eq!(
+            p.target(t + us(1000), t + us(500)),
+            t + us(500),
+            "a duty first"
+        );
+    }
+
+    #[test]
+    fn batched_acts_on_the_releasing_tick() {
+        let t = Instant::now();
+        let us = Duration::from_micros;
+        let grid = Grid::new(t, us(40));
+        let p = Pacer::new(Some(&pacing(PaceMode::Batched, 10.0)), Some(grid));
+        let at = p.target(t + us(50), t + us(10_000));
+        assert_eq!(at, grid.tick_at(t + us(50)));
+        assert!(at >= t + us(80) && at < t + us(90), "the 80 µs tick");
+    }
+
+    #[test]
+    fn closed_loop_never_paces_and_an_ended_window_stays_off() {
+        let mut closed = Pacer::new(None, None);
+        closed.set(true, None);
+        assert!(!closed.active());
+        let mut p = Pacer::new(Some(&pacing(PaceMode::Precise, 10.0)), None);
+        p.set(true, None);
+        assert!(p.active());
+        p.set(false, None);
+        p.set(true, None);
+        assert!(!p.active(), "off for good once the window ended");
+    }
+}

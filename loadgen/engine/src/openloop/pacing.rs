@@ -1,0 +1,210 @@
+//! How an open-loop worker keeps time: one wake-up per message when it can afford it, batches
+//! on coarser ticks only when it cannot.
+//!
+//! **Precise** (the default wherever it fits): the worker sleeps on an absolute timer (timer
+//! slack 1 ns) until a spin margin before the next message is due, reads the echoes that
+//! queued meanwhile, then spins on the clock for the rest and writes the message when it is
+//! due. A sleeping thread wakes late by however long the kernel (and, in a virtual machine, the
+//! hypervisor) takes to deliver the timer; the margin covers that lateness, so the write lands
+//! on time, and the spin costs only what is left of the margin.
+//!
+//! **Batched**: when one wake-up per message would cost more CPU than [`WAKE_BUDGET`], the
+//! worker wakes once per tick, a whole number of message intervals, and sends every message due
+//! by then: fewer wake-ups, and up to one tick of send lag, which is measured.
+//!
+//! The choice comes from the per-worker rate and the wake-up cost this machine shows, measured
+//! by [`calibrate`] before the run (sleeps timed by the thread's CPU clock and by the monotonic
+//! clock). `--tick` overrides it. The mode, its inputs and the reason are recorded in the result.
+
+use std::time::{Duration, Instant};
+
+use results_model::open_loop::{PaceMode, Pacing};
+
+/// Share of one CPU a worker may spend on waking and spinning before it batches.
+pub const WAKE_BUDGET: f64 = 0.5;
+/// The spin margin never exceeds this: beyond it, spinning costs more than it saves.
+const MAX_MARGIN: Duration = Duration::from_micros(150);
+/// Sleeps measured by [`calibrate`], and how long each asks for.
+const CALIBRATION_SLEEPS: usize = 48;
+const CALIBRATION_SLEEP: Duration = Duration::from_micros(300);
+
+/// What a sleep costs on this machine, measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WakeCost {
+    /// CPU time one sleep and wake-up costs the sleeping thread.
+    pub cpu: Duration,
+    /// How late a sleep ends after the instant it asked for: median and 99th percentile.
+    pub late_p50: Duration,
+    /// See `late_p50`.
+    pub late_p99: Duration,
+}
+
+impl WakeCost {
+    /// The spin margin: the lateness of nearly every wake-up, within [`MAX_MARGIN`].
+    pub fn margin(&self) -> Duration {
+        (self.late_p99 + Duration::from_micros(2)).min(MAX_MARGIN)
+    }
+
+    /// CPU one wake-up costs, spin included (the margin less the median lateness).
+    pub fn per_wake(&self) -> Duration {
+        self.cpu + self.margin().saturating_sub(self.late_p50)
+    }
+}
+
+/// Measures [`WakeCost`] on the calling thread (timer slack must already be 1 ns): a few
+/// dozen absolute sleeps, about 15 ms in all.
+pub fn calibrate() -> WakeCost {
+    let mut late = Vec::with_capacity(CALIBRATION_SLEEPS);
+    let cpu0 = thread_cpu();
+    for _ in 0..CALIBRATION_SLEEPS {
+        let at = Instant::now() + CALIBRATION_SLEEP;
+        sleep_until(at);
+        late.push(Instant::now().saturating_duration_since(at));
+    }
+    let cpu = thread_cpu().saturating_sub(cpu0) / CALIBRATION_SLEEPS as u32;
+    late.sort_unstable();
+    let at = |q: f64| late[((late.len() - 1) as f64 * q).round() as usize];
+    WakeCost {
+        cpu,
+        late_p50: at(0.5),
+        late_p99: at(0.99),
+    }
+}
+
+/// Chooses how a worker sending one message every `interval` keeps time. `tick` is `--tick`;
+/// `uniform` is false for Poisson gaps, which are never batched onto ticks.
+pub fn choose(interval: Duration, uniform: bool, cost: WakeCost, tick: Option<Duration>) -> Pacing {
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let per_wake = cost.per_wake();
+    let base = Pacing {
+        mode: PaceMode::Precise,
+        tick_us: us(interval),
+        spin_us: us(cost.margin()),
+        wake_cpu_us: us(cost.cpu),
+        wake_late_p50_us: us(cost.late_p50),
+        wake_late_p99_us: us(cost.late_p99),
+        reason: String::new(),
+    };
+    if let Some(tick) = tick.filter(|_| uniform) {
+        let tick = super::tick::tick_for(interval, tick);
+        return Pacing {
+            mode: PaceMode::Batched,
+            tick_us: us(tick),
+            reason: format!("--tick asked for ticks at least {:.0} µs apart", us(tick)),
+            ..base
+        };
+    }
+    let share = per_wake.as_secs_f64() / interval.as_secs_f64().max(1e-9);
+    if share <= WAKE_BUDGET || !uniform {
+        let why = if uniform {
+            "fits"
+        } else {
+            "Poisson gaps are never batched, though it exceeds"
+        };
+        return Pacing {
+            reason: format!(
+                "one wake-up per message ({:.1} µs CPU with the spin, every {:.1} µs) uses \
+                 {:.0}% of a CPU: {why} the {:.0}% budget",
+                us(per_wake),
+                us(interval),
+                share * 100.0,
+                WAKE_BUDGET * 100.0
+            ),
+            ..base
+        };
+    }
+    let shortest = Duration::from_secs_f64(per_wake.as_secs_f64() / WAKE_BUDGET);
+    let tick = super::tick::tick_for(interval, shortest);
+    Pacing {
+        mode: PaceMode::Batched,
+        tick_us: us(tick),
+        reason: format!(
+            "one wake-up per message ({:.1} µs CPU with the spin, every {:.1} µs) would use \
+             {:.0}% of a CPU, over the {:.0}% budget: one wake-up per {:.0} µs tick",
+            us(per_wake),
+            us(interval),
+            share * 100.0,
+            WAKE_BUDGET * 100.0,
+            us(tick)
+        ),
+        ..base
+    }
+}
+
+/// Sleeps until `at` on the monotonic clock (absolute, so a preempted call does not drift);
+/// returns at once if `at` has passed.
+pub fn sleep_until(at: Instant) {
+    let now = Instant::now();
+    if at > now {
+        // `Instant` is CLOCK_MONOTONIC: the absolute target is the clock now plus the rest.
+        if let Ok(mono) = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+            let target = Duration::from(mono) + (at - Instant::now().min(at));
+            let ts = nix::sys::time::TimeSpec::from_duration(target);
+            let _ = nix::time::clock_nanosleep(
+                nix::time::ClockId::CLOCK_MONOTONIC,
+                nix::time::ClockNanosleepFlags::TIMER_ABSTIME,
+                &ts,
+            );
+        }
+    }
+}
+
+/// Spins on the clock until `at` (the last few µs before a message is due).
+pub fn spin_until(at: Instant) {
+    while Instant::now() < at {
+        std::hint::spin_loop();
+    }
+}
+
+/// CPU time used by the calling thread so far.
+pub fn thread_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, Duration::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: fn(u64) -> Duration = Duration::from_micros;
+
+    fn cost(cpu: u64, p50: u64, p99: u64) -> WakeCost {
+        WakeCost {
+            cpu: US(cpu),
+            late_p50: US(p50),
+            late_p99: US(p99),
+        }
+    }
+
+    #[test]
+    fn light_rates_wake_per_message_and_spin_the_margin() {
+        let p = choose(US(1000), true, cost(20, 40, 60), None);
+        assert_eq!(p.mode, PaceMode::Precise, "{}", p.reason);
+        assert!((p.spin_us - 62.0).abs() < 0.5, "margin = p99 late + 2 µs");
+        assert!((p.tick_us - 1000.0).abs() < 0.5);
+    }
+
+    #[test]
+    fn rates_beyond_the_budget_batch_on_whole_intervals() {
+        // 20 µs CPU + 22 µs spin per wake-up, every 20 µs: 210% of a CPU.
+        let p = choose(US(20), true, cost(20, 40, 60), None);
+        assert_eq!(p.mode, PaceMode::Batched, "{}", p.reason);
+        // Shortest affordable tick 84 µs -> 100 µs, five intervals.
+        assert!((p.tick_us - 100.0).abs() < 0.5, "{}", p.tick_us);
+        assert!(p.reason.contains("budget"));
+    }
+
+    #[test]
+    fn tick_overrides_and_poisson_never_batches() {
+        let p = choose(US(1000), true, cost(1, 1, 1), Some(US(4000)));
+        assert_eq!(p.mode, PaceMode::Batched);
+        assert!(p.reason.contains("--tick"));
+        let p = choose(US(20), false, cost(20, 40, 60), Some(US(40)));
+        assert_eq!(p.mode, PaceMode::Precise, "{}", p.reason);
+    }
+
+    #[test]
+    fn the_margin_is_capped() {
+        assert_eq!(cost(1, 1, 10_000).margin(), MAX_MARGIN);
+    }
+}
