@@ -26,11 +26,17 @@ pub fn open_loop_lines(ol: &OpenLoopReport) -> String {
     if let Some(p) = &ol.pacing {
         let _ = writeln!(
             s,
-            "  Pacing: {:?}, a wake-up every {} with {} spin ({})",
+            "  Pacing: {:?}, a wake-up every {} with {} spin ({}); CPU wake-up latency \
+             request: {}",
             p.mode,
             format::duration_us(p.tick_us),
             format::duration_us(p.spin_us),
-            p.reason
+            p.reason,
+            if p.cpu_qos.is_empty() {
+                "not recorded"
+            } else {
+                &p.cpu_qos
+            }
         );
     }
     if ol.unstamped_reads > 0 || ol.clock_steps > 0 {

@@ -69,6 +69,10 @@ pub struct RunConfig {
     /// and the arrival check show.
     #[serde(default)]
     pub tick_us: Option<u64>,
+    /// Open loop: hold the CPUs' wake-up latency at 0 µs (`/dev/cpu_dma_latency`) for the
+    /// run, so timed wake-ups are on time (`false`: `--no-cpu-qos`, or older files).
+    #[serde(default)]
+    pub cpu_qos: bool,
     /// Which shard of a sharded run this is (`--shard I/N` or `JOB_COMPLETION_INDEX` and
     /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
     /// shard's share, and the whole run's are in here.
@@ -146,6 +150,7 @@ impl RunConfig {
             seed: defaults::SEED,
             arrival: defaults::ARRIVAL,
             tick_us: None,
+            cpu_qos: true,
             shard: None,
             start_at: None,
             link: None,

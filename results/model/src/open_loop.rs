@@ -113,4 +113,8 @@ pub struct Pacing {
     pub wake_late_p99_us: f64,
     /// Why this mode, in words.
     pub reason: String,
+    /// The 0 µs CPU wake-up latency request: `held`, `off` (`--no-cpu-qos`), or why it
+    /// could not be held.
+    #[serde(default)]
+    pub cpu_qos: String,
 }

@@ -60,11 +60,16 @@ pub struct OpenLoopArgs {
     pub arrival: ArrivalArgs,
     /// Open loop, uniform arrivals: batch releases on ticks at least this far apart (e.g.
     /// 40us). Default: chosen from the rate and this machine's measured wake-up cost (one
-    /// wake-up per message when it fits half a CPU, else whole-interval ticks; the summary
+    /// wake-up per message when it fits 60% of a CPU, else whole-interval ticks; the summary
     /// says which and why). Coarser ticks cost loadgen less CPU and send in bursts; the send
     /// lag and the arrival check show it.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub tick: Option<Duration>,
+    /// Open loop: leave the CPUs' power management alone. By default loadgen holds a 0 µs
+    /// wake-up latency request (/dev/cpu_dma_latency, as cyclictest does) for the run, so its
+    /// timed wake-ups, and the server's, are on time; it needs root and says when it cannot.
+    #[arg(long)]
+    pub no_cpu_qos: bool,
 }
 
 /// How connections are made, and how long loadgen waits for them and their echoes.

@@ -263,6 +263,7 @@ impl Worker<'_> {
         match self.pacer.step(now, target) {
             Step::Sleep(at) => {
                 pacing::sleep_until(at);
+                self.pacer.woke(at, Instant::now());
                 let polled = self.poll.poll(events, Some(Duration::ZERO));
                 (at.saturating_duration_since(now), polled)
             }

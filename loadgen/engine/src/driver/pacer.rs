@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use nix::sys::timerfd::TimerFd;
 use results_model::open_loop::{PaceMode, Pacing};
 
+use crate::openloop::pacing::MAX_MARGIN;
 use crate::openloop::tick::Grid;
 
 /// While more than this remains before the target, the spin polls the sockets between
@@ -50,7 +51,13 @@ pub(super) struct Pacer {
     allowed: bool,
     /// Pacing now.
     active: bool,
+    /// How late the latest sleeps ended, to keep `margin` at their 99th percentile.
+    recent: Vec<Duration>,
 }
+
+/// Sleeps whose lateness sets the margin, and the margin's bounds.
+const RECENT: usize = 256;
+const MIN_MARGIN: Duration = Duration::from_micros(2);
 
 impl Pacer {
     /// A worker's pacer for `pacing` (`None`: closed loop); batched ticks fall on `grid`.
@@ -61,6 +68,20 @@ impl Pacer {
             margin: pacing.map_or(Duration::ZERO, |p| Duration::from_secs_f64(p.spin_us / 1e6)),
             allowed: pacing.is_some() && (!batched || grid.is_some()),
             active: false,
+            recent: Vec::with_capacity(RECENT),
+        }
+    }
+
+    /// A sleep meant to end at `at` ended at `now`. Every [`RECENT`] sleeps, the margin
+    /// becomes their 99th-percentile lateness (+2 µs), so the spin follows the machine's
+    /// timer as it is now instead of as calibrated.
+    pub fn woke(&mut self, at: Instant, now: Instant) {
+        self.recent.push(now.saturating_duration_since(at));
+        if self.recent.len() == RECENT {
+            self.recent.sort_unstable();
+            let p99 = self.recent[RECENT * 99 / 100];
+            self.margin = (p99 + MIN_MARGIN).clamp(MIN_MARGIN, MAX_MARGIN);
+            self.recent.clear();
         }
     }
 
@@ -148,6 +169,23 @@ mod tests {
         let at = p.target(t + us(50), t + us(10_000));
         assert_eq!(at, grid.tick_at(t + us(50)));
         assert!(at >= t + us(80) && at < t + us(90), "the 80 µs tick");
+    }
+
+    #[test]
+    fn the_margin_follows_the_lateness_of_recent_sleeps() {
+        let t = Instant::now();
+        let us = Duration::from_micros;
+        let mut p = Pacer::new(Some(&pacing(PaceMode::Precise, 100.0)), None);
+        for i in 0..RECENT as u64 {
+            // Mostly 10 µs late, 1% up to 30 µs.
+            let late = if i % 100 == 0 { 30 } else { 10 };
+            p.woke(t, t + us(late));
+        }
+        assert_eq!(p.margin, us(32), "p99 lateness + 2 µs");
+        for _ in 0..RECENT {
+            p.woke(t, t + us(5_000));
+        }
+        assert_eq!(p.margin, MAX_MARGIN);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use results_model::result::{RunResult, ServerReport};
 use crate::driver::payload::Payload;
 use crate::driver::stats::{self, Tick, WorkerStats};
 use crate::driver::{self, Shared, WorkerPlan};
+use crate::openloop::cpu_qos::CpuQos;
 use crate::openloop::pacing;
 use crate::openloop::tick::MIN_TICK;
 use crate::probes::metadata;
@@ -79,7 +80,14 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     };
     let threads = config.threads.min(config.clients).max(1);
     let probes = Probes::new(server.as_ref().map(ServerChild::pid));
-    let pacing = config.rate.map(|rate| choose_pacing(config, threads, rate));
+    // Held until the run ends (dropped with this frame).
+    let (_qos, pacing) = match config.rate {
+        Some(rate) => {
+            let (qos, pacing) = choose_pacing(config, threads, rate);
+            (qos, Some(pacing))
+        }
+        None => (CpuQos::none(), None),
+    };
     let Some(t0) = start_at::start_instant(config.start_at, config.warmup, &interrupted)? else {
         anyhow::bail!("interrupted while waiting for --start-at");
     };
@@ -202,19 +210,25 @@ fn shared_state(
     }
 }
 
-/// Open loop: measures this machine's wake-up cost (on this thread, with the workers' timer
-/// slack) and chooses how each worker, sending `rate / threads` msgs/s, keeps time.
-fn choose_pacing(config: &RunConfig, threads: usize, rate: f64) -> Pacing {
+/// Open loop: holds the CPU wake-up latency request (unless `--no-cpu-qos`), measures this
+/// machine's wake-up cost under it (on this thread, with the workers' timer slack) and chooses
+/// how each worker, sending `rate / threads` msgs/s, keeps time.
+fn choose_pacing(config: &RunConfig, threads: usize, rate: f64) -> (CpuQos, Pacing) {
+    let (qos, state) = if config.cpu_qos {
+        CpuQos::hold()
+    } else {
+        (CpuQos::none(), "off".to_string())
+    };
     let _ = nix::sys::prctl::set_timerslack(1);
     let cost = pacing::calibrate();
     let interval = Duration::from_secs_f64(threads as f64 / rate.max(1e-9));
     let uniform = config.arrival == Arrival::Uniform;
-    pacing::choose(
-        interval,
-        uniform,
-        cost,
-        config.tick_us.map(Duration::from_micros),
-    )
+    let tick = config.tick_us.map(Duration::from_micros);
+    let pacing = Pacing {
+        cpu_qos: state,
+        ..pacing::choose(interval, uniform, cost, tick)
+    };
+    (qos, pacing)
 }
 
 /// A worker thread's handle: its stats when it ends.
