@@ -1,86 +1,93 @@
 #!/usr/bin/env bash
-# loadgen's open loop side by side with tcpkali at the same offered load against one
-# echo-server: both p99s and both client CPU costs per message, interleaved, REPEATS times.
+# loadgen's open loop side by side with tcpkali, against the same echo-servers, interleaved:
+#   light   50 clients at 1k, 5k and 20k msgs/s, mio and tokio: loadgen (defaults), and
+#           tcpkali at the same rates on mio;
+#   50k     100 connections x 500 msgs/s = 50k msgs/s on mio: loadgen (defaults) and tcpkali;
+#   stream  scripts/streaming-vs-tcpkali.sh, when it is there.
 #
-#   scripts/openloop-vs-tcpkali.sh [REPEATS]        (default 3)
+#   scripts/openloop-vs-tcpkali.sh [REPEATS] [OUT]      (default 3, docs/data/peers)
 #
-# Environment: TCPKALI (default: tcpkali on PATH), MODEL (mio), CONNS (100), PER_CONN (500
-# msgs/s per connection, so 50k msgs/s in all), SECS (6), TICK (40us), LOADGEN_ARGS (extra
-# loadgen flags).
-# loadgen runs twice per repeat: with its defaults (one message per timer tick, so evenly
-# spaced sends) and with `--tick $TICK` (every message due by a tick sent at once: fewer
-# wake-ups, burstier sends; tcpkali's own sends are far burstier still).
-# tcpkali's p99 is from its own send time (--latency-marker); loadgen prints its corrected p99
-# (from the intended send time), its send lag, its verdict and the coefficient of variation of
-# the gaps it actually sent (its arrival check: at most 0.5 passes for uniform). Client CPU is
-# GNU time's user + system seconds divided by the messages the client exchanged in the run.
+# Every loadgen result JSON and every tcpkali output is kept in OUT, and OUT/summary.md is
+# rebuilt from them by scripts/peers-table.py (medians with ranges, runs passing their own
+# verdict). Client CPU is GNU time's user + system seconds of the whole client process over the
+# messages it exchanged (warm-up included), the same for both tools; loadgen's own figure for
+# the window alone is in its JSON (cost.loadgen). tcpkali's p99 is from its actual send
+# (--latency-marker); loadgen's corrected p99 is from the intended send.
+# Fairness: for the whole script a 0 µs CPU wake-up latency request is held (/dev/cpu_dma_latency,
+# as loadgen holds it by default), so tcpkali and loadgen run on the same tuned host.
+# Environment: TCPKALI (default: tcpkali on PATH, else /tmp/peers/tcpkali/src/tcpkali), SECS (4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${1:-3}
-TCPKALI=${TCPKALI:-tcpkali}
-MODEL=${MODEL:-mio}
-CONNS=${CONNS:-100}
-PER_CONN=${PER_CONN:-500}
-SECS=${SECS:-6}
-TICK=${TICK:-40us}
-RATE=$((CONNS * PER_CONN))
-command -v "$TCPKALI" >/dev/null || { echo "tcpkali not found (set TCPKALI)" >&2; exit 2; }
+OUT=${2:-docs/data/peers}
+SECS=${SECS:-4}
+TCPKALI=${TCPKALI:-$(command -v tcpkali || echo /tmp/peers/tcpkali/src/tcpkali)}
+[ -x "$TCPKALI" ] || { echo "tcpkali not found (set TCPKALI; see ../shared/peers)" >&2; exit 2; }
 cargo build -q --release -p loadgen -p servers
 LOADGEN=target/release/loadgen
+mkdir -p "$OUT"
+rm -f "$OUT"/light-* "$OUT"/50k-* "$OUT"/summary.md
 WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-: >"$WORK/server.out"
-target/release/echo-server --model "$MODEL" >"$WORK/server.out" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -q listening "$WORK/server.out" && break; sleep 0.05; done
-ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -1)
-[ -n "$ADDR" ] || { echo "echo-server did not start" >&2; exit 2; }
-MSG="X$(printf 'y%.0s' $(seq 63))"
-echo "echo-server --model $MODEL at $ADDR; $CONNS connections x $PER_CONN msgs/s = $RATE msgs/s, 64 B"
+# The same tuned host for both tools (see above); released when the script ends.
+python3 -c 'import os,struct,time
+try:
+    fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY); os.write(fd, struct.pack("i", 0)); print("held")
+except OSError as e:
+    print("not held:", e)
+import sys; sys.stdout.flush(); time.sleep(86400)' >"$WORK/qos" &
+PIDS+=($!)
+sleep 0.5
+echo "CPU wake-up latency request for the script: $(cat "$WORK/qos")" | tee "$OUT/conditions.txt"
+uname -sr >>"$OUT/conditions.txt"
+nproc | sed 's/^/cpus: /' >>"$OUT/conditions.txt"
+"$LOADGEN" --version >>"$OUT/conditions.txt" 2>&1 || true
+git rev-parse --short HEAD | sed 's/^/commit: /' >>"$OUT/conditions.txt"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
-: >"$WORK/tk"; : >"$WORK/lg"; : >"$WORK/lt"
-# Runs loadgen with extra flags "$2"; appends "p99 cpu" to $WORK/$1 and prints one line.
-run_loadgen() {
-    local out=$1 extra=$2 lg_cpu lg_p99 lg_lag lg_msgs lg_verdict lg_cv lg_us
-    # shellcheck disable=SC2086
-    /usr/bin/time -f 'TIME %U %S' -o "$WORK/lg.time" "$LOADGEN" --addr "$ADDR" \
-        --clients "$CONNS" --rate "$RATE" --warmup 1s --duration "$((SECS - 1))s" --quiet \
-        -o "$WORK/lg.json" $extra ${LOADGEN_ARGS:-} || true
-    lg_cpu=$(awk '/^TIME/ {print $2 + $3}' "$WORK/lg.time")
-    read -r lg_p99 lg_lag lg_msgs lg_verdict lg_cv < <(jq -r '[(.latency_us.p99/1000),
-        (.open_loop.send_lag.p99/1000), (.totals.messages + .totals.warmup_messages),
-        (if .verdict.trustworthy then "ok" else "late:" + (.verdict.late_side // "none") end),
-        (.open_loop.arrival_check.cv_achieved * 100 | round / 100)] | @tsv' "$WORK/lg.json")
-    lg_us=$(awk -v c="$lg_cpu" -v m="$lg_msgs" 'BEGIN {printf "%.2f", c * 1e6 / m}')
-    echo "$lg_p99 $lg_us" >>"$WORK/$out"
-    printf '  loadgen %-12s corrected p99 %s ms (send lag p99 %s ms, %s), gaps CV %s, %s us CPU/msg\n' \
-        "${extra:-(defaults)}" "$lg_p99" "$lg_lag" "$lg_verdict" "$lg_cv" "$lg_us"
+# Starts `echo-server --model $1`; prints its address.
+start_server() {
+    target/release/echo-server --model "$1" --addr 127.0.0.1:0 >"$WORK/$1.out" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do grep -q listening "$WORK/$1.out" && break; sleep 0.05; done
+    sed -n 's/^listening on //p' "$WORK/$1.out" | head -1
 }
+declare -A ADDR
+for m in mio tokio; do
+    ADDR[$m]=$(start_server "$m")
+    [ -n "${ADDR[$m]}" ] || { echo "echo-server --model $m did not start" >&2; exit 2; }
+done
+MSG="X$(printf 'y%.0s' $(seq 63))"
+
+# run_loadgen NAME MODEL CLIENTS RATE: one run, its JSON and CPU kept as OUT/NAME.{json,time}.
+run_loadgen() {
+    /usr/bin/time -f 'TIME %U %S' -o "$OUT/$1.time" "$LOADGEN" --addr "${ADDR[$2]}" \
+        --clients "$3" --rate "$4" --warmup 1s --duration "${SECS}s" --quiet \
+        -o "$OUT/$1.json" >/dev/null 2>&1 || true
+    jq -r '"  loadgen \(.config.clients)c \(.config.rate) msgs/s: corrected p50 \(.latency_us.p50) p99 \(.latency_us.p99) us, uncorrected p50 \(.service_time_us.p50), send lag p99 \(.open_loop.send_lag.p99) us, \(.open_loop.pacing.mode), \(if .verdict.trustworthy then "ok" else (.verdict.rules|join(",")) end)"' "$OUT/$1.json"
+}
+# run_tcpkali NAME MODEL CONNS PER_CONN_RATE: one run, its output and CPU kept as OUT/NAME.{txt,time}.
+run_tcpkali() {
+    /usr/bin/time -f 'TIME %U %S' -o "$OUT/$1.time" "$TCPKALI" -c "$3" -r "$4" \
+        -T "$((SECS + 1))s" --latency-marker X -m "$MSG" --latency-percentiles 50,99 \
+        "${ADDR[$2]}" >"$OUT/$1.txt" 2>&1 || true
+    echo "  tcpkali $3c x $4/s: $(grep -m1 'latency at percentiles' "$OUT/$1.txt" || echo 'no latency line')"
+}
+
 for r in $(seq "$REPEATS"); do
-    /usr/bin/time -f 'TIME %U %S' -o "$WORK/tk.time" "$TCPKALI" -c "$CONNS" -r "$PER_CONN" \
-        -T "${SECS}s" --latency-marker X -m "$MSG" --latency-percentiles 50,99 "$ADDR" \
-        >"$WORK/tk.out" 2>&1 || true
-    tk_p99=$(sed -n 's#.*latency at percentiles: [0-9.]*/\([0-9.]*\) ms.*#\1#p' "$WORK/tk.out")
-    tk_bytes=$(sed -n 's/^Total data sent:.*(\([0-9]*\) bytes).*/\1/p' "$WORK/tk.out")
-    tk_cpu=$(awk '/^TIME/ {print $2 + $3}' "$WORK/tk.time")
-    tk_us=$(awk -v c="$tk_cpu" -v b="$tk_bytes" 'BEGIN {printf "%.2f", c * 1e6 / (b / 64)}')
-    echo "$tk_p99 $tk_us" >>"$WORK/tk"
-    printf 'repeat %d: tcpkali p99 %s ms, %s us CPU/msg\n' "$r" "$tk_p99" "$tk_us"
-    run_loadgen lg ""
-    run_loadgen lt "--tick $TICK"
+    echo "repeat $r: light"
+    for rate in 1000 5000 20000; do
+        for m in mio tokio; do run_loadgen "light-$m-$rate-r$r" "$m" 50 "$rate"; done
+        run_tcpkali "light-tcpkali-$rate-r$r" mio 50 "$((rate / 50))"
+    done
+    echo "repeat $r: 50k msgs/s over 100 connections"
+    run_loadgen "50k-loadgen-r$r" mio 100 50000
+    run_tcpkali "50k-tcpkali-r$r" mio 100 500
 done
-for who in tk lg lt; do
-    case $who in
-        tk) name=tcpkali ;;
-        lg) name="loadgen (defaults)" ;;
-        lt) name="loadgen --tick $TICK" ;;
-    esac
-    printf '%s: median p99 %s ms (%s), median CPU/msg %s us (%s)\n' "$name" \
-        "$(cut -d' ' -f1 "$WORK/$who" | median)" "$(cut -d' ' -f1 "$WORK/$who" | spread)" \
-        "$(cut -d' ' -f2 "$WORK/$who" | median)" "$(cut -d' ' -f2 "$WORK/$who" | spread)"
-done
+python3 scripts/peers-table.py "$OUT" | tee "$OUT/summary.md"
+if [ -x scripts/streaming-vs-tcpkali.sh ] || [ -f scripts/streaming-vs-tcpkali.sh ]; then
+    echo "streaming: scripts/streaming-vs-tcpkali.sh"
+    TCPKALI=$TCPKALI bash scripts/streaming-vs-tcpkali.sh "$REPEATS"
+fi
