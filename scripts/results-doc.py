@@ -7,10 +7,12 @@
 
 It reads only docs/data/: the sweep's summary.json and summary.md (which `loadgen report` rebuilds
 from the sweep's run files), capacity-*.json of each capacity repeat, the open-loop run files and
-conditions.txt (the load average while they ran). Output is a pure function of those files.
+conditions.txt (the load average while they ran), and docs/data/peers (through
+scripts/peers-table.py). Output is a pure function of those files.
 """
 import json
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -155,7 +157,20 @@ def results_md(summary):
         machine=f"{machine.get('cpus', '?')} CPUs, {machine.get('kernel', '?')}",
         loadgen=src["loadgen"], runs=src["runs"], conditions=conditions,
         readme_table=readme_table(summary), sweep=sweep_md,
-        capacity_runs=cap_n, capacity=cap, open_loop_runs=ol_n, open_loop=ol)
+        capacity_runs=cap_n, capacity=cap, open_loop_runs=ol_n, open_loop=ol,
+        peers=peers_tables(),
+        peers_conditions=(DATA / "peers" / "conditions.txt").read_text().strip()
+        if (DATA / "peers" / "conditions.txt").exists() else "")
+
+
+def peers_tables():
+    """scripts/peers-table.py's tables of docs/data/peers (loadgen beside tcpkali)."""
+    if not (DATA / "peers").is_dir():
+        return "(not measured: run scripts/openloop-vs-tcpkali.sh)"
+    script = Path(__file__).resolve().parent / "peers-table.py"
+    out = subprocess.run([sys.executable, str(script), str(DATA / "peers")], check=True,
+                         capture_output=True, text=True).stdout
+    return demoted(out) if out.startswith("# ") else out.replace("### ", "#### ").strip()
 
 
 def readme_with(table):
