@@ -328,3 +328,56 @@ fn a_coarse_tick_is_charged_as_send_lag_while_echoes_keep_their_arrival_time() {
     assert_eq!(v.late_side, Some(LateSide::Loadgen), "{v:?}");
     assert_eq!(outcome.code, Some(1));
 }
+
+#[test]
+fn a_message_held_by_a_slow_server_goes_out_when_its_echo_arrives() {
+    // One client at 100 msgs/s against a server that answers each message 20 ms late: every
+    // message is due before the echo that frees it (pipeline 1). The pacing worker watches
+    // for that echo and writes at once, so the wait is charged to the server, not to loadgen.
+    let server = TestServer::start(Arc::new(|_, stream| {
+        echo_with(stream, |_, c| {
+            std::thread::sleep(Duration::from_millis(20));
+            c.len()
+        })
+    }));
+    let addr = server.addr.to_string();
+    let args = [
+        "--addr",
+        &addr,
+        "--clients",
+        "1",
+        "--threads",
+        "1",
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--drain",
+        "500ms",
+    ];
+    let (outcome, result) = common::loadgen(&args, "held.json");
+    let r = result.expect("result written");
+    let ol = r.open_loop.as_ref().unwrap();
+    let v = r.verdict.as_ref().unwrap();
+    assert_eq!(v.late_side, Some(LateSide::Server), "{v:?}");
+    assert_eq!(outcome.code, Some(1));
+    // Held until its echo, then written at once. Each message's reaction time carries over
+    // to the next along the chain, but it stays a small part of the server's backlog; sleeping
+    // through each echo to the next 10 ms wake-up would make it a large one.
+    assert!(
+        !v.rules.iter().any(|rule| rule.starts_with("loadgen")),
+        "{v:?}"
+    );
+    assert!(
+        ol.send_lag.p99 * 10 < r.latency_us.p99,
+        "{:?} {:?}",
+        ol.send_lag,
+        r.latency_us
+    );
+    assert!(
+        r.latency_us.p50 > 20_000,
+        "the server's wait is in the latency"
+    );
+}

@@ -156,5 +156,8 @@ impl Worker<'_> {
             Conn::Closed => {}
         }
         self.stats.error(kind, slot.client.in_flight());
+        if std::mem::take(&mut slot.held) {
+            self.held -= 1;
+        }
     }
 }

@@ -261,6 +261,10 @@ impl Worker<'_> {
             }
         };
         match self.pacer.step(now, target) {
+            Step::Sleep(at) if self.held > 0 => (
+                at.saturating_duration_since(now),
+                self.watch_until(events, now, at),
+            ),
             Step::Sleep(at) => {
                 pacing::sleep_until(at);
                 self.pacer.woke(at, Instant::now());
@@ -274,6 +278,25 @@ impl Worker<'_> {
                 (at.saturating_duration_since(now), Ok(()))
             }
         }
+    }
+
+    /// While a client holds a due message back, a pacing worker waits on its sockets (for the
+    /// echo or the room that frees it) as well as on a one-shot timer at `at`, instead of
+    /// sleeping through them: the held message then goes out as soon as it may.
+    fn watch_until(&mut self, events: &mut Events, now: Instant, at: Instant) -> io::Result<()> {
+        if let Some(timer) = &self.timer {
+            let wait = at
+                .saturating_duration_since(now)
+                .max(Duration::from_micros(1));
+            let _ = timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(wait)),
+                TimerSetTimeFlags::empty(),
+            );
+        }
+        // The timer wakes the poll at `at`; the poll's own timeout (whole milliseconds, rounded
+        // up) only backs it up.
+        let backstop = at.saturating_duration_since(now) + Duration::from_millis(1);
+        self.poll.poll(events, Some(backstop))
     }
 
     /// Whether the worker may pace its sends without watching its sockets: the window is on,

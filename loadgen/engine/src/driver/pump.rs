@@ -66,6 +66,7 @@ impl Worker<'_> {
             conn,
             due,
             carry,
+            ..
         } = &mut slots[idx];
         let Conn::Open { stream } = conn else {
             return;
@@ -95,6 +96,23 @@ impl Worker<'_> {
         }
         if let Some(kind) = error {
             self.fail(idx, kind);
+        }
+        self.update_held(idx);
+    }
+
+    /// Open loop: notes whether client `idx` now holds a due message back.
+    fn update_held(&mut self, idx: usize) {
+        let slot = &mut self.slots[idx];
+        let held = self.schedule.is_some()
+            && matches!(slot.conn, Conn::Open { .. })
+            && slot.client.started() < slot.due;
+        if held != slot.held {
+            slot.held = held;
+            if held {
+                self.held += 1;
+            } else {
+                self.held -= 1;
+            }
         }
     }
 }

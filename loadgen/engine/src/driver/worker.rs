@@ -44,6 +44,9 @@ pub(super) struct Slot {
     pub due: u64,
     /// Open loop: lags to carry over to messages the pipeline holds back.
     pub carry: LagCarry,
+    /// Open loop: a message is due that the client could not start (its pipeline is full, or
+    /// its socket is), so the worker must watch for the echo or the room that frees it.
+    pub held: bool,
 }
 
 /// When a worker stops starting messages and when it stops altogether.
@@ -81,6 +84,8 @@ pub(super) struct Worker<'a> {
     pub in_batch: Vec<bool>,
     /// Open loop: waking when a message is due, and reading the echoes then.
     pub pacer: Pacer,
+    /// Open loop: clients holding a due message back (see [`Slot::held`]).
+    pub held: usize,
     /// Open loop: control-message space for the kernel's receive stamps.
     pub control: Vec<u8>,
     /// Open loop: the clock offset that turns receive stamps into `Instant`s.
@@ -157,6 +162,7 @@ impl<'a> Worker<'a> {
                 conn: Conn::NotStarted,
                 due: 0,
                 carry: LagCarry::default(),
+                held: false,
             })
             .collect();
         Ok(Worker {
@@ -183,6 +189,7 @@ impl<'a> Worker<'a> {
             batch: Vec::new(),
             in_batch: vec![false; plan.clients],
             pacer: Pacer::new(shared.pacing.as_ref(), periodic),
+            held: 0,
             control: rx_stamp::control_buffer(),
             clocks: Clocks::now(),
         })
