@@ -80,6 +80,7 @@ impl RunArgs {
             arrival: open_loop.arrival.arrival,
             tick_us: open_loop.tick.map(|t| t.as_micros() as u64),
             cpu_qos: !open_loop.no_cpu_qos,
+            spin: !open_loop.no_spin,
             shard: None,
             start_at: self.start_at,
             link: self.link.link(),

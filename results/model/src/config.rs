@@ -73,6 +73,10 @@ pub struct RunConfig {
     /// run, so timed wake-ups are on time (`false`: `--no-cpu-qos`, or older files).
     #[serde(default)]
     pub cpu_qos: bool,
+    /// Open loop: spin the last µs before a message is due (`false`: `--no-spin`, or older
+    /// files, whose loadgen did not).
+    #[serde(default)]
+    pub spin: bool,
     /// Which shard of a sharded run this is (`--shard I/N` or `JOB_COMPLETION_INDEX` and
     /// `LOADGEN_SHARDS`); `null` when the run is not sharded. `clients` and `rate` are then this
     /// shard's share, and the whole run's are in here.
@@ -151,6 +155,7 @@ impl RunConfig {
             arrival: defaults::ARRIVAL,
             tick_us: None,
             cpu_qos: true,
+            spin: true,
             shard: None,
             start_at: None,
             link: None,

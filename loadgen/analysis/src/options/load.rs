@@ -70,6 +70,10 @@ pub struct OpenLoopArgs {
     /// timed wake-ups, and the server's, are on time; it needs root and says when it cannot.
     #[arg(long)]
     pub no_cpu_qos: bool,
+    /// Open loop: never spin; sleep until each message is due and send when the timer fires
+    /// (by default the worker wakes a measured margin early and spins the rest).
+    #[arg(long)]
+    pub no_spin: bool,
 }
 
 /// How connections are made, and how long loadgen waits for them and their echoes.

@@ -52,6 +52,8 @@ pub(super) struct Pacer {
     allowed: bool,
     /// Pacing now.
     active: bool,
+    /// Whether the margin follows the lateness of recent sleeps (no: `--no-spin`).
+    adapt: bool,
     /// How late the latest sleeps ended, to keep `margin` at their 99th percentile.
     recent: Vec<Duration>,
 }
@@ -69,6 +71,7 @@ impl Pacer {
             margin: pacing.map_or(Duration::ZERO, |p| Duration::from_secs_f64(p.spin_us / 1e6)),
             allowed: pacing.is_some() && (!batched || grid.is_some()),
             active: false,
+            adapt: pacing.is_some_and(|p| p.spin_us > 0.0),
             recent: Vec::with_capacity(RECENT),
         }
     }
@@ -77,6 +80,9 @@ impl Pacer {
     /// becomes their second-largest lateness (+2 µs), so the spin follows the machine's timer
     /// as it is now instead of as calibrated.
     pub fn woke(&mut self, at: Instant, now: Instant) {
+        if !self.adapt {
+            return;
+        }
         self.recent.push(now.saturating_duration_since(at));
         if self.recent.len() == RECENT {
             self.recent.sort_unstable();

@@ -224,9 +224,11 @@ fn choose_pacing(config: &RunConfig, threads: usize, rate: f64) -> (CpuQos, Paci
     let interval = Duration::from_secs_f64(threads as f64 / rate.max(1e-9));
     let uniform = config.arrival == Arrival::Uniform;
     let tick = config.tick_us.map(Duration::from_micros);
+    let chosen = pacing::choose(interval, uniform, cost, tick);
     let pacing = Pacing {
         cpu_qos: state,
-        ..pacing::choose(interval, uniform, cost, tick)
+        spin_us: if config.spin { chosen.spin_us } else { 0.0 },
+        ..chosen
     };
     (qos, pacing)
 }
