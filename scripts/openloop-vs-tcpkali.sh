@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # loadgen's open loop side by side with tcpkali, against the same echo-servers, interleaved:
 #   light   50 clients at 1k, 5k and 20k msgs/s, mio and tokio: loadgen (defaults), and
-#           tcpkali at the same rates on mio;
+#           tcpkali at the same rates on mio; and loadgen --no-spin on mio (does the spin pay?);
 #   50k     100 connections x 500 msgs/s = 50k msgs/s on mio: loadgen (defaults) and tcpkali;
 #   stream  scripts/streaming-vs-tcpkali.sh, when it is there.
 #
@@ -26,7 +26,7 @@ TCPKALI=${TCPKALI:-$(command -v tcpkali || echo /tmp/peers/tcpkali/src/tcpkali)}
 cargo build -q --release -p loadgen -p servers
 LOADGEN=target/release/loadgen
 mkdir -p "$OUT"
-rm -f "$OUT"/light-* "$OUT"/50k-* "$OUT"/summary.md
+rm -f "$OUT"/light-* "$OUT"/nospin-* "$OUT"/50k-* "$OUT"/summary.md
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -61,11 +61,11 @@ for m in mio tokio; do
 done
 MSG="X$(printf 'y%.0s' $(seq 63))"
 
-# run_loadgen NAME MODEL CLIENTS RATE: one run, its JSON and CPU kept as OUT/NAME.{json,time}.
+# run_loadgen NAME MODEL CLIENTS RATE [FLAGS]: one run, its JSON and CPU kept as OUT/NAME.{json,time}.
 run_loadgen() {
     /usr/bin/time -f 'TIME %U %S' -o "$OUT/$1.time" "$LOADGEN" --addr "${ADDR[$2]}" \
         --clients "$3" --rate "$4" --warmup 1s --duration "${SECS}s" --quiet \
-        -o "$OUT/$1.json" >/dev/null 2>&1 || true
+        -o "$OUT/$1.json" "${@:5}" >/dev/null 2>&1 || true
     jq -r '"  loadgen \(.config.clients)c \(.config.rate) msgs/s: corrected p50 \(.latency_us.p50) p99 \(.latency_us.p99) us, uncorrected p50 \(.service_time_us.p50), send lag p99 \(.open_loop.send_lag.p99) us, \(.open_loop.pacing.mode), \(if .verdict.trustworthy then "ok" else (.verdict.rules|join(",")) end)"' "$OUT/$1.json"
 }
 # run_tcpkali NAME MODEL CONNS PER_CONN_RATE: one run, its output and CPU kept as OUT/NAME.{txt,time}.
@@ -81,6 +81,8 @@ for r in $(seq "$REPEATS"); do
     for rate in 1000 5000 20000; do
         for m in mio tokio; do run_loadgen "light-$m-$rate-r$r" "$m" 50 "$rate"; done
         run_tcpkali "light-tcpkali-$rate-r$r" mio 50 "$((rate / 50))"
+        # Does the spin pay? The same run without it.
+        run_loadgen "nospin-mio-$rate-r$r" mio 50 "$rate" --no-spin
     done
     echo "repeat $r: 50k msgs/s over 100 connections"
     run_loadgen "50k-loadgen-r$r" mio 100 50000

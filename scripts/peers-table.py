@@ -103,6 +103,21 @@ def light():
     return total, ok, lags, gaps
 
 
+def spin():
+    print("\n### Does the spin pay? mio, 50 clients, loadgen defaults vs `--no-spin`\n")
+    print("| msgs/s | pacing | runs ok | send lag p99 µs | corrected − uncorrected p50 µs "
+          "| client CPU/msg µs |")
+    print("|--:|---|--:|--:|--:|--:|")
+    for rate in RATES:
+        for name, pattern in (("spin (default)", f"light-mio-{rate}-r*.json"),
+                              ("--no-spin", f"nospin-mio-{rate}-r*.json")):
+            rs = runs(pattern, loadgen)
+            if rs:
+                print(f"| {rate:,} | {name} | {sum(r['ok'] for r in rs)}/{len(rs)} "
+                      f"| {stat(r['lag_p99'] for r in rs)} | {stat(r['gap_p50'] for r in rs)} "
+                      f"| {stat((r['cpu_us'] for r in rs), '{:.1f}')} |")
+
+
 def heavy():
     print("\n### 50k msgs/s over 100 connections, mio\n")
     print("| client | runs ok | corrected p99 µs | client CPU/msg µs | pacing |")
@@ -147,5 +162,6 @@ def targets(total, ok, lags, gaps, ls, ts):
 
 if __name__ == "__main__":
     total, ok, lags, gaps = light()
+    spin()
     ls, ts = heavy()
     targets(total, ok, lags, gaps, ls, ts)
