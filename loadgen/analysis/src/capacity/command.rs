@@ -187,3 +187,70 @@ pub fn capacity_command(
         ExitCode::from(crate::EXIT_RUN_FAILED)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(rate: f64, phase: Phase, held: bool) -> Probe {
+        Probe {
+            offered_rate: rate,
+            slo_value_us: if held { 100 } else { 5_000 },
+            passed: true,
+            late_side: (!held).then_some(results_model::verdict::LateSide::Server),
+            phase: Some(phase),
+            ..Probe::default()
+        }
+    }
+
+    #[test]
+    fn a_backed_off_confirmation_is_the_reason_given_not_the_slo() {
+        let slo: Slo = "p99=1ms".parse().unwrap();
+        let mut c = Capacity {
+            slo,
+            rate: Some(9000.0),
+            limit: Limit::Confirm,
+            confirmed: true,
+            found: Some(10_000.0),
+            rule: RULE.to_string(),
+            curve: vec![
+                run(10_000.0, Phase::Bisect, true),
+                run(10_000.0, Phase::Confirm, false),
+                run(10_000.0, Phase::Confirm, false),
+                run(9000.0, Phase::Confirm, true),
+                run(9000.0, Phase::Confirm, true),
+            ],
+        };
+        let text = limit_text(&c);
+        assert!(!text.contains("the SLO"), "{text}");
+        assert!(
+            text.contains("the confirmation") && text.contains("10,000") && text.contains("9,000"),
+            "{text}"
+        );
+        assert!(text.contains("server late"), "{text}");
+        c.rate = None;
+        c.confirmed = false;
+        let text = limit_text(&c);
+        assert!(text.contains("every rate tried, down to 9,000"), "{text}");
+        c.limit = Limit::Slo;
+        assert_eq!(limit_text(&c), "the SLO");
+    }
+
+    #[test]
+    fn an_address_names_its_files_whole() {
+        let dir = std::env::temp_dir().join(format!("capacity-names-{}", std::process::id()));
+        let c = Capacity {
+            slo: "p99=1ms".parse().unwrap(),
+            rate: None,
+            limit: Limit::BelowMinRate,
+            confirmed: false,
+            found: None,
+            rule: RULE.to_string(),
+            curve: vec![run(1000.0, Phase::Grow, false)],
+        };
+        let json = write_curve(&dir, "127.0.0.1:7007", &c).unwrap();
+        assert_eq!(json, dir.join("capacity-127.0.0.1-7007.json"));
+        assert!(dir.join("capacity-127.0.0.1-7007.svg").is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

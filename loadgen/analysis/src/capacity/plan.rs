@@ -115,3 +115,36 @@ impl CapacityPlan {
         Ok(c)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        plan: CapacityPlan,
+    }
+
+    #[test]
+    fn an_address_is_searched_as_it_is_and_named_by_it() {
+        let cmd = Cmd::try_parse_from(["x", "--addr", "127.0.0.1:7007"]).unwrap();
+        let c = cmd.plan.config(5000.0, Phase::Confirm, Some(1)).unwrap();
+        assert_eq!(
+            c.target,
+            Target::External {
+                addr: ([127, 0, 0, 1], 7007).into()
+            }
+        );
+        assert_eq!((c.rate, c.duration), (Some(5000.0), CONFIRM_DURATION));
+        assert_eq!(cmd.plan.name(), "127.0.0.1:7007");
+        let cmd = Cmd::try_parse_from(["x", "--model", "mio"]).unwrap();
+        let c = cmd.plan.config(5000.0, Phase::Grow, Some(1)).unwrap();
+        assert_eq!((c.target.label(), c.duration), ("mio", STEP_DURATION));
+        assert_eq!(cmd.plan.name(), "mio");
+        assert!(Cmd::try_parse_from(["x"]).is_err(), "a server is needed");
+        let both = ["x", "--model", "mio", "--addr", "127.0.0.1:7"];
+        assert!(Cmd::try_parse_from(both).is_err(), "one server at a time");
+    }
+}
