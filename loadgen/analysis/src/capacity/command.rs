@@ -106,10 +106,8 @@ pub fn write_curve(dir: &Path, name: &str, c: &Capacity) -> anyhow::Result<PathB
 
 /// What stopped the search, in words; with no rate, why none was found.
 fn limit_text(c: &Capacity) -> String {
-    if c.limit == Limit::Confirm {
-        return confirm_text(c);
-    }
     match c.limit {
+        Limit::Confirm => return confirm_text(c),
         Limit::Slo => "the SLO",
         Limit::Loadgen if c.rate.is_none() => {
             "loadgen: it was late even at --min-rate; the server may hold more"
@@ -117,7 +115,6 @@ fn limit_text(c: &Capacity) -> String {
         Limit::Loadgen => "loadgen (it was late above this rate; the server may hold more)",
         Limit::MaxRate => "--max-rate (the server may hold more)",
         Limit::BelowMinRate => "--min-rate: nothing held",
-        Limit::Confirm => "the confirmation",
     }
     .to_string()
 }
