@@ -7,17 +7,20 @@
 #
 #   scripts/capacity-fixture.sh [REPEATS]        (default 3)
 #
-# Environment: RATE (R, default 2000 msgs/s), CLIENTS (20), SLO (p99=5ms), OUT (where the
+# Environment: RATE (R, default 2000 msgs/s), CLIENTS (10), SLO (p99=20ms), OUT (where the
 # curves and the output go, default docs/data/capacity-fixture), LOADGEN_ARGS (extra flags for
-# `loadgen capacity`). The searches use loadgen's default run lengths (2 s steps, 5 s
+# `loadgen capacity`), PRIO (a command prefix for loadgen and both fixtures, e.g.
+# "nice -n -15" as root, to measure the search rather than a machine busy with other work;
+# printed in the output). The searches use loadgen's default run lengths (2 s steps, 5 s
 # confirmation, 0.5 s warm-up): a few minutes per search.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEATS=${1:-3}
 RATE=${RATE:-2000}
-CLIENTS=${CLIENTS:-20}
-SLO=${SLO:-p99=5ms}
+CLIENTS=${CLIENTS:-10}
+SLO=${SLO:-p99=20ms}
 OUT=${OUT:-docs/data/capacity-fixture}
+PRIO=${PRIO:-}
 command -v jq >/dev/null || { echo "jq not found" >&2; exit 2; }
 cargo build -q --release -p loadgen
 LOADGEN=target/release/loadgen
@@ -30,7 +33,7 @@ trap cleanup EXIT
 start_fixture() {
     local name=$1 flags=$2
     # shellcheck disable=SC2086
-    python3 scripts/bucket-echo.py --rate "$RATE" $flags >"$WORK/$name.port" &
+    $PRIO python3 scripts/bucket-echo.py --rate "$RATE" $flags >"$WORK/$name.port" &
     PIDS+=($!)
     for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
     [ -s "$WORK/$name.port" ] || { echo "fixture $name did not start" >&2; exit 2; }
@@ -43,6 +46,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.json
 {
 echo "# scripts/capacity-fixture.sh $REPEATS: R = $RATE msgs/s, $CLIENTS clients, $SLO, $(nproc) CPUs"
+echo "# PRIO: ${PRIO:-none}"
 echo "# start: load average $(cut -d' ' -f1-3 /proc/loadavg); loadgen $(git rev-parse --short HEAD)"
 : >"$WORK/bucket.rates"; : >"$WORK/flaky.rates"
 for r in $(seq "$REPEATS"); do
@@ -50,11 +54,11 @@ for r in $(seq "$REPEATS"); do
         port_var="PORT_$name"
         dir="$WORK/$name-$r"
         # shellcheck disable=SC2086
-        "$LOADGEN" capacity --addr "127.0.0.1:${!port_var}" --clients "$CLIENTS" --slo "$SLO" \
+        $PRIO "$LOADGEN" capacity --addr "127.0.0.1:${!port_var}" --clients "$CLIENTS" --slo "$SLO" \
             --quiet --out "$dir" ${LOADGEN_ARGS:-} >"$WORK/line" || true
         json=$(ls "$dir"/capacity-*.json)
         cp "$json" "$OUT/$name-r$r.json"
-        read -r rate limit runs < <(jq -r '[(.rate // "none"), .limit, (.curve | length)] | @tsv' "$json")
+        read -r rate limit runs < <(jq -r '[(.rate // "none" | if type == "number" then floor else . end), .limit, (.curve | length)] | @tsv' "$json")
         echo "$rate" >>"$WORK/$name.rates"
         echo "$name r$r: rate $rate msgs/s, limited by $limit, $runs runs"
     done
