@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{echo_with, Outcome, TestServer};
 use loadgen::capacity::{Capacity, Limit, Phase};
+use loadgen::verdict::LateSide;
 
 const SIZE: u64 = 64;
 /// The fixtures' capacity, msgs/s.
@@ -145,8 +146,8 @@ const SEARCH: &[&str] = &[
 ];
 
 /// Checks what every search must show, and returns the rate found, or `None` (after saying
-/// why) when loadgen itself was late: a machine too busy to keep a schedule of a few thousand
-/// messages per second measures itself, and the search must then say so.
+/// why) when loadgen itself was late in some run: a machine too busy to keep a schedule of a
+/// few thousand messages per second measures itself.
 fn searched(outcome: &Outcome, c: Option<Capacity>) -> Option<f64> {
     let c = c.unwrap_or_else(|| panic!("no curve written: {}", outcome.stderr));
     assert!(c.rule.contains("2 of up to 3"), "{}", c.rule);
@@ -193,8 +194,17 @@ fn searched(outcome: &Outcome, c: Option<Capacity>) -> Option<f64> {
         "the rate reported is the one its confirmation runs held: {:?}",
         c.curve
     );
-    if c.limit == Limit::Loadgen {
-        eprintln!("loadgen was late above {rate:.0} msgs/s: lower bound not checked");
+    // A run with loadgen late counts as a miss, so a busy machine pulls the rate down (never
+    // up): the lower bound means something only when loadgen kept its schedule throughout.
+    let late = c
+        .curve
+        .iter()
+        .filter(|p| p.late_side == Some(LateSide::Loadgen))
+        .count();
+    if late > 0 {
+        eprintln!(
+            "loadgen was late in {late} runs ({rate:.0} msgs/s found): lower bound not checked"
+        );
         return None;
     }
     Some(rate)
