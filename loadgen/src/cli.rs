@@ -54,7 +54,8 @@ pub enum Command {
     Report(report::write::ReportArgs),
     /// Compare two results or sweeps cell by cell: exit 0 ok, 1 regression or lost echoes, 2 error.
     Compare(compare::command::CompareArgs),
-    /// Find the highest open-loop rate a model holds under a latency SLO (curve as JSON + SVG).
+    /// Find the highest open-loop rate a model, or any echo server at --addr, holds under a
+    /// latency SLO, each rate decided by 2 of up to 3 runs (curve as JSON + SVG).
     Capacity(CapacityArgs),
     /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
     Gate(gate::command::GateArgs),

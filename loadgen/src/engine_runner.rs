@@ -1,8 +1,10 @@
 //! The load engine as the runner of a sweep's cells.
 
+use std::net::SocketAddr;
+
 use loadgen_analysis::runner::CellRunner;
 use loadgen_engine::run::placement;
-use loadgen_engine::target::connect;
+use loadgen_engine::target::{connect, echo_check};
 use loadgen_engine::Progress;
 use results_model::{Model, RunConfig, RunResult};
 
@@ -26,6 +28,17 @@ impl CellRunner for EngineRunner {
             Some(model),
             placement::allowed_cpus(),
         ))
+    }
+
+    fn default_threads_at(&self, addr: SocketAddr) -> Option<usize> {
+        Some(placement::default_threads_for_addr(
+            addr,
+            placement::allowed_cpus(),
+        ))
+    }
+
+    fn check_echo(&mut self, addr: SocketAddr) -> anyhow::Result<()> {
+        echo_check::check_echo(addr, echo_check::TIMEOUT)
     }
 
     fn interrupted(&self) -> bool {

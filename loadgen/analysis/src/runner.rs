@@ -1,5 +1,7 @@
 //! What makes the runs of a sweep or a capacity search: the load engine, supplied by the caller.
 
+use std::net::SocketAddr;
+
 use results_model::config::RunConfig;
 use results_model::result::RunResult;
 use results_model::Model;
@@ -18,6 +20,18 @@ pub trait CellRunner {
     /// (`None`: the configuration's own default).
     fn default_threads(&self, _model: Model) -> Option<usize> {
         None
+    }
+
+    /// loadgen worker threads for a server already listening at `addr` (`None`: the
+    /// configuration's own default).
+    fn default_threads_at(&self, _addr: SocketAddr) -> Option<usize> {
+        None
+    }
+
+    /// Checks, before a search of many runs, that the server at `addr` is there and echoes:
+    /// an error says why not. Runners that open no sockets have nothing to check.
+    fn check_echo(&mut self, _addr: SocketAddr) -> anyhow::Result<()> {
+        Ok(())
     }
 
     /// Whether the user asked to stop (SIGINT/SIGTERM): searches of many runs end early.

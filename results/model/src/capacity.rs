@@ -176,6 +176,9 @@ pub enum Limit {
     MaxRate,
     /// Even the lowest rate missed the SLO.
     BelowMinRate,
+    /// The longer confirmation runs missed at the rate the short runs found, so the rate
+    /// backed off (by the search's back-off factor) to one they held.
+    Confirm,
 }
 
 /// The outcome of a search.
@@ -187,8 +190,14 @@ pub struct Capacity {
     pub rate: Option<f64>,
     /// What stopped the search going higher.
     pub limit: Limit,
-    /// Whether the long confirmation run held at `rate`.
+    /// Whether the long confirmation runs held at `rate`.
     pub confirmed: bool,
+    /// The rate the short runs found, before confirmation (`null`: none held).
+    #[serde(default)]
+    pub found: Option<f64>,
+    /// How each rate was decided from its runs, in words (e.g. "2 of up to 3 runs").
+    #[serde(default)]
+    pub rule: String,
     /// Every run, in the order made.
     pub curve: Vec<Probe>,
 }

@@ -11,7 +11,7 @@ use results_model::{defaults, format, Model};
 
 use super::command::{measure, write_curve};
 use super::plan::{CapacityPlan, CLIENTS, MAX_RATE, MIN_RATE, STEP_DURATION, WARMUP};
-use crate::options::{ArrivalArgs, HumanDuration};
+use crate::options::{ArrivalArgs, HumanDuration, TargetArgs};
 use crate::runner::CellRunner;
 use crate::sweep_dir::plan::SweepPlan;
 
@@ -33,7 +33,11 @@ pub fn rank_models(
         }
         let window = template.window;
         let args = CapacityPlan {
-            model,
+            target: TargetArgs {
+                model: Some(model),
+                addr: None,
+                server: template.server.clone(),
+            },
             slo,
             clients: CLIENTS,
             step_duration: HumanDuration(window.duration.get().min(STEP_DURATION)),
@@ -45,14 +49,13 @@ pub fn rank_models(
                 arrival: defaults::ARRIVAL,
             },
             workers: template.workers,
-            server: template.server.clone(),
             quiet,
         };
         if !args.quiet {
             eprintln!("capacity of {model} at {slo}:");
         }
         let c = measure(&args, runner)?;
-        write_curve(dir, model, &c)?;
+        write_curve(dir, model.name(), &c)?;
         rows.push((model, c));
     }
     rows.sort_by(|a, b| b.1.rate.unwrap_or(0.0).total_cmp(&a.1.rate.unwrap_or(0.0)));
@@ -97,6 +100,8 @@ mod tests {
             rate,
             limit: Limit::Slo,
             confirmed: rate.is_some(),
+            found: rate,
+            rule: String::new(),
             curve: vec![],
         };
         let rows = vec![

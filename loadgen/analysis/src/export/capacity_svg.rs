@@ -135,6 +135,8 @@ mod tests {
             rate: Some(8000.0),
             limit: Limit::Slo,
             confirmed: true,
+            found: Some(8000.0),
+            rule: String::new(),
             curve: vec![
                 probe(1000.0, 80),
                 probe(8000.0, 400),

@@ -5,8 +5,10 @@
 //! - `spawn`: the echo-server child: started, its address learnt, stopped with its counters.
 //! - `link`: the echo-proxy child of a delayed link.
 //! - [`connect`]: sockets, the fd limit, source addresses.
+//! - [`echo_check`]: whether a server already listening echoes, before a search of many runs.
 
 pub mod connect;
+pub mod echo_check;
 pub(crate) mod link;
 pub(crate) mod locate;
 
