@@ -3,7 +3,8 @@
 #   light   50 clients at 1k, 5k and 20k msgs/s, mio and tokio: loadgen (defaults), and
 #           tcpkali at the same rates on mio; and loadgen --no-spin on mio (does the spin pay?);
 #   50k     100 connections x 500 msgs/s = 50k msgs/s on mio: loadgen (defaults) and tcpkali;
-#   stream  scripts/streaming-vs-tcpkali.sh, when it is there.
+#   stream  scripts/streaming-vs-tcpkali.sh (on mio), its output kept as
+#           OUT/streaming-vs-tcpkali-mio.txt.
 #
 #   scripts/openloop-vs-tcpkali.sh [REPEATS] [OUT]      (default 3, docs/data/peers)
 #
@@ -91,5 +92,6 @@ done
 python3 scripts/peers-table.py "$OUT" | tee "$OUT/summary.md"
 if [ -x scripts/streaming-vs-tcpkali.sh ] || [ -f scripts/streaming-vs-tcpkali.sh ]; then
     echo "streaming: scripts/streaming-vs-tcpkali.sh"
-    TCPKALI=$TCPKALI bash scripts/streaming-vs-tcpkali.sh "$REPEATS"
+    TCPKALI=$TCPKALI bash scripts/streaming-vs-tcpkali.sh "$REPEATS" |
+        tee "$OUT/streaming-vs-tcpkali-mio.txt"
 fi
