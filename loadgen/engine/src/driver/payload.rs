@@ -8,8 +8,8 @@
 //! Payload byte `p` of a message is `PATTERN[p % BLOCK]` XORed with byte `p % 8` of a 64-bit
 //! mask, one mask per message and `BLOCK`-byte block: `splitmix64(key + block)`, where `key`
 //! mixes the seed, the client and the message index. Generating is one XOR per 8 bytes against
-//! a fixed table (vectorised by the compiler) and checking is a `memcmp` against bytes so
-//! generated, so a stream is verified at memory speed, yet:
+//! a fixed table, and checking the same XOR compared with the echo word by word (both loops
+//! vectorised by the compiler, nothing stored), so a stream is verified at memory speed, yet:
 //! - any flipped byte differs from what was regenerated for its place;
 //! - two messages of one client never share a mask (the key is a bijection of the index for a
 //!   given seed and client, and so is the mask of the key for a given block), so any 8 bytes of
@@ -43,9 +43,6 @@ const fn pattern() -> [u8; BLOCK] {
     }
     out
 }
-
-/// Bytes regenerated at a time to compare an echo with.
-const VERIFY_CHUNK: usize = 512;
 
 /// Every byte of a `u64` set to `b`.
 const fn splat(b: u8) -> u64 {
@@ -87,12 +84,83 @@ fn mask_into<const LINE: bool>(out: &mut [u8], pattern: &[u8], mask: u64) {
     }
 }
 
+/// Whether each `data[i]` is `pattern[i] ^ mask byte (i % 8)` (for `LINE`, with `\n` turned into
+/// a space): [`mask_into`] fused with the comparison, so nothing is stored. `data` and
+/// `pattern` have the same length.
+fn masked_eq<const LINE: bool>(data: &[u8], pattern: &[u8], mask: u64) -> bool {
+    debug_assert_eq!(data.len(), pattern.len());
+    let mut got = data.chunks_exact(8);
+    let mut src = pattern.chunks_exact(8);
+    let mut diff = 0u64;
+    for (g, s) in (&mut got).zip(&mut src) {
+        let mut word = u64::from_le_bytes(s.try_into().expect("chunks of 8")) ^ mask;
+        if LINE {
+            word = no_newlines(word);
+        }
+        diff |= word ^ u64::from_le_bytes(g.try_into().expect("chunks of 8"));
+    }
+    let lanes = mask.to_le_bytes();
+    let tail = got.remainder().iter().zip(src.remainder()).enumerate();
+    diff == 0
+        && tail.into_iter().all(|(i, (g, s))| {
+            let b = s ^ lanes[i];
+            *g == if LINE && b == b'\n' { b' ' } else { b }
+        })
+}
+
+/// One run of payload bytes under one mask.
+struct Stretch {
+    /// The table's bytes for it.
+    pattern: &'static [u8],
+    /// The mask, rotated so that its byte 0 falls on the stretch's first byte.
+    mask: u64,
+    /// `line`: where in it the message's final `\n` goes, if there.
+    newline: Option<usize>,
+}
+
+/// The stretches of payload bytes `at .. end` of one message: split where blocks begin.
+struct Stretches {
+    key: u64,
+    at: usize,
+    end: usize,
+    /// `line`: the payload position of the final `\n`.
+    newline: Option<usize>,
+}
+
+impl Iterator for Stretches {
+    type Item = Stretch;
+
+    fn next(&mut self) -> Option<Stretch> {
+        if self.at >= self.end {
+            return None;
+        }
+        let (block, at) = (self.at / BLOCK, self.at % BLOCK);
+        let n = (BLOCK - at).min(self.end - self.at);
+        // The mask's byte `p % 8` belongs to payload byte `p`, and the stretch starts at `at`:
+        // rotate so that its first byte gets byte `at % 8`.
+        let mask =
+            splitmix64(self.key.wrapping_add(block as u64)).rotate_right(8 * (at % 8) as u32);
+        let newline = self
+            .newline
+            .and_then(|last| last.checked_sub(self.at))
+            .filter(|&i| i < n);
+        self.at += n;
+        Some(Stretch {
+            pattern: &PATTERN[at..at + n],
+            mask,
+            newline,
+        })
+    }
+}
+
 /// The message generator for one run.
 #[derive(Clone, Copy, Debug)]
 pub struct Payload {
     seed: u64,
     protocol: Protocol,
     size: usize,
+    /// `framed`: the payload length, big-endian (the first `header_len` bytes are sent).
+    header: [u8; FRAME_HEADER_LEN],
 }
 
 impl Payload {
@@ -102,6 +170,7 @@ impl Payload {
             seed,
             protocol,
             size,
+            header: (size as u32).to_be_bytes(),
         }
     }
 
@@ -127,61 +196,69 @@ impl Payload {
     }
 
     /// [`Payload::fill`] for the message whose key is `key`.
-    fn fill_keyed(&self, key: u64, offset: usize, mut out: &mut [u8]) {
+    fn fill_keyed(&self, key: u64, offset: usize, out: &mut [u8]) {
         debug_assert!(offset + out.len() <= self.wire_len());
-        let header = self.header_len();
-        let mut pos = offset;
-        // Framed: the length header first.
-        if pos < header {
-            let len = (self.size as u32).to_be_bytes();
-            let n = (header - pos).min(out.len());
-            let (head, rest) = std::mem::take(&mut out).split_at_mut(n);
-            head.copy_from_slice(&len[pos..pos + n]);
-            out = rest;
-            pos += n;
-        }
-        if out.is_empty() {
-            return;
-        }
-        // Then payload bytes, block by block.
+        let (head, mut out) = out.split_at_mut(self.header_part(offset, out.len()).len());
+        head.copy_from_slice(self.header_part(offset, head.len()));
         let line = self.protocol == Protocol::Line;
-        let mut p = pos - header;
-        while !out.is_empty() {
-            let (block, at) = (p / BLOCK, p % BLOCK);
-            let n = (BLOCK - at).min(out.len());
-            let (chunk, rest) = std::mem::take(&mut out).split_at_mut(n);
-            // The mask's byte `p % 8` must land on payload byte `p`, and the chunk starts at
-            // `at`: rotate so its first byte is byte `at % 8` of the mask.
-            let mask = splitmix64(key.wrapping_add(block as u64)).rotate_right(8 * (at % 8) as u32);
-            let pattern = &PATTERN[at..at + n];
+        for s in self.stretches(key, offset + head.len(), out.len()) {
+            let (chunk, rest) = std::mem::take(&mut out).split_at_mut(s.pattern.len());
             if line {
-                mask_into::<true>(chunk, pattern, mask);
-                if let Some(last) = (self.size - 1).checked_sub(p).filter(|&i| i < n) {
-                    chunk[last] = b'\n';
+                mask_into::<true>(chunk, s.pattern, s.mask);
+                if let Some(i) = s.newline {
+                    chunk[i] = b'\n';
                 }
             } else {
-                mask_into::<false>(chunk, pattern, mask);
+                mask_into::<false>(chunk, s.pattern, s.mask);
             }
             out = rest;
-            p += n;
         }
     }
 
     /// Whether `data` equals wire bytes `offset .. offset + data.len()` of message `index` of
-    /// `client`: regenerates them a chunk at a time on the stack and compares with `memcmp`.
+    /// `client`: compares it word by word with the bytes regenerated in registers.
     pub fn verify(&self, client: u64, index: u64, offset: usize, data: &[u8]) -> bool {
+        debug_assert!(offset + data.len() <= self.wire_len());
         let key = self.key(client, index);
-        let mut expected = [0u8; VERIFY_CHUNK];
-        let mut off = offset;
-        for chunk in data.chunks(VERIFY_CHUNK) {
-            let exp = &mut expected[..chunk.len()];
-            self.fill_keyed(key, off, exp);
-            if exp != chunk {
+        let header = self.header_part(offset, data.len());
+        let (head, mut data) = data.split_at(header.len());
+        if head != header {
+            return false;
+        }
+        let line = self.protocol == Protocol::Line;
+        for s in self.stretches(key, offset + head.len(), data.len()) {
+            let (chunk, rest) = data.split_at(s.pattern.len());
+            let same = match (line, s.newline) {
+                // The `\n` ends the message, so it is the stretch's last byte.
+                (_, Some(i)) => {
+                    masked_eq::<true>(&chunk[..i], &s.pattern[..i], s.mask) && chunk[i] == b'\n'
+                }
+                (true, None) => masked_eq::<true>(chunk, s.pattern, s.mask),
+                (false, None) => masked_eq::<false>(chunk, s.pattern, s.mask),
+            };
+            if !same {
                 return false;
             }
-            off += chunk.len();
+            data = rest;
         }
         true
+    }
+
+    /// The framed header's bytes among wire bytes `offset .. offset + len` (empty if none).
+    fn header_part(&self, offset: usize, len: usize) -> &[u8] {
+        let header = &self.header[..self.header_len()];
+        &header[offset.min(header.len())..(offset + len).min(header.len())]
+    }
+
+    /// Payload bytes of the message whose key is `key`, from wire byte `offset` on, `len` of
+    /// them, as stretches of one mask each (the header, if any, is before `offset`).
+    fn stretches(&self, key: u64, offset: usize, len: usize) -> Stretches {
+        Stretches {
+            key,
+            at: offset.saturating_sub(self.header_len()),
+            end: (offset + len).saturating_sub(self.header_len()),
+            newline: (self.protocol == Protocol::Line).then(|| self.size - 1),
+        }
     }
 }
 
