@@ -159,6 +159,11 @@ impl Pumping<'_> {
                         let sent = client.started() - before;
                         self.stats.open_loop.sent_n(sent, at, self.window);
                     }
+                    if w < n {
+                        // The send buffer is full: another try would regenerate the rest only
+                        // to be refused. Its echo's arrival, or writability, pumps again.
+                        return None;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
