@@ -6,13 +6,14 @@
 //! costs no more memory than a 64 B one.
 //!
 //! Payload byte `p` of a message is `PATTERN[p % BLOCK]` XORed with byte `p % 8` of a 64-bit
-//! mask, one mask per message and `BLOCK`-byte block: `splitmix64(key + block)`, where `key`
-//! mixes the seed, the client and the message index. Generating is one XOR per 8 bytes against
+//! mask, one mask per message and `BLOCK`-byte block: the message's key for block 0, and
+//! `splitmix64(key ^ block)` after it. The key is `splitmix64(splitmix64(seed ^ client) +
+//! index)`: two hashes per message, none per byte. Generating is one XOR per 8 bytes against
 //! a fixed table, and checking the same XOR compared with the echo word by word (both loops
 //! vectorised by the compiler, nothing stored), so a stream is verified at memory speed, yet:
 //! - any flipped byte differs from what was regenerated for its place;
 //! - two messages of one client never share a mask (the key is a bijection of the index for a
-//!   given seed and client, and so is the mask of the key for a given block), so any 8 bytes of
+//!   given seed and client, and the mask one of the key for a given block), so any 8 bytes of
 //!   another message, echoed in place of this one's, differ from them (in `line`, where a `\n`
 //!   becomes a space, all but always);
 //! - a dropped, duplicated or shifted byte moves the table's random bytes out of their places.
@@ -108,6 +109,15 @@ fn masked_eq<const LINE: bool>(data: &[u8], pattern: &[u8], mask: u64) -> bool {
         })
 }
 
+/// The mask of block `block` of the message whose key is `key`: for a given block, a bijection
+/// of the key.
+fn block_mask(key: u64, block: usize) -> u64 {
+    match block {
+        0 => key,
+        b => splitmix64(key ^ b as u64),
+    }
+}
+
 /// One run of payload bytes under one mask.
 struct Stretch {
     /// The table's bytes for it.
@@ -138,8 +148,7 @@ impl Iterator for Stretches {
         let n = (BLOCK - at).min(self.end - self.at);
         // The mask's byte `p % 8` belongs to payload byte `p`, and the stretch starts at `at`:
         // rotate so that its first byte gets byte `at % 8`.
-        let mask =
-            splitmix64(self.key.wrapping_add(block as u64)).rotate_right(8 * (at % 8) as u32);
+        let mask = block_mask(self.key, block).rotate_right(8 * (at % 8) as u32);
         let newline = self
             .newline
             .and_then(|last| last.checked_sub(self.at))
@@ -187,7 +196,7 @@ impl Payload {
     }
 
     fn key(&self, client: u64, index: u64) -> u64 {
-        splitmix64(self.seed ^ splitmix64(client ^ splitmix64(index)))
+        splitmix64(splitmix64(self.seed ^ client).wrapping_add(index))
     }
 
     /// Writes wire bytes `offset .. offset + out.len()` of message `index` of `client` into `out`.
@@ -280,7 +289,13 @@ mod tests {
         }
         let key = p.key(client, index);
         for i in 0..p.size {
-            let mask = splitmix64(key.wrapping_add((i / BLOCK) as u64)).to_le_bytes();
+            let block = (i / BLOCK) as u64;
+            let mask = if block == 0 {
+                key
+            } else {
+                splitmix64(key ^ block)
+            }
+            .to_le_bytes();
             let pattern = splitmix64(((i % BLOCK) / 8) as u64).to_le_bytes();
             let b = pattern[i % 8] ^ mask[i % 8];
             v.push(match p.protocol {
