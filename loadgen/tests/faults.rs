@@ -1,8 +1,10 @@
 //! loadgen against servers that misbehave on purpose (written here with std::net): a stall,
-//! a flipped byte, connections closed early, and a client count over the fd limit.
+//! a flipped byte, a block of a stream left out, connections closed early, and a client count
+//! over the fd limit.
 
 mod common;
 
+use std::io::{Read, Write};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -100,6 +102,36 @@ fn a_corrupted_byte_is_a_mismatch_and_fails_the_run() {
     assert_eq!(r.totals.errors.total(), 1, "{:?}", r.totals.errors);
     assert!(r.totals.unanswered >= 1);
     assert!(r.warnings.iter().any(|w| w.contains("mismatch")));
+}
+
+#[test]
+fn a_streamed_block_left_out_is_a_mismatch() {
+    // 64 KiB messages, 8 in flight: connection 0 leaves out 4 KiB of its stream once (exactly
+    // one block of the payload's table, so every byte after the gap has the right table byte
+    // in its place and only the per-block mask tells them apart); the rest is echoed.
+    const GAP: std::ops::Range<u64> = 81_920..86_016;
+    let server = TestServer::start(Arc::new(|n, mut stream| {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut total = 0u64;
+        while let Ok(len @ 1..) = stream.read(&mut buf) {
+            let kept: Vec<u8> = (total..)
+                .zip(&buf[..len])
+                .filter(|(at, _)| n != 0 || !GAP.contains(at))
+                .map(|(_, &b)| b)
+                .collect();
+            if stream.write_all(&kept).is_err() {
+                return;
+            }
+            total += len as u64;
+        }
+    }));
+    let addr = server.addr.to_string();
+    let args = ["--size", "65536", "--pipeline", "8"];
+    let (outcome, result) = short_run(&addr, ("2", "500ms"), &args, "gap.json");
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    let r = result.expect("the result is written even when the run fails");
+    assert_eq!(r.totals.errors.mismatch, 1, "{:?}", r.totals.errors);
+    assert_eq!(r.totals.errors.total(), 1, "{:?}", r.totals.errors);
 }
 
 #[test]

@@ -118,6 +118,11 @@ impl Client {
         self.next_send + u64::from(self.send_offset > 0)
     }
 
+    /// Whether a message is partly written (the socket took only its start).
+    pub fn mid_message(&self) -> bool {
+        self.send_offset > 0
+    }
+
     /// How the connection ending now should be counted (EOF from the server).
     pub fn eof_kind(&self) -> ErrorKind {
         if self.recv_offset > 0 {
@@ -310,6 +315,84 @@ mod tests {
             Err(ErrorKind::Mismatch),
             "5 bytes back when 4 were sent"
         );
+    }
+
+    /// A client that wrote `n` pipelined messages of `p`, and the bytes it wrote.
+    fn written(p: &Payload, n: usize) -> (Client, Vec<u8>) {
+        let mut c = Client::new(3, n);
+        let policy = SendPolicy {
+            pipeline: n,
+            ..CLOSED
+        };
+        let mut buf = vec![0u8; n * p.wire_len()];
+        assert_eq!(c.next_write(p, &policy, &mut buf), buf.len());
+        c.wrote(p, buf.len(), Instant::now());
+        (c, buf)
+    }
+
+    /// Feeds `echo` to a client that wrote `n` messages, in reads of 1 to 37 bytes; returns
+    /// the messages it completed, or its error.
+    fn feed(p: &Payload, n: usize, echo: &[u8]) -> Result<u64, ErrorKind> {
+        let (mut c, _) = written(p, n);
+        let (mut done, mut rest, mut step) = (0, echo, 1);
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(step.min(rest.len()));
+            done += c.received(p, 0, now, Instant::now(), &mut Log::default())?;
+            rest = later;
+            step = step % 37 + 5;
+        }
+        Ok(done)
+    }
+
+    #[test]
+    fn every_damaged_byte_of_a_pipelined_stream_is_caught() {
+        for protocol in Protocol::ALL {
+            let p = Payload::new(5, protocol, 64);
+            let (_, stream) = written(&p, 4);
+            assert_eq!(
+                feed(&p, 4, &stream),
+                Ok(4),
+                "{protocol}: the true echo passes"
+            );
+            for i in 0..stream.len() {
+                let mut flipped = stream.clone();
+                flipped[i] ^= 0x04;
+                let mut dropped = stream.clone();
+                dropped.remove(i);
+                let mut doubled = stream.clone();
+                doubled.insert(i, stream[i]);
+                for (what, bad) in [
+                    ("flipped", flipped),
+                    ("dropped", dropped),
+                    ("doubled", doubled),
+                ] {
+                    // A short echo may verify as far as it goes; it must not complete.
+                    assert_ne!(feed(&p, 4, &bad), Ok(4), "{protocol}: byte {i} {what}");
+                }
+                if i + 1 < stream.len() && stream[i] != stream[i + 1] {
+                    let mut swapped = stream.clone();
+                    swapped.swap(i, i + 1);
+                    assert_eq!(
+                        feed(&p, 4, &swapped),
+                        Err(ErrorKind::Mismatch),
+                        "{i} swapped"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn echoes_out_of_order_are_mismatches() {
+        for size in [8, 64, 5000] {
+            let p = Payload::new(5, Protocol::Raw, size);
+            let (_, stream) = written(&p, 3);
+            let (a, rest) = stream.split_at(size);
+            let (b, c) = rest.split_at(size);
+            for order in [[b, a, c], [a, c, b], [a, a, b], [a, b, b]] {
+                assert_eq!(feed(&p, 3, &order.concat()), Err(ErrorKind::Mismatch));
+            }
+        }
     }
 
     #[test]

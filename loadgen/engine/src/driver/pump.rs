@@ -105,7 +105,7 @@ impl Worker<'_> {
         let slot = &mut self.slots[idx];
         let held = self.schedule.is_some()
             && matches!(slot.conn, Conn::Open { .. })
-            && slot.client.started() < slot.due;
+            && (slot.client.started() < slot.due || slot.client.mid_message());
         if held != slot.held {
             slot.held = held;
             if held {
@@ -189,6 +189,11 @@ impl Pumping<'_> {
                     let before = client.started();
                     client.wrote(&self.payload, w, at);
                     self.started(before..client.started(), idx, carry, at);
+                    if w < n {
+                        // The send buffer is full: another try would regenerate the rest only
+                        // to be refused. Its echo's arrival, or writability, pumps again.
+                        return None;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -23,8 +23,9 @@ use super::rx_stamp::{self, Clocks};
 use super::shared::{Shared, WorkerPlan};
 use super::stats::{Tick, WorkerStats};
 
-/// Read/write buffer shared by every client of a worker.
-const SCRATCH_LEN: usize = 64 * 1024;
+/// Read/write buffer shared by every client of a worker: large enough that streaming takes few
+/// system calls per byte, small enough to stay in a core's L2 cache while its bytes are checked.
+const SCRATCH_LEN: usize = 256 * 1024;
 /// The poll token of the open-loop timer (clients' tokens are their slot numbers).
 pub(super) const TIMER: Token = Token(usize::MAX);
 
@@ -45,7 +46,8 @@ pub(super) struct Slot {
     /// Open loop: lags to carry over to messages the pipeline holds back.
     pub carry: LagCarry,
     /// Open loop: a message is due that the client could not start (its pipeline is full, or
-    /// its socket is), so the worker must watch for the echo or the room that frees it.
+    /// its socket is), or one is partly written, so the worker must watch for the echo or the
+    /// room that frees it.
     pub held: bool,
 }
 
