@@ -22,6 +22,7 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
             }
         }
     }
+    kernel_lines(&mut s, r);
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
@@ -32,6 +33,27 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
         let _ = writeln!(s, "JSON: {path}");
     }
     s
+}
+
+/// Each side's kernel counters, what was not counted and why, and the flamegraph.
+fn kernel_lines(s: &mut String, r: &RunResult) {
+    let Some(k) = &r.kernel else {
+        return;
+    };
+    for (side, c) in [("server", &k.server), ("loadgen", &k.loadgen)] {
+        if let Some(c) = c {
+            let _ = writeln!(s, "{side} kernel: {}", c.one_line());
+            for a in &c.absent {
+                let _ = writeln!(s, "  not counted: {}: {}", a.event, a.reason);
+            }
+        }
+    }
+    if let Some(f) = &k.flamegraph {
+        let _ = writeln!(s, "flamegraph: {} ({} samples)", f.svg, f.samples);
+        for note in &f.notes {
+            let _ = writeln!(s, "  {note}");
+        }
+    }
 }
 
 /// What ran: target, protocol, size, threads, connections, loop shape.

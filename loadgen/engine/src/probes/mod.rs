@@ -3,10 +3,13 @@
 //! - [`proc`]: every read of /proc, through the `procfs` crate.
 //! - [`usage`]: a process's samples folded into the result's resource figures.
 //! - [`cost`]: cost per echoed message, from per-thread counters at the window's edges.
+//! - [`kernel`]: system calls, context switches, migrations and page faults per message,
+//!   counted by the kernel.
 //! - [`run_queue`]: how long loadgen's own workers waited for a CPU.
 //! - [`metadata`]: what makes a run reproducible (build, CPU, load before the run).
 
 pub(crate) mod cost;
+pub(crate) mod kernel;
 pub(crate) mod metadata;
 pub(crate) mod proc;
 pub(crate) mod run_queue;

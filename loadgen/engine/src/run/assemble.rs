@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 use results_model::config::RunConfig;
 use results_model::cost::CostReport;
 use results_model::judge::judge;
+use results_model::kernel::KernelReport;
 use results_model::meta::RunMeta;
 use results_model::open_loop::OpenLoopReport;
 use results_model::result::{
@@ -100,6 +101,14 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
             .and_then(|c| c.cost(totals.messages, measured)),
         loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
     };
+    let kernel = a.coordinated.kernel.counting().then(|| {
+        let (server, loadgen) = a.coordinated.kernel.per_message(totals.messages, measured);
+        KernelReport {
+            server,
+            loadgen,
+            flamegraph: None,
+        }
+    });
     let open = config.is_open_loop();
     RunResult {
         schema_version: SCHEMA_VERSION,
@@ -134,6 +143,7 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
         },
         cost: Some(cost),
         meta: Some(metadata::finish(a.meta, SystemTime::now())),
+        kernel,
         merged_from: Vec::new(),
         open_loop,
         verdict: Some(verdict),

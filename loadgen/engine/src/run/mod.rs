@@ -22,6 +22,7 @@ use crate::driver::payload::Payload;
 use crate::driver::stats::{self, Tick, WorkerStats};
 use crate::driver::{self, Shared, WorkerPlan};
 use crate::openloop::tick::MIN_TICK;
+use crate::probes::kernel::sides::KernelSides;
 use crate::probes::metadata;
 use crate::probes::run_queue::WORKER_PREFIX;
 use crate::probes::usage::Usage;
@@ -77,6 +78,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     };
     let threads = config.threads.min(config.clients).max(1);
     let probes = Probes::new(server.as_ref().map(ServerChild::pid));
+    let kernel = KernelSides::open(&config.kernel, probes.server_pid);
     let Some(t0) = start_at::start_instant(config.start_at, config.warmup, &interrupted)? else {
         anyhow::bail!("interrupted while waiting for --start-at");
     };
@@ -84,7 +86,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let (handles, ticks) = start_workers(config, threads, &shared)?;
     let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
     let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
-    let coordinated = coordinate(&shared, &probes, ticks, timeline, reporter);
+    let coordinated = coordinate(&shared, &probes, kernel, ticks, timeline, reporter);
     let total = collect(handles)?;
     let window = coordinated.window;
     let window_closed = coordinated

@@ -1,0 +1,13 @@
+//! Kernel work per echoed message, counted by the kernel through `perf_event_open`.
+//!
+//! - [`catalogue`]: the events and the figure each adds to;
+//! - [`tracefs`]: where tracepoint ids come from;
+//! - [`counters`]: one process's events, opened per thread and inherited;
+//! - [`window`]: the readings at the window's edges, per message;
+//! - [`sides`]: the server's and loadgen's together.
+
+pub(crate) mod catalogue;
+pub(crate) mod counters;
+pub(crate) mod sides;
+pub(crate) mod tracefs;
+pub(crate) mod window;
