@@ -148,3 +148,29 @@ fn refusal(e: &std::io::Error) -> String {
         _ => format!("perf_event_open failed: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_tracefs_every_tracepoint_is_absent_with_the_reason() {
+        let mut c =
+            ProcessCounters::open(std::process::id(), &Tracefs::Missing("no tracefs".into()));
+        let r = c.read();
+        for (spec, value) in c.specs().iter().zip(&r.values) {
+            match &spec.source {
+                Source::Tracepoint(..) => {
+                    assert_eq!(value, &Value::Absent("no tracefs".into()), "{}", spec.name);
+                }
+                // Software events need no tracefs; where perf_event_open is refused too, the
+                // reason says so.
+                Source::Software(_) => match value {
+                    Value::Count(_) => {}
+                    Value::Absent(why) => assert!(why.contains("perf_event_open"), "{why}"),
+                    Value::NotHere => panic!("{} cannot be missing", spec.name),
+                },
+            }
+        }
+    }
+}
