@@ -22,7 +22,7 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
             }
         }
     }
-    kernel_lines(&mut s, r);
+    kernel_lines(&mut s, r, json);
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
@@ -36,7 +36,7 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
 }
 
 /// Each side's kernel counters, what was not counted and why, and the flamegraph.
-fn kernel_lines(s: &mut String, r: &RunResult) {
+fn kernel_lines(s: &mut String, r: &RunResult, json: Option<&str>) {
     let Some(k) = &r.kernel else {
         return;
     };
@@ -49,7 +49,15 @@ fn kernel_lines(s: &mut String, r: &RunResult) {
         }
     }
     if let Some(f) = &k.flamegraph {
-        let _ = writeln!(s, "flamegraph: {} ({} samples)", f.svg, f.samples);
+        // The SVG is written beside the JSON, under the JSON's name.
+        let svg = match (&f.rendered, json) {
+            (Some(_), Some(path)) if path != "stdout" => std::path::Path::new(path)
+                .with_extension("svg")
+                .display()
+                .to_string(),
+            _ => f.svg.clone().unwrap_or_else(|| "not written".into()),
+        };
+        let _ = writeln!(s, "flamegraph: {svg} ({} samples)", f.samples);
         for note in &f.notes {
             let _ = writeln!(s, "  {note}");
         }

@@ -117,8 +117,8 @@ pub struct AbsentEvent {
 /// The flamegraph written beside the result.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlamegraphInfo {
-    /// The SVG's file name, in the result's directory.
-    pub svg: String,
+    /// The SVG's file name, in the result's directory (`null`: none was written, see `notes`).
+    pub svg: Option<String>,
     /// Samples folded into it.
     pub samples: u64,
     /// Sampling frequency, per second of CPU time of each thread.
@@ -129,6 +129,10 @@ pub struct FlamegraphInfo {
     pub lost: u64,
     /// What a reader must know about it (kernel frames refused, few samples, ...).
     pub notes: Vec<String>,
+    /// The SVG itself, until it is written beside the result (never part of the JSON).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub rendered: Option<String>,
 }
 
 impl KernelCounters {

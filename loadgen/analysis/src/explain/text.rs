@@ -130,7 +130,7 @@ fn flamegraph(s: &mut String, kernel: Option<&KernelReport>) {
             let _ = writeln!(
                 s,
                 "\nflamegraph: {} ({} samples at {} Hz{})",
-                f.svg,
+                f.svg.as_deref().unwrap_or("not written"),
                 f.samples,
                 f.frequency_hz,
                 if f.kernel_frames {

@@ -101,12 +101,12 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
             .and_then(|c| c.cost(totals.messages, measured)),
         loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
     };
-    let kernel = a.coordinated.kernel.counting().then(|| {
+    let kernel = a.coordinated.kernel.asked().then(|| {
         let (server, loadgen) = a.coordinated.kernel.per_message(totals.messages, measured);
         KernelReport {
             server,
             loadgen,
-            flamegraph: None,
+            flamegraph: a.coordinated.kernel.flamegraph(),
         }
     });
     let open = config.is_open_loop();

@@ -8,6 +8,8 @@ use std::time::Instant;
 use perf_event::events::{Event, Tracepoint};
 use perf_event::{Builder, Counter};
 
+use crate::probes::proc::thread_ids;
+
 use super::catalogue::{self, EventSpec, Source};
 use super::tracefs::Tracefs;
 
@@ -50,7 +52,7 @@ pub(crate) struct Reading {
 impl ProcessCounters {
     /// Opens every event on every thread of process `pid`, counting from now.
     pub fn open(pid: u32, tracefs: &Tracefs) -> ProcessCounters {
-        let tids = threads(pid);
+        let tids = thread_ids(pid);
         let events = catalogue::events()
             .into_iter()
             .map(|spec| {
@@ -98,15 +100,6 @@ impl ProcessCounters {
             .collect();
         Reading { at, values }
     }
-}
-
-/// The thread ids of process `pid` (none when it is gone).
-fn threads(pid: u32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
 }
 
 /// Opens `event` on every thread of `tids`, inherited by the threads they start. A thread that
