@@ -2,7 +2,7 @@
 //! it) and loadgen's own counters, read at the window's edges, and the server's profile,
 //! sampled while the window is open.
 
-use results_model::kernel::{FlamegraphInfo, KernelCounters, KernelProbes};
+use results_model::kernel::{FlamegraphInfo, KernelProbes, KernelReport};
 
 use super::kernel::counters::ProcessCounters;
 use super::kernel::tracefs::Tracefs;
@@ -72,23 +72,17 @@ impl KernelSides {
         });
     }
 
-    /// Whether anything was asked of the kernel.
-    pub fn asked(&self) -> bool {
-        self.own.is_some() || self.flamegraph.is_some()
-    }
-
-    /// The server's and loadgen's counters per message.
-    pub fn per_message(
-        &self,
-        messages: u64,
-        measured_s: f64,
-    ) -> (Option<KernelCounters>, Option<KernelCounters>) {
+    /// The server's and loadgen's counters per message for `messages` echoed over
+    /// `measured_s`, and the flamegraph; `None` when nothing was asked of the kernel.
+    pub fn report(&self, messages: u64, measured_s: f64) -> Option<KernelReport> {
+        if self.own.is_none() && self.flamegraph.is_none() {
+            return None;
+        }
         let side = |w: &Option<KernelWindow>| w.as_ref()?.counters(messages, measured_s);
-        (side(&self.server), side(&self.own))
-    }
-
-    /// The flamegraph, once drawn.
-    pub fn flamegraph(&self) -> Option<FlamegraphInfo> {
-        self.flamegraph.clone()
+        Some(KernelReport {
+            server: side(&self.server),
+            loadgen: side(&self.own),
+            flamegraph: self.flamegraph.clone(),
+        })
     }
 }

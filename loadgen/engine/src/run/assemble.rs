@@ -8,7 +8,6 @@ use std::time::{Instant, SystemTime};
 use results_model::config::RunConfig;
 use results_model::cost::CostReport;
 use results_model::judge::judge;
-use results_model::kernel::KernelReport;
 use results_model::meta::RunMeta;
 use results_model::open_loop::OpenLoopReport;
 use results_model::result::{
@@ -101,14 +100,7 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
             .and_then(|c| c.cost(totals.messages, measured)),
         loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
     };
-    let kernel = a.coordinated.kernel.asked().then(|| {
-        let (server, loadgen) = a.coordinated.kernel.per_message(totals.messages, measured);
-        KernelReport {
-            server,
-            loadgen,
-            flamegraph: a.coordinated.kernel.flamegraph(),
-        }
-    });
+    let kernel = a.coordinated.kernel.report(totals.messages, measured);
     let open = config.is_open_loop();
     RunResult {
         schema_version: SCHEMA_VERSION,

@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn this_process_symbolizes_its_own_function() {
-        let addr = planted as usize as u64;
+        let addr = planted as *const () as u64;
         let stacks: Stacks = [(vec![PERF_CONTEXT_USER, addr], 3)].into_iter().collect();
         let folded = fold(std::process::id(), &stacks);
         assert_eq!(folded.len(), 1);
