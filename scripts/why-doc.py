@@ -129,12 +129,12 @@ def generic_story(model, cells):
     if a is None or z is None or a.cpu is None or z.cpu is None:
         return []
     top = lambda c: ", ".join(f"{g} {c.call(g):.2f}" for g in sorted(
-        (g for g in GROUPS if (c.call(g) or 0) >= 0.05), key=lambda g: -(c.call(g) or 0)))
+        (g for g in GROUPS if (c.call(g) or 0) >= 0.05), key=lambda g: -(c.call(g) or 0))) or "none above 0.05"
     s = [f"At 1 client a message costs {a.cpu / 1000:.2f} µs of server CPU, "
          f"{100 * a.sys / a.cpu:.0f}% of it in the kernel, over {a.call('total'):.2f} system calls "
          f"({top(a)}); at 1,000 clients {z.cpu / 1000:.2f} µs over {z.call('total'):.2f} "
          f"({top(z)})."]
-    if a.sys_per_call() and z.sys_per_call():
+    if a.sys_per_call() and z.sys_per_call() and z.call("total") >= 0.5:
         s.append(f"A system call costs {a.sys_per_call():.0f} ns of kernel time on average at 1 client "
                  f"and {z.sys_per_call():.0f} ns at 1,000 (the kernel's network work for the "
                  f"message is done inside these calls, so this is what a call carries, not its "
@@ -238,9 +238,11 @@ def render():
         claims = CLAIMS.get(model)
         if claims:
             out += [f"Claims of `{header(model)}`, checked:", ""]
-            for text, check in claims:
+            for text, check, *was in claims:
                 figure_text, holds, correction = check(cells)
-                verdict = "kept" if holds else f"**corrected**: {correction}"
+                verdict = "kept" if holds else f"**does not hold**: {correction}"
+                if was:
+                    verdict += f" (corrected from \"{was[0]}\")"
                 out.append(f"- \"{text}\": {figure_text}. {verdict}.")
             out.append("")
         else:

@@ -121,7 +121,7 @@ pub struct FlamegraphInfo {
     pub svg: Option<String>,
     /// Samples folded into it.
     pub samples: u64,
-    /// Sampling frequency, per second of CPU time of each thread.
+    /// Sampling frequency, samples per second on each CPU.
     pub frequency_hz: u64,
     /// Whether kernel frames were sampled (the kernel may refuse them).
     pub kernel_frames: bool,

@@ -18,8 +18,8 @@ use perf_event::{Builder, SampleFlag, Sampler};
 
 use results_model::CpuList;
 
-/// Samples per second of CPU time, per thread: off the timer tick's multiples, so sampling
-/// does not run in lock-step with the scheduler.
+/// Samples per second on each CPU: off the timer tick's multiples, so sampling does not run in
+/// lock-step with the scheduler.
 pub(crate) const FREQUENCY_HZ: u64 = 997;
 /// Ring buffer per CPU, bytes (a power of two of pages).
 const RING_BYTES: usize = 512 * 1024;
