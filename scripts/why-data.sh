@@ -7,7 +7,7 @@
 #
 # overhead: for each of $MODELS (default mio threads uring) at $CLIENTS (default 100) clients,
 # $ROUNDS (default 6) rounds of three runs of 2 s, interleaved: counters off
-# (--no-kernel-counters), counters on (the default), counters and --flamegraph. The order of the
+# (the default), counters on (--kernel-counters), counters and --flamegraph. The order of the
 # three rotates from round to round, so no mode always runs first. The server's CPU per message
 # of each run (from /proc, which the counters do not touch) is what the modes are compared on.
 # Needs root (perf_event_open on another process, tracefs). Records the load average around it.
@@ -24,7 +24,7 @@ sweep)
   out=docs/data/why
   rm -rf "$out"
   echo "start: $(loadavg)" >"$out.conditions.txt.tmp"
-  "$loadgen" sweep --clients 1,100,1000 --runs 3 --duration 2s --warmup 1s --flamegraph --out "$out"
+  "$loadgen" sweep --clients 1,100,1000 --runs 3 --duration 2s --warmup 1s --kernel-counters --flamegraph --out "$out"
   echo "end: $(loadavg)" >>"$out.conditions.txt.tmp"
   mv "$out.conditions.txt.tmp" "$out/conditions.txt"
   ;;
@@ -42,9 +42,9 @@ overhead)
       for i in 0 1 2; do
         mode=${modes[$(((i + r) % 3))]}
         case $mode in
-          off) extra=(--no-kernel-counters) ;;
-          counters) extra=() ;;
-          flamegraph) extra=(--flamegraph) ;;
+          off) extra=() ;;
+          counters) extra=(--kernel-counters) ;;
+          flamegraph) extra=(--kernel-counters --flamegraph) ;;
         esac
         "$loadgen" --model "$m" --clients "$clients" --duration 2s --warmup 1s --quiet \
           "${extra[@]}" --output "$out/$m-$mode-r$r.json" || true

@@ -226,8 +226,8 @@ def render():
         "",
         "## What counting costs",
         "",
-        "The server's CPU per message with the counters off (`--no-kernel-counters`), on (the",
-        "default) and on with `--flamegraph`, interleaved (`scripts/why-data.sh overhead`):",
+        "The server's CPU per message with the counters off (the default), on (`--kernel-counters`)",
+        "and on with `--flamegraph`, interleaved (`scripts/why-data.sh overhead`):",
         "",
         overhead_section(),
     ]

@@ -20,6 +20,7 @@ fn run(name: &str, clients: &str, server_args: &[&str]) -> RunResult {
         "300ms",
         "--server-bin",
         &server_bin,
+        "--kernel-counters",
     ];
     let server_args: Vec<String> = server_args
         .iter()
@@ -33,7 +34,10 @@ fn run(name: &str, clients: &str, server_args: &[&str]) -> RunResult {
 
 /// The server's counters, or why the kernel gave none (printed, and the test skips).
 fn server_counters(r: &RunResult) -> Option<KernelCounters> {
-    let k = r.kernel.as_ref().expect("counting is on by default");
+    let k = r
+        .kernel
+        .as_ref()
+        .expect("--kernel-counters asks for counting");
     let c = k.server.clone().expect("loadgen started the server");
     if c.syscalls_per_msg.total.is_none() || c.syscalls_per_msg.other.is_none() {
         eprintln!("skipped: system calls not counted here: {:?}", c.absent);

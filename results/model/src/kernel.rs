@@ -10,28 +10,22 @@
 use serde::{Deserialize, Serialize};
 
 /// What a run asks the kernel for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(default)]
 pub struct KernelProbes {
-    /// Count system calls, context switches, migrations and page faults (`perf_event_open`).
+    /// Count system calls, context switches, migrations and page faults (`perf_event_open`,
+    /// `--kernel-counters`).
     pub counters: bool,
     /// Sample the server's CPU over the window and write an on-CPU flamegraph beside the result.
     pub flamegraph: bool,
 }
 
-impl Default for KernelProbes {
-    fn default() -> Self {
-        KernelProbes {
-            counters: true,
-            flamegraph: false,
-        }
-    }
-}
-
 /// Kernel counters of each side of a run, and the flamegraph.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KernelReport {
-    /// The child server (`null` with `--addr`, or with `--kernel-counters off`).
+    /// The child server (`null` with `--addr`, or without `--kernel-counters`).
     pub server: Option<KernelCounters>,
     /// loadgen itself.
     pub loadgen: Option<KernelCounters>,

@@ -1,4 +1,4 @@
-//! `--no-kernel-counters` and `--flamegraph`, shared by `loadgen run` and `loadgen sweep`.
+//! `--kernel-counters` and `--flamegraph`, shared by `loadgen run` and `loadgen sweep`.
 
 use clap::Args;
 use results_model::kernel::KernelProbes;
@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 /// What loadgen asks the kernel about a run.
 #[derive(Args, Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct KernelArgs {
-    /// Do not count the kernel's work (system calls by name, context switches, migrations,
-    /// page faults) with perf_event_open; counting is on by default.
+    /// Count the kernel's work for the server and loadgen (system calls by name, context
+    /// switches, migrations, page faults) with perf_event_open. Off by default: counting makes
+    /// every system call and context switch of the counted threads dearer (see docs/why.md),
+    /// so CPU per message measured with it on is not comparable with runs without it.
     #[arg(long)]
     #[serde(default)]
-    pub no_kernel_counters: bool,
+    pub kernel_counters: bool,
     /// Sample the server's CPU over the measured window (with call chains, kernel frames where
     /// the kernel allows) and write an on-CPU flamegraph SVG beside the result JSON.
     #[arg(long)]
@@ -23,7 +25,7 @@ impl KernelArgs {
     /// The probes these options ask for.
     pub fn probes(&self) -> KernelProbes {
         KernelProbes {
-            counters: !self.no_kernel_counters,
+            counters: self.kernel_counters,
             flamegraph: self.flamegraph,
         }
     }
