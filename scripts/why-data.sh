@@ -6,9 +6,9 @@
 #   bash scripts/why-data.sh overhead   # docs/data/why-overhead/: what the counters and the sampling cost
 #
 # overhead: for each of $MODELS (default mio threads uring) at $CLIENTS (default 100) clients,
-# $ROUNDS (default 6) rounds of three runs of 2 s, interleaved: counters off
-# (the default), counters on (--kernel-counters), counters and --flamegraph. The order of the
-# three rotates from round to round, so no mode always runs first. The server's CPU per message
+# $ROUNDS (default 6) rounds of four runs of 2 s, interleaved: nothing asked of the kernel (the
+# default), counters (--kernel-counters), sampling (--flamegraph), both. The order of the four
+# rotates from round to round, so no mode always runs first. The server's CPU per message
 # of each run (from /proc, which the counters do not touch) is what the modes are compared on.
 # Needs root (perf_event_open on another process, tracefs). Records the load average around it.
 set -euo pipefail
@@ -36,15 +36,16 @@ overhead)
   rm -rf "$out"
   mkdir -p "$out"
   echo "start: $(loadavg)" >"$out/conditions.txt"
-  modes=(off counters flamegraph)
+  modes=(off counters flamegraph both)
   for r in $(seq 1 "$rounds"); do
     for m in $models; do
-      for i in 0 1 2; do
-        mode=${modes[$(((i + r) % 3))]}
+      for i in 0 1 2 3; do
+        mode=${modes[$(((i + r) % 4))]}
         case $mode in
           off) extra=() ;;
           counters) extra=(--kernel-counters) ;;
-          flamegraph) extra=(--kernel-counters --flamegraph) ;;
+          flamegraph) extra=(--flamegraph) ;;
+          both) extra=(--kernel-counters --flamegraph) ;;
         esac
         "$loadgen" --model "$m" --clients "$clients" --duration 2s --warmup 1s --quiet \
           "${extra[@]}" --output "$out/$m-$mode-r$r.json" || true
