@@ -43,8 +43,16 @@ fn kernel_lines(s: &mut String, r: &RunResult, json: Option<&str>) {
     for (side, c) in [("server", &k.server), ("loadgen", &k.loadgen)] {
         if let Some(c) = c {
             let _ = writeln!(s, "{side} kernel: {}", c.one_line());
+            // One line per reason: a missing tracefs refuses every system-call event alike.
+            let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
             for a in &c.absent {
-                let _ = writeln!(s, "  not counted: {}: {}", a.event, a.reason);
+                match by_reason.iter_mut().find(|(r, _)| *r == a.reason) {
+                    Some((_, events)) => events.push(&a.event),
+                    None => by_reason.push((&a.reason, vec![&a.event])),
+                }
+            }
+            for (reason, events) in by_reason {
+                let _ = writeln!(s, "  not counted: {}: {reason}", events.join(", "));
             }
         }
     }
