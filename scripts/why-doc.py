@@ -207,7 +207,7 @@ def overhead_section():
                    "by default.")
                 + " While a system-call tracepoint is counted, every system call takes the "
                 "kernel's traced entry path, and every time a counted thread is switched out and "
-                "in, its events (29 per thread) are switched with it: the model that switches "
+                "in, its events (12 per thread) are switched with it: the model that switches "
                 "once per message pays the most.")
     if deltas["flamegraph"]:
         out += (f" Sampling alone (`--flamegraph`, 997 Hz on each CPU) changes it by "

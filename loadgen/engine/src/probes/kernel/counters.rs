@@ -3,6 +3,8 @@
 //! counted too (the kernel adds a live child's count to its parent's on every read, and an
 //! exited child's count for good when it exits).
 
+use std::ffi::{CStr, CString};
+use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 use perf_event::events::{Event, Tracepoint};
@@ -57,10 +59,17 @@ impl ProcessCounters {
             .into_iter()
             .map(|spec| {
                 let state = match &spec.source {
-                    Source::Software(sw) => open_all(*sw, &tids),
+                    Source::Software(sw) => open_all(*sw, &tids, None),
                     Source::Tracepoint(system, name) => match tracefs.id(system, name) {
-                        Ok(Some(id)) => open_all(Tracepoint::with_id(id), &tids),
+                        Ok(Some(id)) => open_all(Tracepoint::with_id(id), &tids, None),
                         Ok(None) => State::NotHere,
+                        Err(why) => State::Absent(why),
+                    },
+                    Source::Syscalls(numbers) => match tracefs.id("raw_syscalls", "sys_enter") {
+                        Ok(Some(id)) => {
+                            open_all(Tracepoint::with_id(id), &tids, Some(&filter(numbers)))
+                        }
+                        Ok(None) => State::Absent("no raw_syscalls:sys_enter tracepoint".into()),
                         Err(why) => State::Absent(why),
                     },
                 };
@@ -102,10 +111,30 @@ impl ProcessCounters {
     }
 }
 
-/// Opens `event` on every thread of `tids`, inherited by the threads they start. A thread that
-/// exited meanwhile is skipped; any other refusal makes the event absent (a partial count
-/// would read as a low one).
-fn open_all<E: Event + Clone>(event: E, tids: &[i32]) -> State {
+/// The tracepoint filter that keeps the system calls numbered `numbers`.
+fn filter(numbers: &[libc::c_long]) -> CString {
+    let terms: Vec<String> = numbers.iter().map(|n| format!("id == {n}")).collect();
+    CString::new(terms.join(" || ")).expect("digits and operators hold no NUL")
+}
+
+/// Has the kernel count only what `filter` keeps. Threads the counted thread starts use the
+/// filter of the event they inherit from.
+fn set_filter(counter: &Counter, filter: &CStr) -> std::io::Result<()> {
+    // SAFETY: the descriptor belongs to `counter`, which outlives the call, and the kernel only
+    // reads the NUL-terminated string, which outlives the call too.
+    let rc = unsafe {
+        perf_event_open_sys::ioctls::SET_FILTER(counter.as_raw_fd(), filter.as_ptr().cast_mut())
+    };
+    if rc == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Opens `event` (kept to `filter`, if any) on every thread of `tids`, inherited by the
+/// threads they start. A thread that exited meanwhile is skipped; any other refusal makes the
+/// event absent (a partial count would read as a low one).
+fn open_all<E: Event + Clone>(event: E, tids: &[i32], filter: Option<&CStr>) -> State {
     let mut builder = Builder::new(event);
     builder
         .any_cpu()
@@ -115,7 +144,14 @@ fn open_all<E: Event + Clone>(event: E, tids: &[i32]) -> State {
     let mut counters = Vec::with_capacity(tids.len());
     for &tid in tids {
         match builder.observe_pid(tid).build() {
-            Ok(c) => counters.push(c),
+            Ok(c) => {
+                if let Some(f) = filter {
+                    if let Err(e) = set_filter(&c, f) {
+                        return State::Absent(format!("the kernel refused the filter {f:?}: {e}"));
+                    }
+                }
+                counters.push(c);
+            }
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
             Err(e) => return State::Absent(refusal(&e)),
         }
@@ -153,7 +189,7 @@ mod tests {
         let r = c.read();
         for (spec, value) in c.specs().iter().zip(&r.values) {
             match &spec.source {
-                Source::Tracepoint(..) => {
+                Source::Tracepoint(..) | Source::Syscalls(_) => {
                     assert_eq!(value, &Value::Absent("no tracefs".into()), "{}", spec.name);
                 }
                 // Software events need no tracefs; where perf_event_open is refused too, the

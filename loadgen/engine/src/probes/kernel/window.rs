@@ -139,7 +139,7 @@ fn changes(specs: &[EventSpec], a: &Reading, b: &Reading) -> Changes {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::super::catalogue::events;
+    use super::super::catalogue::{events, Source};
     use super::*;
 
     fn reading(at: Instant, specs: &[EventSpec], value: impl Fn(&EventSpec) -> Value) -> Reading {
@@ -149,20 +149,36 @@ mod tests {
         }
     }
 
+    fn spec(name: &str, figure: Figure) -> EventSpec {
+        EventSpec {
+            name: name.into(),
+            source: Source::Syscalls(Vec::new()),
+            figure,
+        }
+    }
+
     #[test]
-    fn groups_add_their_members_and_other_is_the_rest() {
-        let specs = events();
+    fn events_add_to_their_figure_and_other_is_the_rest() {
+        let specs = [
+            spec("total", Figure::SyscallsTotal),
+            spec("read a", Figure::SyscallGroup(0)),
+            spec("read b", Figure::SyscallGroup(0)),
+            spec("write", Figure::SyscallGroup(1)),
+            spec("poll", Figure::SyscallGroup(3)),
+            spec("gone", Figure::SyscallGroup(7)),
+            spec("cs", Figure::ContextSwitches),
+        ];
         let t0 = Instant::now();
-        let a = reading(t0, &specs, |_| Value::Count(100));
+        let a = reading(t0, &specs, |s| match s.name.as_str() {
+            "gone" => Value::NotHere,
+            _ => Value::Count(100),
+        });
         let b = reading(t0 + Duration::from_secs(1), &specs, |s| {
             match s.name.as_str() {
-                "raw_syscalls:sys_enter" => Value::Count(100 + 5000),
-                "syscalls:sys_enter_read" | "syscalls:sys_enter_recvfrom" => {
-                    Value::Count(100 + 1000)
-                }
-                "syscalls:sys_enter_write" => Value::Count(100 + 1000),
-                "syscalls:sys_enter_futex_waitv" => Value::NotHere,
-                "context-switches" => Value::Count(100 + 500),
+                "total" => Value::Count(100 + 5000),
+                "read a" | "read b" | "write" => Value::Count(100 + 1000),
+                "gone" => Value::NotHere,
+                "cs" => Value::Count(100 + 500),
                 _ => Value::Count(100),
             }
         });
@@ -172,7 +188,10 @@ mod tests {
             (s.total, s.read, s.write),
             (Some(5.0), Some(2.0), Some(1.0))
         );
-        assert_eq!((s.poll, s.other), (Some(0.0), Some(2.0)));
+        assert_eq!(
+            (s.poll, s.accept4, s.other),
+            (Some(0.0), Some(0.0), Some(2.0))
+        );
         assert_eq!(k.context_switches_per_msg, Some(0.5));
         assert!(k.absent.is_empty());
     }
@@ -181,8 +200,8 @@ mod tests {
     fn a_refused_event_is_absent_not_zero() {
         let specs = events();
         let t0 = Instant::now();
-        let refused = |s: &EventSpec| match s.name.as_str() {
-            "syscalls:sys_enter_epoll_pwait" | "cpu-migrations" => Value::Absent("refused".into()),
+        let refused = |s: &EventSpec| match s.figure {
+            Figure::SyscallGroup(2) | Figure::Migrations => Value::Absent("refused".into()),
             _ => Value::Count(7),
         };
         let a = reading(t0, &specs, refused);
@@ -193,7 +212,13 @@ mod tests {
         assert_eq!(k.syscalls_per_msg.read, Some(0.0));
         assert_eq!(k.cpu_migrations_per_msg, None);
         let names: Vec<&str> = k.absent.iter().map(|a| a.event.as_str()).collect();
-        assert_eq!(names, ["cpu-migrations", "syscalls:sys_enter_epoll_pwait"]);
+        assert_eq!(
+            names,
+            [
+                "cpu-migrations",
+                "raw_syscalls:sys_enter for epoll_wait (epoll_wait, epoll_pwait, epoll_pwait2)"
+            ]
+        );
         let json = serde_json::to_value(&k).unwrap();
         assert!(json["cpu_migrations_per_msg"].is_null());
         assert!(json["syscalls_per_msg"]["epoll_wait"].is_null());
