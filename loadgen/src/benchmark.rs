@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Args;
-use loadgen_analysis::options::{LinkArgs, LoadArgs, PlacementArgs, TargetArgs};
+use loadgen_analysis::options::{KernelArgs, LinkArgs, LoadArgs, PlacementArgs, TargetArgs};
 use loadgen_analysis::{export, summary};
 use loadgen_engine::run::{placement, shard};
 use loadgen_engine::Progress;
@@ -46,6 +46,9 @@ pub struct RunArgs {
     /// A delayed link (echo-proxy) between loadgen and the server it starts.
     #[command(flatten)]
     pub link: LinkArgs,
+    /// Kernel counters and the flamegraph.
+    #[command(flatten)]
+    pub kernel: KernelArgs,
 }
 
 impl RunArgs {
@@ -84,6 +87,7 @@ impl RunArgs {
             shard: None,
             start_at: self.start_at,
             link: self.link.link(),
+            kernel: self.kernel.probes(),
         };
         Ok(match self.shard {
             Some(spec) => config.for_shard(spec),

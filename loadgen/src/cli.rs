@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use loadgen_analysis::capacity::command::{capacity_command, CapacityArgs};
-use loadgen_analysis::{compare, export, gate, merge, report, sweep};
+use loadgen_analysis::{compare, explain, export, gate, merge, report, sweep};
 use results_model::RunResult;
 
 use crate::benchmark::{exit_code, run_command, RunArgs};
@@ -57,6 +57,10 @@ pub enum Command {
     /// Find the highest open-loop rate a model, or any echo server at --addr, holds under a
     /// latency SLO, each rate decided by 2 of up to 3 runs (curve as JSON + SVG).
     Capacity(CapacityArgs),
+    /// Print where the server's and loadgen's CPU went per message in a result: user and
+    /// system time, system calls by name, context switches, faults ("not recorded" where the
+    /// result has no such figure).
+    Explain(explain::command::ExplainArgs),
     /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
     Gate(gate::command::GateArgs),
 }
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::command::compare_command(&args),
         Some(Command::Capacity(args)) => capacity_command(&args, &mut EngineRunner),
         Some(Command::Gate(args)) => gate::command::gate_command(&args),
+        Some(Command::Explain(args)) => explain::command::explain_command(&args),
         Some(Command::Schema) => {
             println!(
                 "{}",

@@ -60,6 +60,10 @@ struct Args {
     /// measurements: one thread at 500us answers at most about 2,000 messages a second.
     #[arg(long, default_value = "0", value_parser = parse_extra_work)]
     extra_work: Duration,
+    /// System calls (`getppid`) to make per echoed message, counted as --extra-work counts
+    /// messages: a kernel cost of known count, for checking system-call counters.
+    #[arg(long, default_value_t = 0)]
+    extra_syscalls: u32,
 }
 
 /// Parses a byte count that must not be 0.
@@ -105,7 +109,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         idle_timeout: args.idle_timeout,
         workers: args.workers.unwrap_or(defaults.workers).max(1),
         thread_stack: args.thread_stack,
-        extra_work: ExtraWork::new(args.extra_work),
+        extra_work: ExtraWork::new(args.extra_work).with_syscalls(args.extra_syscalls),
     };
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals()?;

@@ -6,6 +6,9 @@
 //! `framed`. `raw` has no boundaries, so there every [`RAW_UNIT`] bytes echoed count as one
 //! message, rounded up per chunk received. The cost is a busy spin on the thread that produces
 //! the echo, never a sleep: it takes the CPU a real handler would take.
+//!
+//! `--extra-syscalls K` plants K `getppid` system calls per message the same way: a kernel
+//! cost of known count, against which loadgen's system-call counters are checked.
 
 use std::time::{Duration, Instant};
 
@@ -20,12 +23,29 @@ pub const RAW_UNIT: usize = 64;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExtraWork {
     per_message: Duration,
+    syscalls_per_message: u32,
 }
 
 impl ExtraWork {
     /// A cost of `per_message` of busy CPU for each message echoed.
     pub fn new(per_message: Duration) -> Self {
-        ExtraWork { per_message }
+        ExtraWork {
+            per_message,
+            syscalls_per_message: 0,
+        }
+    }
+
+    /// This cost plus `k` `getppid` system calls for each message echoed.
+    pub fn with_syscalls(self, k: u32) -> Self {
+        ExtraWork {
+            syscalls_per_message: k,
+            ..self
+        }
+    }
+
+    /// Whether there is nothing to spend.
+    fn is_zero(&self) -> bool {
+        self.per_message.is_zero() && self.syscalls_per_message == 0
     }
 
     /// The cost per message.
@@ -41,7 +61,7 @@ impl ExtraWork {
         data: &[u8],
         stats: &Stats,
     ) -> Result<(), ProtocolError> {
-        if self.per_message.is_zero() {
+        if self.is_zero() {
             return conn.receive(data);
         }
         let before = conn.counters().messages;
@@ -56,14 +76,20 @@ impl ExtraWork {
 
     /// Spends the cost of `messages` messages on the calling thread and counts them.
     pub fn spend(&self, messages: u64, stats: &Stats) {
-        if self.per_message.is_zero() || messages == 0 {
+        if self.is_zero() || messages == 0 {
             return;
         }
         stats.extra_work(messages);
+        for _ in 0..messages * u64::from(self.syscalls_per_message) {
+            // getppid: the cheapest system call glibc never caches.
+            std::hint::black_box(std::os::unix::process::parent_id());
+        }
         let total = self
             .per_message
             .saturating_mul(u32::try_from(messages).unwrap_or(u32::MAX));
-        spin_for(total);
+        if !total.is_zero() {
+            spin_for(total);
+        }
     }
 }
 
@@ -76,6 +102,8 @@ pub fn charged_messages(protocol: Protocol, bytes: usize, complete: u64) -> u64 
 }
 
 /// Keeps the CPU busy for `duration` of wall time, checking the clock between spin hints.
+/// Never inlined, so that a profile of the server names it.
+#[inline(never)]
 fn spin_for(duration: Duration) {
     let start = Instant::now();
     while start.elapsed() < duration {

@@ -5,6 +5,7 @@
 //! - [`report`]: the tables and charts of a directory of runs; [`compare`]: regressions
 //!   between two of them; [`merge`]: runs made side by side, combined into one.
 //! - [`capacity`]: the highest open-loop rate a model holds under a latency SLO.
+//! - [`explain`]: where each side's CPU went per message, from one result.
 //! - [`summary`]: one run, as text ([`verdict_text`]: its open-loop and verdict lines);
 //!   [`export`]: JSON, Markdown, SVG and HTML writers.
 //! - [`options`]: the command-line options of run, sweep and capacity, one group per concept;
@@ -13,6 +14,7 @@
 
 pub mod capacity;
 pub mod compare;
+pub mod explain;
 pub mod export;
 pub mod gate;
 pub mod merge;

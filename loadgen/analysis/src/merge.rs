@@ -214,6 +214,7 @@ mod tests {
             warnings: vec![],
             cost: None,
             meta: None,
+            kernel: None,
             histograms: SerializedHistograms {
                 latency: h.to_base64(),
                 service_time: None,

@@ -22,6 +22,7 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
             }
         }
     }
+    kernel_lines(&mut s, r, json);
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
@@ -32,6 +33,43 @@ pub fn render(r: &RunResult, json: Option<&str>) -> String {
         let _ = writeln!(s, "JSON: {path}");
     }
     s
+}
+
+/// Each side's kernel counters, what was not counted and why, and the flamegraph.
+fn kernel_lines(s: &mut String, r: &RunResult, json: Option<&str>) {
+    let Some(k) = &r.kernel else {
+        return;
+    };
+    for (side, c) in [("server", &k.server), ("loadgen", &k.loadgen)] {
+        if let Some(c) = c {
+            let _ = writeln!(s, "{side} kernel: {}", c.one_line());
+            // One line per reason: a missing tracefs refuses every system-call event alike.
+            let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+            for a in &c.absent {
+                match by_reason.iter_mut().find(|(r, _)| *r == a.reason) {
+                    Some((_, events)) => events.push(&a.event),
+                    None => by_reason.push((&a.reason, vec![&a.event])),
+                }
+            }
+            for (reason, events) in by_reason {
+                let _ = writeln!(s, "  not counted: {}: {reason}", events.join(", "));
+            }
+        }
+    }
+    if let Some(f) = &k.flamegraph {
+        // The SVG is written beside the JSON, under the JSON's name.
+        let svg = match (&f.rendered, json) {
+            (Some(_), Some(path)) if path != "stdout" => std::path::Path::new(path)
+                .with_extension("svg")
+                .display()
+                .to_string(),
+            _ => f.svg.clone().unwrap_or_else(|| "not written".into()),
+        };
+        let _ = writeln!(s, "flamegraph: {svg} ({} samples)", f.samples);
+        for note in &f.notes {
+            let _ = writeln!(s, "  {note}");
+        }
+    }
 }
 
 /// What ran: target, protocol, size, threads, connections, loop shape.

@@ -82,6 +82,7 @@ pub fn result(model: &str, clients: usize, msgs_per_sec: f64, p50_us: u64) -> Ru
         warnings: Vec::new(),
         cost: None,
         meta: None,
+        kernel: None,
         histograms: SerializedHistograms {
             latency: hist.to_base64(),
             service_time: None,

@@ -91,6 +91,10 @@ pub struct RunConfig {
     /// its clients and the server it starts; `null` = the clients connect to the server directly.
     #[serde(default)]
     pub link: Option<crate::link::Link>,
+    /// What loadgen asks the kernel about the run: counters, flamegraph (older files: the
+    /// defaults).
+    #[serde(default)]
+    pub kernel: crate::kernel::KernelProbes,
 }
 
 /// The server under load.
@@ -159,6 +163,7 @@ impl RunConfig {
             shard: None,
             start_at: None,
             link: None,
+            kernel: crate::kernel::KernelProbes::default(),
         }
     }
 

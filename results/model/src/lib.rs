@@ -3,7 +3,8 @@
 //! - [`result`]: the result JSON ([`RunResult`]) and its JSON Schema; [`config`]: how the run
 //!   was configured ([`RunConfig`]); [`histogram`]: the latency histograms and [`Percentiles`].
 //! - [`cost`]: cost per echoed message ([`cost::CostReport`]); [`meta`]: what makes a run
-//!   reproducible ([`meta::RunMeta`]).
+//!   reproducible ([`meta::RunMeta`]); [`kernel`]: kernel work per echoed message and the
+//!   flamegraph ([`kernel::KernelReport`]).
 //! - [`server_stats`]: the counters a server prints on shutdown ([`StatsSnapshot`]), the same
 //!   struct on the printing and the reading side.
 //! - [`link`]: the delayed link (echo-proxy) between loadgen and its server ([`Link`]).
@@ -26,6 +27,7 @@ pub mod defaults;
 pub mod format;
 pub mod histogram;
 pub mod judge;
+pub mod kernel;
 pub mod link;
 pub mod meta;
 pub mod model;

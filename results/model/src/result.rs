@@ -75,6 +75,9 @@ pub struct RunResult {
     /// What makes the run reproducible (schema 2; absent in older files).
     #[serde(default)]
     pub meta: Option<crate::meta::RunMeta>,
+    /// Kernel work per echoed message and the flamegraph (schema 3; absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<crate::kernel::KernelReport>,
     /// Paths of the results this one was merged from (empty for a single run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,

@@ -15,9 +15,11 @@
 //! a task schedule and, on the multi-thread runtime, possibly a cross-thread steal.
 //!
 //! **Where it breaks.** Anything that blocks inside a task stalls every task on that worker (the
-//! whole server for `CurrentThread`). The multi-thread scheduler's shared queues and wake-ups
-//! cost more than a plain loop when clients are few; `CurrentThread` uses one core. Shutdown
-//! drops every task with the runtime: each one's counters are folded in as it is dropped.
+//! whole server for `CurrentThread`). The multi-thread scheduler wakes idle workers with futex
+//! calls a plain loop never makes (measured: about one per 160 messages at 100 clients, none at
+//! 1 client, where its CPU per message was within `mio`'s range); `CurrentThread` uses one
+//! core. Shutdown drops every task with the runtime: each one's counters are folded in as it is
+//! dropped.
 
 use std::cell::RefCell;
 use std::future::Future;

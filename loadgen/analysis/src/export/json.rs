@@ -40,9 +40,50 @@ pub fn default_path(result: &RunResult) -> PathBuf {
     ))
 }
 
-/// Writes `result` to `path` (`-`: stdout), creating parent directories. Returns where it went,
-/// for the summary.
+/// Writes the flamegraph `result` drew beside the JSON at `path`; returns the result naming
+/// the SVG (`None` when there is no flamegraph to write).
+fn flamegraph_beside(result: &RunResult, path: &Path) -> anyhow::Result<Option<RunResult>> {
+    let Some(svg) = result
+        .kernel
+        .as_ref()
+        .and_then(|k| k.flamegraph.as_ref()?.rendered.as_ref())
+    else {
+        return Ok(None);
+    };
+    let json_path = if path == Path::new("-") || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+    {
+        default_path(result)
+    } else {
+        path.to_path_buf()
+    };
+    let svg_path = json_path.with_extension("svg");
+    if let Some(dir) = svg_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(&svg_path, svg)
+        .with_context(|| format!("cannot write {}", svg_path.display()))?;
+    let mut named = result.clone();
+    if let Some(f) = named.kernel.as_mut().and_then(|k| k.flamegraph.as_mut()) {
+        f.svg = svg_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        f.rendered = None;
+    }
+    Ok(Some(named))
+}
+
+/// Writes `result` to `path` (`-`: stdout), creating parent directories, and its flamegraph,
+/// if it drew one, beside it (`<name>.svg`; with stdout, beside the default path). Returns
+/// where the JSON went, for the summary.
 pub fn write(result: &RunResult, path: &Path) -> anyhow::Result<String> {
+    let with_svg;
+    let result = match flamegraph_beside(result, path)? {
+        Some(r) => {
+            with_svg = r;
+            &with_svg
+        }
+        None => result,
+    };
     let json = result.to_json();
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();

@@ -51,20 +51,22 @@ pub fn summary(s: &SweepSummary) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| model | clients | msgs/s | p50 | p99 | p99.9 | errors | server CPU | server CPU/msg | loadgen CPU/msg | server RSS/conn | status |"
+        "| model | clients | msgs/s | p50 | p99 | p99.9 | errors | server CPU | server CPU/msg | loadgen CPU/msg | server syscalls/msg | server RSS/conn | status |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
     for c in &s.cells {
         let [msgs, p50, p99, p99_9, errors] = figures(c);
         let _ = writeln!(
             out,
-            "| {} | {} | {msgs} | {p50} | {p99} | {p99_9} | {errors} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {msgs} | {p50} | {p99} | {p99_9} | {errors} | {} | {} | {} | {} | {} | {} |",
             c.key.model,
             format::count(c.key.clients as f64),
             c.server_cpu_cores
                 .map_or("—".to_string(), |v| format!("{v:.2} cores")),
             ns_per_msg(c.server_cpu_ns_per_msg),
             ns_per_msg(c.loadgen_cpu_ns_per_msg),
+            c.server_syscalls_per_msg
+                .map_or("—".to_string(), |s| format!("{:.2}{}", s.median, noise(&s))),
             c.server_rss_per_conn_bytes
                 .map_or("—".to_string(), format::bytes),
             status(c),
@@ -93,7 +95,9 @@ pub fn summary(s: &SweepSummary) -> String {
     let _ = writeln!(
         out,
         "CPU/msg is the process's CPU time (user + system, all threads) over the measured window \
-         divided by the messages echoed in it."
+         divided by the messages echoed in it; syscalls/msg are the server's system calls over the \
+         window per message, counted by the kernel (— where not counted; by name in each run's JSON \
+         and `loadgen explain`)."
     );
     out
 }

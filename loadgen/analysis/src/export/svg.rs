@@ -35,6 +35,8 @@ const NINES_STEP: f64 = 0.05;
 
 /// File name of the server CPU per message chart.
 pub const SERVER_CPU_CHART: &str = "server-cpu-per-msg.svg";
+/// The file of the server-system-calls-per-message chart.
+pub const SERVER_SYSCALLS_CHART: &str = "server-syscalls-per-msg.svg";
 
 /// One chart, rendered.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,6 +160,16 @@ pub fn charts(cells: &[Cell], spectrum_clients: Option<usize>) -> anyhow::Result
                 per_model(&|c| c.summary.server_cpu_ns_per_msg.map(|s| s.median / 1000.0)),
                 cells,
             ),
+            (Legend::UpperRight, MARKERS),
+        )?,
+        chart(
+            SERVER_SYSCALLS_CHART,
+            "Server system calls per message by model and clients (median)".to_string(),
+            (
+                clients,
+                ("system calls per message", Axis::Linear(count_label)),
+            ),
+            &per_model(&|c| c.summary.server_syscalls_per_msg.map(|s| s.median)),
             (Legend::UpperRight, MARKERS),
         )?,
     ])
@@ -371,6 +383,10 @@ fn clients_label(v: f64) -> String {
 /// `4.5µs` (CPU time per message).
 fn cpu_us_label(v: f64) -> String {
     format!("{v:.1}µs")
+}
+
+fn count_label(v: f64) -> String {
+    format!("{v:.1}")
 }
 
 fn rate_label(v: f64) -> String {

@@ -6,17 +6,20 @@
 //!   [`OpenLoopArgs`], [`ConnectionArgs`]);
 //! - [`placement`]: CPU placement ([`PlacementArgs`]: [`WorkerArgs`], [`ServerPinArgs`]);
 //! - [`link`]: the delayed link between loadgen and its server ([`LinkArgs`]);
+//! - [`kernel`]: what loadgen asks the kernel about a run ([`KernelArgs`]);
 //! - [`text`]: how the options read and are saved as text ([`HumanDuration`]).
 //!
 //! A run's defaults are [`results_model::defaults`]; a subcommand whose default differs
 //! (`sweep`, `capacity`) names its own constant and sets it with `mut_arg`.
 
+pub mod kernel;
 pub mod link;
 pub mod load;
 pub mod placement;
 pub mod target;
 pub mod text;
 
+pub use kernel::KernelArgs;
 pub use link::LinkArgs;
 pub use load::{ArrivalArgs, ConnectionArgs, LoadArgs, MessageArgs, OpenLoopArgs, WindowArgs};
 pub use placement::{PlacementArgs, ServerPinArgs, WorkerArgs};

@@ -123,6 +123,9 @@ pub struct CellSummary {
     /// Server CPU per message, ns: median and 95% bootstrap interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cpu_ns_per_msg_ci: Option<Interval>,
+    /// Server system calls per echoed message, all names together (runs that counted them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_syscalls_per_msg: Option<Spread>,
     /// Why the cell is left out of the msgs/s and p99 rankings (loadgen was the bottleneck).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loadgen_bound: Option<String>,

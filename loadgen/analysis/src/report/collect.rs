@@ -185,6 +185,7 @@ fn summarize(key: CellKey, group: &[(String, RunResult)]) -> anyhow::Result<Cell
             msgs_per_sec_ci: Interval::of(&values(&|r| r.throughput.msgs_per_sec)),
             p99_us_ci: Interval::of(&values(&|r| r.latency_us.p99 as f64)),
             server_cpu_ns_per_msg_ci: Interval::of(&server_cpu(group)),
+            server_syscalls_per_msg: server_syscalls(group),
             loadgen_bound: ranking::loadgen_bound(group),
         },
         latency: Some(latency),
@@ -216,6 +217,7 @@ fn empty_cell(key: CellKey, skipped: bool, reason: &str) -> CellSummary {
         msgs_per_sec_ci: None,
         p99_us_ci: None,
         server_cpu_ns_per_msg_ci: None,
+        server_syscalls_per_msg: None,
         loadgen_bound: None,
     }
 }
@@ -237,6 +239,15 @@ fn cpu_per_msg(
         .iter()
         .filter_map(|(_, r)| side(r.cost.as_ref()?))
         .map(|c| c.cpu_ns_per_msg)
+        .collect();
+    Spread::of(&values)
+}
+
+/// The server's system calls per message, over the repeats that counted them.
+fn server_syscalls(group: &[(String, RunResult)]) -> Option<Spread> {
+    let values: Vec<f64> = group
+        .iter()
+        .filter_map(|(_, r)| r.kernel.as_ref()?.server.as_ref()?.syscalls_per_msg.total)
         .collect();
     Spread::of(&values)
 }

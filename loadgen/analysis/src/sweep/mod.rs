@@ -269,6 +269,7 @@ fn cell_config(plan: &SweepPlan, model: Model, clients: usize, run: usize) -> Ru
     }
     config.seed = plan.message.seed.wrapping_add(run as u64 - 1);
     config.link = plan.link.link();
+    config.kernel = plan.kernel.probes();
     if let Some(CpuList(server_cpus)) = server_pin {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let rest: Vec<usize> = (0..cpus).filter(|c| !server_cpus.contains(c)).collect();

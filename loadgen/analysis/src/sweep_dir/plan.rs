@@ -10,7 +10,9 @@ use results_model::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::options::text::{display_opt, model_opt, models};
-use crate::options::{LinkArgs, MessageArgs, ServerArgs, ServerPinArgs, WindowArgs, WorkerArgs};
+use crate::options::{
+    KernelArgs, LinkArgs, MessageArgs, ServerArgs, ServerPinArgs, WindowArgs, WorkerArgs,
+};
 
 /// Client counts of a sweep by default: they fit the 20,000 fd limit.
 pub const CLIENTS: [usize; 5] = [1, 10, 100, 1000, 10000];
@@ -85,6 +87,10 @@ pub struct SweepPlan {
     #[command(flatten)]
     #[serde(flatten)]
     pub link: LinkArgs,
+    /// Kernel counters and a flamegraph per cell (beside each cell's JSON).
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kernel: KernelArgs,
 }
 
 impl SweepPlan {

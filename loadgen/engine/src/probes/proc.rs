@@ -45,6 +45,14 @@ fn tasks(process: &Process) -> Option<impl Iterator<Item = (u32, Task)>> {
     Some(tasks.filter_map(|t| Some((u32::try_from(t.tid).ok()?, t))))
 }
 
+/// The thread ids of process `pid` (none once it is gone).
+pub(crate) fn thread_ids(pid: u32) -> Vec<i32> {
+    Pid::of(pid)
+        .open()
+        .and_then(|p| Some(tasks(&p)?.map(|(_, t)| t.tid).collect()))
+        .unwrap_or_default()
+}
+
 /// Clock ticks per second (`USER_HZ`), the unit of utime and stime.
 pub(crate) fn ticks_per_second() -> f64 {
     procfs::ticks_per_second().max(1) as f64

@@ -106,6 +106,7 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
             .and_then(|c| c.cost(totals.messages, measured)),
         loadgen: a.coordinated.own_cost.cost(totals.messages, measured),
     };
+    let kernel = a.coordinated.kernel.report(totals.messages, measured);
     let open = config.is_open_loop();
     RunResult {
         schema_version: SCHEMA_VERSION,
@@ -140,6 +141,7 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
         },
         cost: Some(cost),
         meta: Some(metadata::finish(a.meta, SystemTime::now())),
+        kernel,
         merged_from: Vec::new(),
         open_loop,
         verdict: Some(verdict),

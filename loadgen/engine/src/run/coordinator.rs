@@ -12,6 +12,7 @@ use crate::driver::Shared;
 use crate::probes::cost::CostWindow;
 use crate::probes::proc::{ProcReader, Sample, TaskSampler};
 use crate::probes::run_queue::RunQueueWait;
+use crate::probes::sides::KernelSides;
 use crate::probes::usage::Usage;
 use crate::window::start_at;
 use crate::window::start_line::StartLine;
@@ -64,6 +65,8 @@ pub(crate) struct Coordinated {
     pub own_cost: CostWindow,
     /// The server's per-thread counters at the window's edges.
     pub server_cost: Option<CostWindow>,
+    /// Both sides' kernel counters, read at the window's edges.
+    pub kernel: KernelSides,
     /// The measured window, as the start line opened it.
     pub window: Window,
     /// The longest run-queue wait of a loadgen thread over the window, seconds.
@@ -92,6 +95,7 @@ struct Sampler<'a> {
     window_ended: bool,
     own_cost: CostWindow,
     server_cost: Option<CostWindow>,
+    kernel: KernelSides,
     window_start_unix_ns: Option<u64>,
     window_end_unix_ns: Option<u64>,
 }
@@ -152,6 +156,11 @@ impl Sampler<'_> {
             edge(c);
         }
         edge(&mut self.own_cost);
+        if self.window_ended {
+            self.kernel.window_ended();
+        } else {
+            self.kernel.window_started();
+        }
     }
 
     /// When the next sample falls due.
@@ -175,6 +184,7 @@ impl Sampler<'_> {
 pub(crate) fn coordinate(
     shared: &Shared,
     probes: &Probes,
+    kernel: KernelSides,
     ticks: mpsc::Receiver<Tick>,
     mut timeline: Timeline,
     mut reporter: Reporter,
@@ -198,6 +208,7 @@ pub(crate) fn coordinate(
         server_cost: probes
             .server_pid
             .map(|pid| CostWindow::new(TaskSampler::new(pid))),
+        kernel,
     };
     loop {
         let now = Instant::now();
@@ -235,6 +246,7 @@ pub(crate) fn coordinate(
         interrupted_at: sampler.interrupted_at,
         own_cost: sampler.own_cost,
         server_cost: sampler.server_cost,
+        kernel: sampler.kernel,
         window_start_unix_ns: sampler.window_start_unix_ns,
         window_end_unix_ns: sampler.window_end_unix_ns,
     }

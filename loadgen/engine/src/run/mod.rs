@@ -27,6 +27,7 @@ use crate::openloop::pacing;
 use crate::openloop::tick::MIN_TICK;
 use crate::probes::metadata;
 use crate::probes::run_queue::WORKER_PREFIX;
+use crate::probes::sides::KernelSides;
 use crate::probes::usage::Usage;
 use crate::target::connect::{self, SourceAddrs};
 use crate::target::link::{self, LinkProxy};
@@ -88,6 +89,7 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
         }
         None => (CpuQos::none(), None),
     };
+    let kernel = KernelSides::open(&config.kernel, probes.server_pid);
     let Some(t0) = start_at::start_instant(config.start_at, config.warmup, &interrupted)? else {
         anyhow::bail!("interrupted while waiting for --start-at");
     };
@@ -95,7 +97,9 @@ pub fn run(config: &RunConfig, progress: Progress) -> anyhow::Result<RunResult> 
     let (handles, ticks) = start_workers(config, threads, &shared)?;
     let timeline = Timeline::new(shared.interval_ends.clone(), config.warmup, threads);
     let reporter = Reporter::new(progress, config.warmup + config.duration, config.clients);
-    let coordinated = coordinate(&shared, &probes, ticks, timeline, reporter);
+    let mut coordinated = coordinate(&shared, &probes, kernel, ticks, timeline, reporter);
+    let title = format!("{} × {} clients", config.target.label(), config.clients);
+    coordinated.kernel.draw_flamegraph(&title);
     let total = collect(handles)?;
     let window = coordinated.window;
     let window_closed = coordinated
