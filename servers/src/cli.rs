@@ -48,7 +48,8 @@ struct Args {
     /// Close connections idle for this long (e.g. 30s, 500ms). Off by default.
     #[arg(long, value_parser = humantime::parse_duration)]
     idle_timeout: Option<Duration>,
-    /// Worker threads for tokio, thread-per-core and reactor-pool (default: number of cores).
+    /// Worker threads for tokio, thread-per-core, reactor-pool, monoio, glommio, compio, smol and
+    /// may (default: number of cores).
     #[arg(long)]
     workers: Option<usize>,
     /// Stack size in bytes of each client thread in the `threads` model.

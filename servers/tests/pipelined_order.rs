@@ -131,4 +131,5 @@ order_tests! {
     thread_per_core => Model::ThreadPerCore,
     reactor_pool => Model::ReactorPool,
     uring => Model::Uring,
+    monoio => Model::Monoio,
 }

@@ -23,11 +23,13 @@ pub enum Model {
     ReactorPool,
     /// io_uring completions: multishot accept and receive with provided buffers.
     Uring,
+    /// monoio, thread-per-core: a runtime and SO_REUSEPORT listener per worker, io_uring (epoll fallback).
+    Monoio,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 9] = [
+    pub const ALL: [Model; 10] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -37,6 +39,7 @@ impl Model {
         Model::ThreadPerCore,
         Model::ReactorPool,
         Model::Uring,
+        Model::Monoio,
     ];
 
     /// The name used on the command line and in result files.
@@ -51,6 +54,7 @@ impl Model {
             Model::ThreadPerCore => "thread-per-core",
             Model::ReactorPool => "reactor-pool",
             Model::Uring => "uring",
+            Model::Monoio => "monoio",
         }
     }
 
@@ -61,7 +65,7 @@ impl Model {
 
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
-        matches!(self, Model::ThreadPerCore)
+        matches!(self, Model::ThreadPerCore | Model::Monoio)
     }
 }
 

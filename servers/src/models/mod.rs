@@ -2,6 +2,7 @@
 //! it decides how to wait for sockets and never parses a message itself.
 
 pub mod mio;
+pub mod monoio;
 pub mod poll;
 pub mod reactor_pool;
 pub mod select;
@@ -27,5 +28,6 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::ThreadPerCore => thread_per_core::run(listener, ctx),
         Model::ReactorPool => reactor_pool::run(listener, ctx),
         Model::Uring => uring::run(listener, ctx),
+        Model::Monoio => monoio::run(listener, ctx),
     }
 }

@@ -122,6 +122,7 @@ conformance_suite! {
     thread_per_core => "thread-per-core",
     reactor_pool => "reactor-pool",
     uring => "uring",
+    monoio => "monoio",
 }
 
 #[test]
@@ -136,6 +137,7 @@ fn every_model_is_in_the_suite() {
         "thread-per-core",
         "reactor-pool",
         "uring",
+        "monoio",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(
