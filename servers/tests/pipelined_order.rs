@@ -132,4 +132,5 @@ order_tests! {
     reactor_pool => Model::ReactorPool,
     uring => Model::Uring,
     monoio => Model::Monoio,
+    smol => Model::Smol,
 }

@@ -25,11 +25,13 @@ pub enum Model {
     Uring,
     /// monoio, thread-per-core: a runtime and SO_REUSEPORT listener per worker, io_uring (epoll fallback).
     Monoio,
+    /// smol: one task per client on an executor run by --workers threads sharing async-io's one epoll reactor.
+    Smol,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 10] = [
+    pub const ALL: [Model; 11] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -40,6 +42,7 @@ impl Model {
         Model::ReactorPool,
         Model::Uring,
         Model::Monoio,
+        Model::Smol,
     ];
 
     /// The name used on the command line and in result files.
@@ -55,6 +58,7 @@ impl Model {
             Model::ReactorPool => "reactor-pool",
             Model::Uring => "uring",
             Model::Monoio => "monoio",
+            Model::Smol => "smol",
         }
     }
 

@@ -6,6 +6,7 @@ pub mod monoio;
 pub mod poll;
 pub mod reactor_pool;
 pub mod select;
+pub mod smol;
 pub mod thread_per_core;
 pub mod threads;
 pub mod tokio;
@@ -29,5 +30,6 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::ReactorPool => reactor_pool::run(listener, ctx),
         Model::Uring => uring::run(listener, ctx),
         Model::Monoio => monoio::run(listener, ctx),
+        Model::Smol => smol::run(listener, ctx),
     }
 }

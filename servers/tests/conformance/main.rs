@@ -123,6 +123,7 @@ conformance_suite! {
     reactor_pool => "reactor-pool",
     uring => "uring",
     monoio => "monoio",
+    smol => "smol",
 }
 
 #[test]
@@ -138,6 +139,7 @@ fn every_model_is_in_the_suite() {
         "reactor-pool",
         "uring",
         "monoio",
+        "smol",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(

@@ -30,7 +30,8 @@ pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) 
         | Model::ThreadPerCore
         | Model::ReactorPool
         | Model::Threads
-        | Model::Monoio => workers.unwrap_or(cpus.div_ceil(2)).max(1),
+        | Model::Monoio
+        | Model::Smol => workers.unwrap_or(cpus.div_ceil(2)).max(1),
     }
 }
 
