@@ -133,4 +133,5 @@ order_tests! {
     uring => Model::Uring,
     monoio => Model::Monoio,
     smol => Model::Smol,
+    compio => Model::Compio,
 }

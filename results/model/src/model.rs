@@ -27,11 +27,13 @@ pub enum Model {
     Monoio,
     /// smol: one task per client on an executor run by --workers threads sharing async-io's one epoll reactor.
     Smol,
+    /// compio: a completion-based runtime (io_uring, polling fallback) per worker, SO_REUSEPORT listener each, one task per client.
+    Compio,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 11] = [
+    pub const ALL: [Model; 12] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -43,6 +45,7 @@ impl Model {
         Model::Uring,
         Model::Monoio,
         Model::Smol,
+        Model::Compio,
     ];
 
     /// The name used on the command line and in result files.
@@ -59,6 +62,7 @@ impl Model {
             Model::Uring => "uring",
             Model::Monoio => "monoio",
             Model::Smol => "smol",
+            Model::Compio => "compio",
         }
     }
 
@@ -69,7 +73,7 @@ impl Model {
 
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
-        matches!(self, Model::ThreadPerCore | Model::Monoio)
+        matches!(self, Model::ThreadPerCore | Model::Compio | Model::Monoio)
     }
 }
 

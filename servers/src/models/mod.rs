@@ -1,6 +1,7 @@
 //! The concurrency models, one file each. A model is an I/O driver around [`proto::Conn`]:
 //! it decides how to wait for sockets and never parses a message itself.
 
+pub mod compio;
 pub mod mio;
 pub mod monoio;
 pub mod poll;
@@ -31,5 +32,6 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::Uring => uring::run(listener, ctx),
         Model::Monoio => monoio::run(listener, ctx),
         Model::Smol => smol::run(listener, ctx),
+        Model::Compio => compio::run(listener, ctx),
     }
 }

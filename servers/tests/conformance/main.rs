@@ -124,6 +124,7 @@ conformance_suite! {
     uring => "uring",
     monoio => "monoio",
     smol => "smol",
+    compio => "compio",
 }
 
 #[test]
@@ -140,6 +141,7 @@ fn every_model_is_in_the_suite() {
         "uring",
         "monoio",
         "smol",
+        "compio",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(

@@ -31,7 +31,8 @@ pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) 
         | Model::ReactorPool
         | Model::Threads
         | Model::Monoio
-        | Model::Smol => workers.unwrap_or(cpus.div_ceil(2)).max(1),
+        | Model::Smol
+        | Model::Compio => workers.unwrap_or(cpus.div_ceil(2)).max(1),
     }
 }
 
