@@ -134,4 +134,5 @@ order_tests! {
     monoio => Model::Monoio,
     smol => Model::Smol,
     compio => Model::Compio,
+    glommio => Model::Glommio,
 }

@@ -29,11 +29,13 @@ pub enum Model {
     Smol,
     /// compio: a completion-based runtime (io_uring, polling fallback) per worker, SO_REUSEPORT listener each, one task per client.
     Compio,
+    /// glommio: one executor per worker pinned to its own CPU, SO_REUSEPORT listener each, one task per client.
+    Glommio,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 12] = [
+    pub const ALL: [Model; 13] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -46,6 +48,7 @@ impl Model {
         Model::Monoio,
         Model::Smol,
         Model::Compio,
+        Model::Glommio,
     ];
 
     /// The name used on the command line and in result files.
@@ -63,6 +66,7 @@ impl Model {
             Model::Monoio => "monoio",
             Model::Smol => "smol",
             Model::Compio => "compio",
+            Model::Glommio => "glommio",
         }
     }
 
@@ -73,7 +77,10 @@ impl Model {
 
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
-        matches!(self, Model::ThreadPerCore | Model::Compio | Model::Monoio)
+        matches!(
+            self,
+            Model::ThreadPerCore | Model::Glommio | Model::Compio | Model::Monoio
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! it decides how to wait for sockets and never parses a message itself.
 
 pub mod compio;
+pub mod glommio;
 pub mod mio;
 pub mod monoio;
 pub mod poll;
@@ -33,5 +34,6 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::Monoio => monoio::run(listener, ctx),
         Model::Smol => smol::run(listener, ctx),
         Model::Compio => compio::run(listener, ctx),
+        Model::Glommio => glommio::run(listener, ctx),
     }
 }

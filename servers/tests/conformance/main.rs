@@ -125,6 +125,7 @@ conformance_suite! {
     monoio => "monoio",
     smol => "smol",
     compio => "compio",
+    glommio => "glommio",
 }
 
 #[test]
@@ -142,6 +143,7 @@ fn every_model_is_in_the_suite() {
         "monoio",
         "smol",
         "compio",
+        "glommio",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(

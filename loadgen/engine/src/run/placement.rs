@@ -32,7 +32,8 @@ pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) 
         | Model::Threads
         | Model::Monoio
         | Model::Smol
-        | Model::Compio => workers.unwrap_or(cpus.div_ceil(2)).max(1),
+        | Model::Compio
+        | Model::Glommio => workers.unwrap_or(cpus.div_ceil(2)).max(1),
     }
 }
 
