@@ -46,7 +46,7 @@ case "${1:-}" in
   -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 esac
 
-models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring,monoio,smol,compio,glommio}
+models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring,monoio,smol,compio,glommio,may}
 mode=${CI_GATE_MODE:-duet}
 [[ $mode == duet || $mode == sequential ]] || { echo "ci-gate: CI_GATE_MODE must be duet or sequential, got $mode" >&2; exit 2; }
 pairs=${CI_GATE_PAIRS:-7}

@@ -52,7 +52,7 @@ struct Args {
     /// may (default: number of cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// Stack size in bytes of each client thread in the `threads` model.
+    /// Stack size in bytes of each client thread (`threads`) or coroutine (`may`).
     #[arg(long, default_value_t = 64 * 1024)]
     thread_stack: usize,
     /// Busy CPU to spend per echoed message, on the thread that produces the echo (e.g. 300ns,

@@ -135,4 +135,5 @@ order_tests! {
     smol => Model::Smol,
     compio => Model::Compio,
     glommio => Model::Glommio,
+    may => Model::May,
 }

@@ -31,11 +31,13 @@ pub enum Model {
     Compio,
     /// glommio: one executor per worker pinned to its own CPU, SO_REUSEPORT listener each, one task per client.
     Glommio,
+    /// may: one stackful coroutine per client on may's work-stealing scheduler (--workers threads).
+    May,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 13] = [
+    pub const ALL: [Model; 14] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -49,6 +51,7 @@ impl Model {
         Model::Smol,
         Model::Compio,
         Model::Glommio,
+        Model::May,
     ];
 
     /// The name used on the command line and in result files.
@@ -67,6 +70,7 @@ impl Model {
             Model::Smol => "smol",
             Model::Compio => "compio",
             Model::Glommio => "glommio",
+            Model::May => "may",
         }
     }
 

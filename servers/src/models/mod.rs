@@ -3,6 +3,7 @@
 
 pub mod compio;
 pub mod glommio;
+pub mod may;
 pub mod mio;
 pub mod monoio;
 pub mod poll;
@@ -35,5 +36,6 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::Smol => smol::run(listener, ctx),
         Model::Compio => compio::run(listener, ctx),
         Model::Glommio => glommio::run(listener, ctx),
+        Model::May => may::run(listener, ctx),
     }
 }

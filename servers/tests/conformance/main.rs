@@ -126,6 +126,7 @@ conformance_suite! {
     smol => "smol",
     compio => "compio",
     glommio => "glommio",
+    may => "may",
 }
 
 #[test]
@@ -144,6 +145,7 @@ fn every_model_is_in_the_suite() {
         "smol",
         "compio",
         "glommio",
+        "may",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(

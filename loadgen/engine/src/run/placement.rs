@@ -33,7 +33,8 @@ pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) 
         | Model::Monoio
         | Model::Smol
         | Model::Compio
-        | Model::Glommio => workers.unwrap_or(cpus.div_ceil(2)).max(1),
+        | Model::Glommio
+        | Model::May => workers.unwrap_or(cpus.div_ceil(2)).max(1),
     }
 }
 
