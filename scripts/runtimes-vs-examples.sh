@@ -10,8 +10,8 @@
 # Raw (RFC 862) 100 B messages, closed loop, 100 and 1,000 clients; every server pinned to CPU 0
 # (taskset), loadgen's one worker thread to CPU 1; loadgen --addr for both sides, so both are
 # measured the same way. Interleaved: for each repeat and client count, every runtime's example
-# and ours alternate (which goes first alternates by repeat). Writes runs.tsv (one line per
-# run) and summary.md (medians, ranges, ours/example) to OUT.
+# and ours alternate (which goes first alternates by repeat). Writes each run's JSON, runs.tsv
+# (one line per run) and summary.md (medians, ranges, ours/example) to OUT.
 #
 #   scripts/runtimes-vs-examples.sh [REPEATS]     # default 3
 #   env: OUT (default docs/data/runtimes/examples), DURATION (3s), WARMUP (1s), DEST (/tmp/peers),
@@ -33,7 +33,8 @@ SMOL_GIT=${SMOL_GIT:-$PEER_SRC/smol-rs+smol/repo}
 MAY_GIT=${MAY_GIT:-$PEER_SRC/Xudong-Huang+may/repo}
 say() { printf '==> %s\n' "$*" >&2; }
 
-# Extracts git dir $1 into $DEST/$2 (once) and builds example $3 there in release.
+# Extracts git dir $1 into $DEST/$2 (once) and builds example $3 there in release, after the sed
+# script $4 (if given) unless the source already contains $5.
 build_example() {
   local git=$1 dir=$DEST/$2 example=$3
   if [[ ! -d $dir ]]; then
@@ -42,13 +43,19 @@ build_example() {
     git --git-dir="$git" archive HEAD | tar -x -C "$dir"
     git --git-dir="$git" rev-parse HEAD >"$dir/REVISION"
   fi
-  [[ -x $dir/target/release/examples/$example ]] ||
+  if [[ -n ${4:-} ]]; then # a one-line source patch, applied once
+    grep -qF -- "$5" "$dir/examples/$example.rs" || sed -i "$4" "$dir/examples/$example.rs"
+  fi
+  [[ -x $dir/target/release/examples/$example ]] && [[ $dir/target/release/examples/$example -nt $dir/examples/$example.rs ]] ||
     (cd "$dir" && cargo build --release --quiet --example "$example" >&2)
   echo "$dir/target/release/examples/$example"
 }
 
 say "building the examples into $DEST and echo-server + loadgen (release)"
-monoio_bin=$(build_example "$MONOIO_GIT" monoio echo)
+# monoio's example listens on 127.0.0.1:50002, inside Linux's ephemeral port range (32768-60999):
+# a client socket of an earlier run left in TIME-WAIT on that port makes its bind fail. It is
+# moved to 17002; every other server here listens below 32768 too.
+monoio_bin=$(build_example "$MONOIO_GIT" monoio echo 's/127\.0\.0\.1:50002/127.0.0.1:17002/' '127.0.0.1:17002')
 smol_bin=$(build_example "$SMOL_GIT" smol tcp-server)
 may_bin=$(build_example "$MAY_GIT" may echo)
 if [[ -z ${BIN:-} ]]; then
@@ -60,12 +67,12 @@ loadgen=$BIN/loadgen
 
 # runtime|side|port|command (the examples listen on fixed ports)
 servers=(
-  "monoio|example|50002|$monoio_bin"
-  "monoio|ours|50102|$ours --model monoio --workers 1 --addr 127.0.0.1:50102"
+  "monoio|example|17002|$monoio_bin"
+  "monoio|ours|17102|$ours --model monoio --workers 1 --addr 127.0.0.1:17102"
   "smol|example|7000|$smol_bin"
-  "smol|ours|50103|$ours --model smol --workers 1 --addr 127.0.0.1:50103"
+  "smol|ours|17103|$ours --model smol --workers 1 --addr 127.0.0.1:17103"
   "may|example|8080|$may_bin -t 1 -p 8080"
-  "may|ours|50104|$ours --model may --workers 1 --addr 127.0.0.1:50104"
+  "may|ours|17104|$ours --model may --workers 1 --addr 127.0.0.1:17104"
 )
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -76,13 +83,20 @@ run_one() {
   IFS='|' read -r runtime side port cmd <<<"$1"
   if port_open "$port"; then echo "port $port is busy: $runtime $side cannot start" >&2; return 1; fi
   # shellcheck disable=SC2086 # the command line is split on purpose
-  taskset -c 0 $cmd >/dev/null 2>&1 &
+  taskset -c 0 $cmd >/dev/null 2>>"$out/server-stderr.log" &
   pid=$!
   for _ in $(seq 100); do port_open "$port" && break; sleep 0.1; done
+  if ! port_open "$port"; then
+    echo "$runtime $side did not start listening on $port within 10 s (see server-stderr.log)" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
   timeout --signal=INT --kill-after=10 120 \
     "$loadgen" --addr "127.0.0.1:$port" --protocol raw --size 100 --clients "$2" \
-    --duration "$duration" --warmup "$warmup" --threads 1 --pin 1 --quiet --output "$3" || status=$?
-  kill -INT "$pid" 2>/dev/null || true
+    --duration "$duration" --warmup "$warmup" --threads 1 --pin 1 --quiet --output "$3" \
+    2>>"$out/loadgen-stderr.log" || status=$?
+  kill -TERM "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   return "$status"
 }
@@ -92,8 +106,8 @@ for k in sys.argv[2].split("."): v=v[k]
 print(v)' "$1" "$2"; }
 
 mkdir -p "$out"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+: >"$out/loadgen-stderr.log"
+: >"$out/server-stderr.log"
 tsv=$out/runs.tsv
 printf 'runtime\tside\tclients\trepeat\tmsgs_per_sec\tpassed\n' >"$tsv"
 say "$repeats repeats × clients 100, 1000 × ${#servers[@]} servers, $duration after $warmup; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -105,12 +119,18 @@ for rep in $(seq 1 "$repeats"); do
     fi
     for s in "${order[@]}"; do
       IFS='|' read -r runtime side _ _ <<<"$s"
-      json=$tmp/run.json
+      json=$out/$runtime-$side-${clients}c-r$rep.json
       rm -f "$json"
-      if run_one "$s" "$clients" "$json" && [[ -s $json ]]; then
+      status=0
+      run_one "$s" "$clients" "$json" || status=$?
+      # A failed run's JSON still says what it measured (and `passed` says it failed).
+      if [[ -s $json ]]; then
+        [[ $(field "$json" passed) == True ]] ||
+          echo "$runtime $side, $clients clients, repeat $rep failed: $(field "$json" totals)" >&2
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$runtime" "$side" "$clients" "$rep" \
           "$(field "$json" throughput.msgs_per_sec)" "$(field "$json" passed)" >>"$tsv"
       else
+        echo "$runtime $side, $clients clients, repeat $rep: no result (exit $status)" >&2
         printf '%s\t%s\t%s\t%s\tnull\tFalse\n' "$runtime" "$side" "$clients" "$rep" >>"$tsv"
       fi
     done
