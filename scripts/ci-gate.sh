@@ -46,7 +46,7 @@ case "${1:-}" in
   -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 esac
 
-models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
+models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring,monoio,smol,compio,glommio,may}
 mode=${CI_GATE_MODE:-duet}
 [[ $mode == duet || $mode == sequential ]] || { echo "ci-gate: CI_GATE_MODE must be duet or sequential, got $mode" >&2; exit 2; }
 pairs=${CI_GATE_PAIRS:-7}
@@ -177,6 +177,18 @@ new_jsonl="$out/NEW.jsonl"
 : >"$base_jsonl"
 : >"$new_jsonl"
 IFS=, read -r -a model_list <<<"$models"
+# A model the base revision does not have yet has nothing to be compared with: it is left out,
+# with the reason printed (its correctness is the conformance suite's job).
+base_models=$("$tmp/echo-server-base" --help | sed -nE 's/^ +- ([a-z-]+):.*/\1/p')
+kept=()
+for model in "${model_list[@]}"; do
+  if grep -qx -- "$model" <<<"$base_models"; then
+    kept+=("$model")
+  else
+    say "$model: skipped: the base revision has no such model"
+  fi
+done
+model_list=("${kept[@]}")
 
 # Runs `model` against `side`'s server into $tmp/$side.json; extra arguments go to the server.
 # With $start_at set, the measured window opens at that instant (a duet's two runs share it).

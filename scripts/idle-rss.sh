@@ -13,7 +13,7 @@ n=${1:-1000}
 shift || true
 models=("$@")
 if [[ ${#models[@]} -eq 0 ]]; then
-  models=(threads select poll mio tokio tokio-current-thread thread-per-core reactor-pool uring)
+  models=(threads select poll mio tokio tokio-current-thread thread-per-core reactor-pool uring monoio smol compio glommio may)
 fi
 bin=target/release/echo-server
 [[ -x $bin ]] || cargo build --release -p servers

@@ -48,10 +48,11 @@ struct Args {
     /// Close connections idle for this long (e.g. 30s, 500ms). Off by default.
     #[arg(long, value_parser = humantime::parse_duration)]
     idle_timeout: Option<Duration>,
-    /// Worker threads for tokio, thread-per-core and reactor-pool (default: number of cores).
+    /// Worker threads for tokio, thread-per-core, reactor-pool, monoio, glommio, compio, smol and
+    /// may (default: number of cores).
     #[arg(long)]
     workers: Option<usize>,
-    /// Stack size in bytes of each client thread in the `threads` model.
+    /// Stack size in bytes of each client thread (`threads`) or coroutine (`may`).
     #[arg(long, default_value_t = 64 * 1024)]
     thread_stack: usize,
     /// Busy CPU to spend per echoed message, on the thread that produces the echo (e.g. 300ns,

@@ -26,7 +26,7 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
     /// Worker threads, for models that have several.
     pub workers: usize,
-    /// Stack size of each per-client thread (`threads` model).
+    /// Stack size of each per-client thread (`threads`) or coroutine (`may`).
     pub thread_stack: usize,
     /// CPU spent per echoed message, on the thread that produces the echo.
     pub extra_work: ExtraWork,

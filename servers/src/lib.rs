@@ -11,6 +11,7 @@
 //! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
 pub mod cli;
+pub mod client_guard;
 pub mod config;
 pub mod context;
 pub mod extra_work;
@@ -20,6 +21,8 @@ pub mod reactor;
 pub mod session;
 pub mod shutdown;
 pub mod stats;
+pub mod stop_signal;
+pub mod worker_threads;
 
 pub use config::{Model, ServerConfig};
 pub use shutdown::Shutdown;

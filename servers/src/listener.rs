@@ -147,3 +147,21 @@ pub fn drain_backlog(
         .map(|(stream, _)| stream)
         .collect()
 }
+
+/// What a task-based accept loop does after `accept` failed: true when it must pause for
+/// [`ACCEPT_BACKOFF`] (out of fds or memory, or a broken listener: counted, and the latter
+/// logged), false when it may accept again at once.
+pub fn pause_after_accept_error(err: &io::Error, stats: &Stats) -> bool {
+    match classify_accept_error(err) {
+        AcceptError::WouldBlock | AcceptError::Retry => false,
+        AcceptError::Backoff => {
+            stats.accept_error(true);
+            true
+        }
+        AcceptError::Fatal => {
+            stats.accept_error(false);
+            eprintln!("echo-server: accept failed: {err}");
+            true
+        }
+    }
+}

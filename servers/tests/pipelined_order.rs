@@ -131,4 +131,9 @@ order_tests! {
     thread_per_core => Model::ThreadPerCore,
     reactor_pool => Model::ReactorPool,
     uring => Model::Uring,
+    monoio => Model::Monoio,
+    smol => Model::Smol,
+    compio => Model::Compio,
+    glommio => Model::Glommio,
+    may => Model::May,
 }

@@ -23,11 +23,21 @@ pub enum Model {
     ReactorPool,
     /// io_uring completions: multishot accept and receive with provided buffers.
     Uring,
+    /// monoio, thread-per-core: a runtime and SO_REUSEPORT listener per worker, io_uring (epoll fallback).
+    Monoio,
+    /// smol: one task per client on an executor run by --workers threads sharing async-io's one epoll reactor.
+    Smol,
+    /// compio: a completion-based runtime (io_uring, polling fallback) per worker, SO_REUSEPORT listener each, one task per client.
+    Compio,
+    /// glommio: one executor per worker pinned to its own CPU, SO_REUSEPORT listener each, one task per client.
+    Glommio,
+    /// may: one stackful coroutine per client on may's work-stealing scheduler (--workers threads).
+    May,
 }
 
 impl Model {
     /// Every model, in the order tables and sweeps show them.
-    pub const ALL: [Model; 9] = [
+    pub const ALL: [Model; 14] = [
         Model::Threads,
         Model::Select,
         Model::Poll,
@@ -37,6 +47,11 @@ impl Model {
         Model::ThreadPerCore,
         Model::ReactorPool,
         Model::Uring,
+        Model::Monoio,
+        Model::Smol,
+        Model::Compio,
+        Model::Glommio,
+        Model::May,
     ];
 
     /// The name used on the command line and in result files.
@@ -51,6 +66,11 @@ impl Model {
             Model::ThreadPerCore => "thread-per-core",
             Model::ReactorPool => "reactor-pool",
             Model::Uring => "uring",
+            Model::Monoio => "monoio",
+            Model::Smol => "smol",
+            Model::Compio => "compio",
+            Model::Glommio => "glommio",
+            Model::May => "may",
         }
     }
 
@@ -61,7 +81,10 @@ impl Model {
 
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
-        matches!(self, Model::ThreadPerCore)
+        matches!(
+            self,
+            Model::ThreadPerCore | Model::Glommio | Model::Compio | Model::Monoio
+        )
     }
 }
 

@@ -1,10 +1,15 @@
 //! The concurrency models, one file each. A model is an I/O driver around [`proto::Conn`]:
 //! it decides how to wait for sockets and never parses a message itself.
 
+pub mod compio;
+pub mod glommio;
+pub mod may;
 pub mod mio;
+pub mod monoio;
 pub mod poll;
 pub mod reactor_pool;
 pub mod select;
+pub mod smol;
 pub mod thread_per_core;
 pub mod threads;
 pub mod tokio;
@@ -27,5 +32,10 @@ pub fn run(model: Model, listener: TcpListener, ctx: Context) -> anyhow::Result<
         Model::ThreadPerCore => thread_per_core::run(listener, ctx),
         Model::ReactorPool => reactor_pool::run(listener, ctx),
         Model::Uring => uring::run(listener, ctx),
+        Model::Monoio => monoio::run(listener, ctx),
+        Model::Smol => smol::run(listener, ctx),
+        Model::Compio => compio::run(listener, ctx),
+        Model::Glommio => glommio::run(listener, ctx),
+        Model::May => may::run(listener, ctx),
     }
 }

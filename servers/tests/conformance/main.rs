@@ -122,6 +122,11 @@ conformance_suite! {
     thread_per_core => "thread-per-core",
     reactor_pool => "reactor-pool",
     uring => "uring",
+    monoio => "monoio",
+    smol => "smol",
+    compio => "compio",
+    glommio => "glommio",
+    may => "may",
 }
 
 #[test]
@@ -136,6 +141,11 @@ fn every_model_is_in_the_suite() {
         "thread-per-core",
         "reactor-pool",
         "uring",
+        "monoio",
+        "smol",
+        "compio",
+        "glommio",
+        "may",
     ];
     let all: Vec<&str> = servers::Model::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(

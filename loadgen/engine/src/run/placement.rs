@@ -26,9 +26,15 @@ pub fn allowed_cpus() -> usize {
 pub(crate) fn server_threads(model: Model, workers: Option<usize>, cpus: usize) -> usize {
     match model {
         Model::Select | Model::Poll | Model::Mio | Model::TokioCurrentThread | Model::Uring => 1,
-        Model::Tokio | Model::ThreadPerCore | Model::ReactorPool | Model::Threads => {
-            workers.unwrap_or(cpus.div_ceil(2)).max(1)
-        }
+        Model::Tokio
+        | Model::ThreadPerCore
+        | Model::ReactorPool
+        | Model::Threads
+        | Model::Monoio
+        | Model::Smol
+        | Model::Compio
+        | Model::Glommio
+        | Model::May => workers.unwrap_or(cpus.div_ceil(2)).max(1),
     }
 }
 

@@ -1,0 +1,102 @@
+//! How the task-per-client models that sit on a foreign runtime (monoio, glommio, compio, smol)
+//! end every task at shutdown and know when the last one is gone.
+//!
+//! A runtime's wakers may only be woken from the runtime's own thread (monoio and glommio run
+//! tasks on the thread that spawned them and keep no cross-thread queue), so the signal-handling
+//! thread never wakes a task itself: a watcher task on each runtime thread checks the
+//! [`Shutdown`] flag every [`TICK`] and wakes the tasks of its own thread. Runtimes whose wakers
+//! may be woken anywhere (smol) can call [`StopSignal::notify`] straight from
+//! [`Shutdown::on_trigger`] instead.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use event_listener::Event;
+
+use crate::shutdown::{Shutdown, TICK};
+
+/// One worker's stop signal: fires once shutdown is triggered, and counts the tasks still alive.
+pub struct StopSignal {
+    shutdown: Shutdown,
+    stop: Event,
+    live: AtomicUsize,
+    drained: Event,
+}
+
+impl StopSignal {
+    /// A signal that fires after `shutdown` is triggered.
+    pub fn new(shutdown: Shutdown) -> Arc<Self> {
+        Arc::new(StopSignal {
+            shutdown,
+            stop: Event::new(),
+            live: AtomicUsize::new(0),
+            drained: Event::new(),
+        })
+    }
+
+    /// Whether shutdown was triggered.
+    pub fn is_stopping(&self) -> bool {
+        self.shutdown.is_triggered()
+    }
+
+    /// Wakes every task waiting in [`StopSignal::stopped`] (on any thread whose runtime allows
+    /// it; see the module doc).
+    pub fn notify(&self) {
+        self.stop.notify(usize::MAX);
+    }
+
+    /// Polls the shutdown flag every [`TICK`] with the runtime's own `sleep`, then wakes every
+    /// task of this thread waiting in [`StopSignal::stopped`].
+    pub async fn watch<F: Future>(&self, sleep: impl Fn(Duration) -> F) {
+        while !self.is_stopping() {
+            sleep(TICK).await;
+        }
+        self.notify();
+    }
+
+    /// Completes once shutdown is triggered and announced with [`StopSignal::notify`].
+    pub async fn stopped(&self) {
+        loop {
+            // Listen before checking, so a notification between the two is not lost.
+            let listener = self.stop.listen();
+            if self.is_stopping() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Counts a task as alive until the returned guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> LiveTask {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        LiveTask {
+            signal: Arc::clone(self),
+        }
+    }
+
+    /// Completes once no [`LiveTask`] is left.
+    pub async fn drained(&self) {
+        loop {
+            let listener = self.drained.listen();
+            if self.live.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A task counted as alive by [`StopSignal::enter`].
+pub struct LiveTask {
+    signal: Arc<StopSignal>,
+}
+
+impl Drop for LiveTask {
+    fn drop(&mut self) {
+        if self.signal.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.signal.drained.notify(usize::MAX);
+        }
+    }
+}
