@@ -11,6 +11,7 @@
 #   scripts/ci-gate.sh REV      # BASE = REV
 #   CI_GATE_BASE=baseline scripts/ci-gate.sh   # BASE = the commit that last changed results/baseline
 #   CI_GATE_PLANT=mio:10% scripts/ci-gate.sh   # calibration: plant +10% per-message cost in mio
+#   CI_GATE_FAULT=mio scripts/ci-gate.sh        # fault plant: mio's new server corrupts echoes
 #
 # BASE by default: the merge base of HEAD with the default branch (origin/HEAD, origin/main,
 # origin/master, main, master: the first that exists). On the default branch itself (merge base
@@ -20,10 +21,13 @@
 #
 # Verdict (`loadgen gate BASE.jsonl NEW.jsonl`): a model fails when the one-sided 95% lower
 # bound of its mean paired log-ratio shows server CPU/msg up by more than CI_GATE_THRESHOLD, or
-# msgs/s down by more than CI_GATE_RATE_THRESHOLD; any lost echo fails too. The runs stay in
-# CI_GATE_OUT (BASE.jsonl, NEW.jsonl, gate.txt).
+# msgs/s down by more than CI_GATE_RATE_THRESHOLD; any lost or corrupted echo, failed
+# connection or missing result fails too. The runs stay in CI_GATE_OUT (BASE.jsonl, NEW.jsonl,
+# gate.txt, and failures.txt listing "MODEL METRIC" per performance failure).
 #
-# Exit status: 0 pass; 1 a model regressed or a run lost echoes; 2 setup error or bad input.
+# Exit status: 0 pass; 1 a performance regression (with CI_GATE_CONFIRM=FILE, a confirming run:
+# only a model and metric listed in FILE count); 2 setup error or bad input; 3 a run lost or
+# corrupted echoes, failed a connection or gave no result (never to be retried).
 #
 # Knobs (environment), defaults sized for about 6 minutes on a 2-vCPU machine, builds included:
 #   CI_GATE_MODE=duet|sequential  CI_GATE_LEAD_MS=1500 (a duet's start: time to start, connect
@@ -35,16 +39,20 @@
 #   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
 #   CI_GATE_PIN=1 (servers on CPU 0, loadgens on CPU 1, when there are 2+ CPUs: no migrations)
 #   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
+#   CI_GATE_FAULT=MODEL (MODEL's new server flips a byte in every 1000th chunk it receives)
+#   CI_GATE_CONFIRM=FILE (a confirming run of the models in FILE, the first run's failures.txt)
 #   CI_GATE_BASE_SERVER=PATH (skip the base build: a base echo-server an earlier run left in
 #                             CI_GATE_OUT/echo-server-base; for repeated calibration trials)
-set -euo pipefail
+set -Eeuo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 case "${1:-}" in
-  -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
 esac
+# Any command that fails outside the judged runs is a setup error (2), never a verdict (1).
+trap 'echo "ci-gate: setup failed (line $LINENO, exit $?)" >&2; exit 2' ERR
 
 models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring}
 mode=${CI_GATE_MODE:-duet}
@@ -62,6 +70,11 @@ rate_threshold=${CI_GATE_RATE_THRESHOLD:-15%}
 alpha=${CI_GATE_ALPHA:-0.05}
 out=${CI_GATE_OUT:-target/ci-gate}
 plant=${CI_GATE_PLANT:-}
+fault_model=${CI_GATE_FAULT:-}
+confirm=${CI_GATE_CONFIRM:-}
+[[ -z "$confirm" || -s "$confirm" ]] || { echo "ci-gate: CI_GATE_CONFIRM=$confirm is missing or empty" >&2; exit 2; }
+# A failures list is this run's only: none from an earlier run may be taken for it.
+rm -f "$out/failures.txt"
 pin=()
 if [[ "${CI_GATE_PIN:-1}" == 1 ]] && (( $(nproc) >= 2 )); then pin=(--server-pin 0 --pin 1); fi
 RANDOM=${CI_GATE_SEED:-$$}
@@ -211,25 +224,43 @@ if [[ -n "$plant" ]]; then
   say "plant: $plant_model's new server gets --extra-work ${extra_ns}ns (${plant_pct}% of base ${median} ns/msg)"
 fi
 
-# The server arguments of `side` for `model`: the plant, on the new side of the planted model.
+# The server arguments of `side` for `model`: the plant, on the new side of the planted model,
+# and the fault plant on the new side of the faulty one.
 side_args() {
   [[ $1 == new && $2 == "$plant_model" ]] && printf '%s\n' "${plant_args[@]}"
+  [[ $1 == new && $2 == "$fault_model" ]] && printf '%s\n' --fault-corrupt-every=1000
   return 0
+}
+
+# Why a run failed: its non-zero error counters, or that it gave no result.
+failure_of() {
+  local json=$1 status=$2
+  [[ -s "$json" ]] || { echo "no result (loadgen exit $status)"; return; }
+  if command -v jq >/dev/null; then
+    jq -r --arg s "$status" '[.totals.errors | to_entries[] | select(.value > 0) | "\(.value) \(.key)"]
+      + [.warnings[]?] | if length == 0 then "did not pass (loadgen exit \($s))" else join(", ") end' "$json"
+  else
+    echo "did not pass (loadgen exit $status)"
+  fi
 }
 
 # Appends the result of `side`'s run (exit status $5) to that side's JSONL.
 record_side() {
   local side=$1 model=$2 pair=$3 order=$4 status=$5
-  local cpu="" rate="" passed=false json="$tmp/$side.json"
+  local cpu="" rate="" passed=false json="$tmp/$side.json" failure=null
   if [[ -s "$json" ]]; then
     cpu=$(field .cost.server.cpu_ns_per_msg "$json")
     rate=$(field .throughput.msgs_per_sec "$json")
     passed=$(field .passed "$json")
-  else
-    echo "ci-gate: $model ($side, pair $pair): no result (exit $status)" >&2
   fi
-  printf '{"side":"%s","model":"%s","pair":%d,"order":%d,"cpu_ns_per_msg":%s,"msgs_per_sec":%s,"passed":%s}\n' \
-    "$side" "$model" "$pair" "$order" "${cpu:-null}" "${rate:-null}" "${passed:-false}" \
+  if [[ "$passed" != true ]]; then
+    local why
+    why=$(failure_of "$json" "$status" | tr -d '"\\')
+    echo "ci-gate: $model ($side, pair $pair): FAILED: $why" >&2
+    failure="\"$why\""
+  fi
+  printf '{"side":"%s","model":"%s","pair":%d,"order":%d,"cpu_ns_per_msg":%s,"msgs_per_sec":%s,"passed":%s,"failure":%s}\n' \
+    "$side" "$model" "$pair" "$order" "${cpu:-null}" "${rate:-null}" "${passed:-false}" "$failure" \
     >>"$out/$( [[ $side == base ]] && echo BASE || echo NEW ).jsonl"
 }
 
@@ -280,12 +311,17 @@ done
 
 say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold at alpha 0.01, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 verdict=0
+confirm_args=()
+[[ -n "$confirm" ]] && confirm_args=(--confirm "$confirm")
+rm -f "$out/failures.txt"
 "$loadgen" gate "$base_jsonl" "$new_jsonl" --threshold "$threshold" --rate-threshold "$rate_threshold" \
-  --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
-say "done: BASE ${base_rev:0:12} → working tree${plant:+ (planted $plant)}; runs in $out"
+  --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" --failures-out "$out/failures.txt" \
+  "${confirm_args[@]}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
+say "done: BASE ${base_rev:0:12} → working tree${plant:+ (planted $plant)}${fault_model:+ (fault in $fault_model)}; runs in $out"
 case $verdict in
   0) echo "ci-gate: pass" >&2 ;;
-  1) echo "ci-gate: FAILED: a model regressed or a run lost echoes" >&2 ;;
+  1) echo "ci-gate: performance regression${confirm:+, confirmed by a second run} (see $out/failures.txt)" >&2 ;;
+  3) echo "ci-gate: FAILED: a run lost or corrupted echoes, failed a connection or gave no result" >&2 ;;
   *) echo "ci-gate: could not judge (exit $verdict)" >&2 ;;
 esac
 exit "$verdict"

@@ -56,7 +56,7 @@ pub enum Command {
     Compare(compare::command::CompareArgs),
     /// Find the highest open-loop rate a model holds under a latency SLO (curve as JSON + SVG).
     Capacity(CapacityArgs),
-    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
+    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input, 3 a run failed.
     Gate(gate::command::GateArgs),
 }
 

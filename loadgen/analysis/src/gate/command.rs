@@ -7,12 +7,9 @@ use clap::Args;
 use loadgen_inference::BoundConfig;
 
 use super::decide::{judge_model, render, GateSettings};
+use super::outcome::{self, Outcome};
 use super::power::{self, PowerSettings};
 use super::record::{pair_up, read_jsonl};
-use crate::EXIT_RUN_FAILED;
-
-/// Exit code when the input cannot be judged (unreadable, unpaired, too few pairs).
-const EXIT_BAD_INPUT: u8 = 2;
 
 /// Options of `loadgen gate`.
 #[derive(Args, Debug)]
@@ -41,6 +38,13 @@ pub struct GateArgs {
     /// Pairs per model the power analysis assumes (default: the pairs judged here).
     #[arg(long, requires = "power_effect", value_name = "N")]
     pub power_pairs: Option<usize>,
+    /// Where to list the performance failures ("MODEL METRIC" lines) for a confirming run.
+    #[arg(long, value_name = "FILE")]
+    pub failures_out: Option<PathBuf>,
+    /// A confirming run: only a model and metric listed in FILE (the first run's
+    /// --failures-out) can fail on performance.
+    #[arg(long, value_name = "FILE")]
+    pub confirm: Option<PathBuf>,
 }
 
 /// Parses "5%", "5" or "2.5 %" as a fraction (0.05).
@@ -55,7 +59,8 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(pct / 100.0)
 }
 
-/// Prints the per-model verdict; exit 0 pass, 1 a regression or a failed run, 2 bad input.
+/// Prints the per-model verdict; exit 0 pass, 1 a performance regression, 2 bad input, 3 a run
+/// that lost or corrupted echoes or failed a connection.
 pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
     if ![args.alpha, args.rate_alpha]
         .iter()
@@ -98,33 +103,40 @@ pub fn gate_command(args: &GateArgs) -> anyhow::Result<ExitCode> {
             power::render(&power::estimate(&verdicts, &settings, &p), &p)
         );
     }
-    let regressed: Vec<&str> = verdicts
-        .iter()
-        .filter(|v| v.regressed())
-        .map(|v| v.model.as_str())
-        .collect();
-    let confidence = 100.0 * (1.0 - args.alpha);
-    if !regressed.is_empty() {
-        println!(
-            "gate: FAIL: {} regressed (shown at {confidence:.0}% confidence) or lost echoes",
-            regressed.join(", ")
-        );
-        return Ok(ExitCode::from(EXIT_RUN_FAILED));
+    let confirm = args
+        .confirm
+        .as_deref()
+        .map(outcome::read_failures)
+        .transpose()?;
+    let decided = outcome::decide(&verdicts, confirm.as_ref());
+    println!("{}", outcome::render(&decided, 100.0 * (1.0 - args.alpha)));
+    if let (Outcome::Performance { failed, .. }, Some(path)) = (&decided, &args.failures_out) {
+        outcome::write_failures(path, failed)?;
     }
-    if verdicts.iter().any(|v| v.unjudged()) {
-        println!("gate: cannot judge every model (too few complete pairs)");
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
-    }
-    println!(
-        "gate: pass: {} models, no regression shown at {confidence:.0}% confidence",
-        verdicts.len()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(decided.exit_code()))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_percent;
+    use super::{parse_percent, GateArgs};
+    use crate::gate::decide::GateSettings;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        gate: GateArgs,
+    }
+
+    #[test]
+    fn the_option_defaults_are_the_shipped_settings() {
+        let args = Cli::try_parse_from(["gate", "B", "N"]).unwrap().gate;
+        let shipped = GateSettings::shipped();
+        assert_eq!(args.threshold, shipped.cpu.threshold);
+        assert_eq!(args.alpha, shipped.cpu.alpha);
+        assert_eq!(args.rate_threshold, shipped.rate.threshold);
+        assert_eq!(args.rate_alpha, shipped.rate.alpha);
+    }
 
     #[test]
     fn percentages_parse_with_or_without_sign() {

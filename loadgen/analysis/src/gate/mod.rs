@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod decide;
+pub mod outcome;
 pub mod power;
 pub mod record;
 

@@ -25,6 +25,9 @@ pub struct GateRecord {
     pub msgs_per_sec: Option<f64>,
     /// Whether the run echoed every message intact with no failed connection.
     pub passed: bool,
+    /// Why the run failed (lost or corrupted echoes, a failed connection, no result), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 /// A base run and a new run of one model, made back to back.
