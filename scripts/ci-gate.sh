@@ -13,11 +13,11 @@
 #   CI_GATE_PLANT=mio:10% scripts/ci-gate.sh   # calibration: plant +10% per-message cost in mio
 #   CI_GATE_FAULT=mio scripts/ci-gate.sh        # fault plant: mio's new server corrupts echoes
 #
-# BASE by default: the merge base of HEAD with the default branch (origin/HEAD, origin/main,
-# origin/master, main, master: the first that exists). On the default branch itself (merge base
-# = HEAD), the parent of the last commit that changed servers/ or proto/; else HEAD~1. With no
-# such revision (a shallow clone, a root commit) the gate cannot build a base: it prints why and
-# falls back to the stored-baseline compare, scripts/ci-bench.sh.
+# BASE by default (scripts/gate-base.sh, shared with scripts/instr-gate.sh): the merge base of
+# HEAD with the default branch; on the default branch itself, the parent of the last commit that
+# changed servers/, proto/, loadgen/ or benches/; else HEAD~1. With no such revision (a shallow
+# clone, a root commit) the gate cannot build a base: it prints why and falls back to the
+# stored-baseline compare, scripts/ci-bench.sh.
 #
 # Verdict (`loadgen gate BASE.jsonl NEW.jsonl`): a model fails when the one-sided 95% lower
 # bound of its mean paired log-ratio shows server CPU/msg up by more than CI_GATE_THRESHOLD, or
@@ -105,46 +105,14 @@ fallback() {
   exec bash scripts/ci-bench.sh
 }
 
-default_branch() {
-  local b
-  b=$(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null) && { echo "$b"; return; }
-  for b in origin/main origin/master main master; do
-    git rev-parse -q --verify "$b^{commit}" >/dev/null && { echo "$b"; return; }
-  done
-}
-
-# The base revision.
-head=$(git rev-parse HEAD)
-shallow=$(git rev-parse --is-shallow-repository 2>/dev/null || echo false)
-if [[ -n "${1:-}" ]]; then
-  base=$1
-elif [[ "${CI_GATE_BASE:-}" == baseline ]]; then
-  base=$(git log -1 --format=%H -- results/baseline)
-  [[ -n "$base" ]] || fallback "no commit changed results/baseline in this clone"
-else
-  base=""
-  branch=$(default_branch || true)
-  if [[ -n "$branch" ]]; then
-    base=$(git merge-base HEAD "$branch" 2>/dev/null || true)
-  fi
-  if [[ -z "$base" || "$base" == "$head" ]]; then
-    changed=$(git log -1 --format=%H -- servers proto)
-    base=""
-    if [[ -n "$changed" ]] && git rev-parse -q --verify "$changed~1^{commit}" >/dev/null; then
-      base="$changed~1"
-    elif git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null; then
-      base=HEAD~1
-    fi
-  fi
-  if [[ -z "$base" ]]; then
-    [[ "$shallow" == true ]] && fallback "shallow clone: neither a merge base nor a parent commit is here"
-    fallback "HEAD has no parent and no merge base with a default branch"
-  fi
+# The base revision: the one scripts/instr-gate.sh compares against too.
+base_why=$(mktemp)
+if ! base_rev=$(GATE_BASE=${CI_GATE_BASE:-} bash scripts/gate-base.sh "${1:-}" 2>"$base_why"); then
+  why=$(cat "$base_why"); rm -f "$base_why"
+  [[ -z "${1:-}" ]] || die "$why"
+  fallback "$why"
 fi
-if ! base_rev=$(git rev-parse -q --verify "$base^{commit}"); then
-  [[ "$shallow" == true ]] && fallback "shallow clone: revision $base is not in it"
-  die "unknown revision $base"
-fi
+rm -f "$base_why"
 
 tmp=$(mktemp -d)
 # A fixed path for the base's worktree; the trap removes it (its build output stays in

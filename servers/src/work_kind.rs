@@ -162,10 +162,19 @@ mod tests {
             WorkKind::parse("cpu:2us"),
             Ok(WorkKind::Cpu(Duration::from_micros(2)))
         );
-        assert_eq!(WorkKind::parse("mem:64KiB"), Ok(WorkKind::Memory { kib: 64 }));
+        assert_eq!(
+            WorkKind::parse("mem:64KiB"),
+            Ok(WorkKind::Memory { kib: 64 })
+        );
         assert_eq!(WorkKind::parse("memory:8"), Ok(WorkKind::Memory { kib: 8 }));
-        assert_eq!(WorkKind::parse("syscall"), Ok(WorkKind::Syscall { calls: 1 }));
-        assert_eq!(WorkKind::parse("syscall:3"), Ok(WorkKind::Syscall { calls: 3 }));
+        assert_eq!(
+            WorkKind::parse("syscall"),
+            Ok(WorkKind::Syscall { calls: 1 })
+        );
+        assert_eq!(
+            WorkKind::parse("syscall:3"),
+            Ok(WorkKind::Syscall { calls: 3 })
+        );
         assert!(WorkKind::parse("disk:1").is_err());
         assert!(WorkKind::parse("mem:lots").is_err());
         for s in ["cpu:300ns", "mem:64KiB", "syscall:3"] {

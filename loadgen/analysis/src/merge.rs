@@ -267,7 +267,10 @@ mod tests {
             b.window_start_unix_ns = Some(2_500_000_000);
             b.window_end_unix_ns = Some(3_500_000_000);
         });
-        assert!(after.as_deref().unwrap().contains("windows do not overlap"), "{after:?}");
+        assert!(
+            after.as_deref().unwrap().contains("windows do not overlap"),
+            "{after:?}"
+        );
         let unknown = refusal(|b| b.window_end_unix_ns = None);
         assert!(unknown.unwrap().contains("records no measured window"));
         let elsewhere = refusal(|b| b.target_addr = "127.0.0.1:2".into());
@@ -280,7 +283,10 @@ mod tests {
             b.config.threads = 3;
             b.config.seed = 4;
         });
-        assert_eq!(share, None, "each loadgen's own threads and seed may differ");
+        assert_eq!(
+            share, None,
+            "each loadgen's own threads and seed may differ"
+        );
     }
 
     #[test]

@@ -93,13 +93,21 @@ pub fn read_failures(path: &Path) -> anyhow::Result<BTreeSet<Failure>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut set = BTreeSet::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let mut words = line.split_whitespace();
         let (Some(model), Some(metric), None) = (words.next(), words.next(), words.next()) else {
             bail!("{}:{}: not \"MODEL METRIC\"", path.display(), i + 1);
         };
         let Some(metric) = Metric::parse(metric) else {
-            bail!("{}:{}: unknown metric {metric:?} (cpu or rate)", path.display(), i + 1);
+            bail!(
+                "{}:{}: unknown metric {metric:?} (cpu or rate)",
+                path.display(),
+                i + 1
+            );
         };
         set.insert((model.to_string(), metric));
     }

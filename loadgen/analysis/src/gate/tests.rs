@@ -102,7 +102,12 @@ fn a_lost_echo_fails_the_model() {
 fn a_cost_just_over_the_shipped_threshold_fails() {
     // 6% with 2% scatter: its lower bound clears the shipped 3% (it would not clear 5%).
     let v = verdict("mio", 0.06);
-    assert_eq!(v.failed_metrics(), vec![Metric::Cpu], "{}", render(&[v.clone()]));
+    assert_eq!(
+        v.failed_metrics(),
+        vec![Metric::Cpu],
+        "{}",
+        render(&[v.clone()])
+    );
 }
 
 #[test]
@@ -113,7 +118,10 @@ fn a_failed_run_fails_at_once_even_in_a_confirming_run() {
     let by_model = pair_up(&base, &new).unwrap();
     let v = judge_model("poll", &by_model["poll"], &settings());
     let confirm: BTreeSet<_> = [("mio".to_string(), Metric::Cpu)].into();
-    for decided in [outcome::decide(&[v.clone()], None), outcome::decide(&[v], Some(&confirm))] {
+    for decided in [
+        outcome::decide(&[v.clone()], None),
+        outcome::decide(&[v], Some(&confirm)),
+    ] {
         let Outcome::Correctness(why) = &decided else {
             panic!("{decided:?}");
         };
@@ -136,18 +144,33 @@ fn a_performance_failure_counts_only_when_the_same_model_and_metric_repeat() {
     assert_eq!(first.exit_code(), 1);
     let same: BTreeSet<_> = [("mio".to_string(), Metric::Cpu)].into();
     let second = outcome::decide(&verdicts, Some(&same));
-    assert!(matches!(second, Outcome::Performance { confirmed: true, .. }));
+    assert!(matches!(
+        second,
+        Outcome::Performance {
+            confirmed: true,
+            ..
+        }
+    ));
     // Another metric, or another model, failing the first time confirms nothing.
     let other_metric: BTreeSet<_> = [("mio".to_string(), Metric::Rate)].into();
-    assert_eq!(outcome::decide(&verdicts, Some(&other_metric)), Outcome::Pass);
+    assert_eq!(
+        outcome::decide(&verdicts, Some(&other_metric)),
+        Outcome::Pass
+    );
     let other_model: BTreeSet<_> = [("threads".to_string(), Metric::Cpu)].into();
-    assert_eq!(outcome::decide(&verdicts, Some(&other_model)), Outcome::Pass);
+    assert_eq!(
+        outcome::decide(&verdicts, Some(&other_model)),
+        Outcome::Pass
+    );
 }
 
 #[test]
 fn failures_round_trip_through_their_file() {
     let path = std::env::temp_dir().join(format!("gate-failures-{}.txt", std::process::id()));
-    let failed = vec![("mio".to_string(), Metric::Cpu), ("tokio".to_string(), Metric::Rate)];
+    let failed = vec![
+        ("mio".to_string(), Metric::Cpu),
+        ("tokio".to_string(), Metric::Rate),
+    ];
     outcome::write_failures(&path, &failed).unwrap();
     let read = outcome::read_failures(&path).unwrap();
     assert_eq!(read, failed.into_iter().collect::<BTreeSet<_>>());

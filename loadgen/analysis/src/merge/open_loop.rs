@@ -72,7 +72,10 @@ pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Res
 
 /// The worst of the pooled verdict and the inputs': untrustworthy when any is, the late side
 /// of the first that names one, and every rule and reason, each input's with its label.
-pub fn worst<'a>(pooled: Verdict, inputs: impl IntoIterator<Item = (&'a str, &'a Verdict)>) -> Verdict {
+pub fn worst<'a>(
+    pooled: Verdict,
+    inputs: impl IntoIterator<Item = (&'a str, &'a Verdict)>,
+) -> Verdict {
     let mut out = pooled;
     for (label, v) in inputs {
         out.trustworthy &= v.trustworthy;

@@ -78,8 +78,14 @@ fn check_windows(inputs: &[(String, RunResult)]) -> anyhow::Result<()> {
         };
         windows.push((label, start, end));
     }
-    let latest_start = windows.iter().max_by_key(|w| w.1).expect("one input at least");
-    let earliest_end = windows.iter().min_by_key(|w| w.2).expect("one input at least");
+    let latest_start = windows
+        .iter()
+        .max_by_key(|w| w.1)
+        .expect("one input at least");
+    let earliest_end = windows
+        .iter()
+        .min_by_key(|w| w.2)
+        .expect("one input at least");
     if latest_start.1 >= earliest_end.2 {
         bail!(
             "the windows do not overlap: {} ended {:.3} s before {} started; runs made one \
