@@ -56,7 +56,8 @@ pub enum Command {
     Compare(compare::command::CompareArgs),
     /// Find the highest open-loop rate a model holds under a latency SLO (curve as JSON + SVG).
     Capacity(CapacityArgs),
-    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input, 3 a run failed.
+    /// The paired CI gate: run base and new servers as duets (--base-server, --new-server) or
+    /// judge BASE.jsonl NEW.jsonl; exit 0 pass, 1 regression, 2 bad input, 3 a run failed.
     Gate(gate::command::GateArgs),
 }
 
@@ -87,7 +88,7 @@ pub fn main() -> ExitCode {
         Some(Command::Report(args)) => report::write::report_command(&args),
         Some(Command::Compare(args)) => compare::command::compare_command(&args),
         Some(Command::Capacity(args)) => capacity_command(&args, &mut EngineRunner),
-        Some(Command::Gate(args)) => gate::command::gate_command(&args),
+        Some(Command::Gate(args)) => gate::command::gate_command(&args, &EngineRunner),
         Some(Command::Schema) => {
             println!(
                 "{}",

@@ -1,5 +1,6 @@
 //! The load engine as the runner of a sweep's cells.
 
+use loadgen_analysis::gate::duet::DuetRunner;
 use loadgen_analysis::runner::CellRunner;
 use loadgen_engine::run::placement;
 use loadgen_engine::target::connect;
@@ -30,5 +31,11 @@ impl CellRunner for EngineRunner {
 
     fn interrupted(&self) -> bool {
         loadgen_engine::run::interrupted()
+    }
+}
+
+impl DuetRunner for EngineRunner {
+    fn run(&self, config: &RunConfig) -> anyhow::Result<RunResult> {
+        loadgen_engine::run(config, Progress::Quiet)
     }
 }

@@ -59,6 +59,16 @@ impl Model {
         Model::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// Whether the model runs `--workers` threads (default: the CPUs it may use), so that its
+    /// cross-thread paths only run when it has more than one CPU. A new multi-worker model
+    /// belongs here: the CI gate then also runs it unpinned, with its real worker count.
+    pub fn uses_workers(self) -> bool {
+        matches!(
+            self,
+            Model::Tokio | Model::ThreadPerCore | Model::ReactorPool
+        )
+    }
+
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
         matches!(self, Model::ThreadPerCore)

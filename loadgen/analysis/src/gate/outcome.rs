@@ -1,6 +1,6 @@
 //! What one gate run concludes under CI's rule. Correctness gets no second chance: a run that
 //! lost or corrupted an echo, failed a connection or gave no result fails the gate at once
-//! (exit 3). A performance failure (exit 1) is listed, model and metric, in a failures file;
+//! (exit 3). A performance failure (exit 1) is listed, metric and case, in a failures file;
 //! CI runs the gate again on those models with `--confirm FILE`, and then only the same model
 //! failing on the same metric counts. One disturbed pair cannot fail a job, a real regression
 //! fails both runs, and a second run cannot wash out a failure of another kind.
@@ -17,7 +17,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code when a run lost or corrupted echoes, failed a connection or gave no result.
 pub const EXIT_CORRECTNESS: u8 = 3;
 
-/// A performance failure: a model and the metric whose gate it failed.
+/// A performance failure: a case (model and configuration) and the metric whose gate it failed.
 pub type Failure = (String, Metric);
 
 /// The conclusion of one gate run.
@@ -78,11 +78,11 @@ pub fn decide(verdicts: &[ModelVerdict], confirm: Option<&BTreeSet<Failure>>) ->
     Outcome::Pass
 }
 
-/// Writes `failures` one per line, "model metric".
+/// Writes `failures` one per line, "METRIC CASE" (the case may hold spaces).
 pub fn write_failures(path: &Path, failures: &[Failure]) -> anyhow::Result<()> {
     let text: String = failures
         .iter()
-        .map(|(model, metric)| format!("{model} {}\n", metric.name()))
+        .map(|(case, metric)| format!("{} {case}\n", metric.name()))
         .collect();
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
@@ -98,9 +98,8 @@ pub fn read_failures(path: &Path) -> anyhow::Result<BTreeSet<Failure>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let mut words = line.split_whitespace();
-        let (Some(model), Some(metric), None) = (words.next(), words.next(), words.next()) else {
-            bail!("{}:{}: not \"MODEL METRIC\"", path.display(), i + 1);
+        let Some((metric, model)) = line.trim().split_once(' ') else {
+            bail!("{}:{}: not \"METRIC CASE\"", path.display(), i + 1);
         };
         let Some(metric) = Metric::parse(metric) else {
             bail!(

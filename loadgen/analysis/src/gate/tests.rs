@@ -13,6 +13,7 @@ fn record(side: &str, model: &str, pair: u32, cpu: f64, rate: f64) -> GateRecord
     GateRecord {
         side: side.to_string(),
         model: model.to_string(),
+        config: String::new(),
         pair,
         order: pair % 2,
         cpu_ns_per_msg: Some(cpu),
@@ -106,7 +107,7 @@ fn a_cost_just_over_the_shipped_threshold_fails() {
         v.failed_metrics(),
         vec![Metric::Cpu],
         "{}",
-        render(&[v.clone()])
+        render(std::slice::from_ref(&v))
     );
 }
 
@@ -119,7 +120,7 @@ fn a_failed_run_fails_at_once_even_in_a_confirming_run() {
     let v = judge_model("poll", &by_model["poll"], &settings());
     let confirm: BTreeSet<_> = [("mio".to_string(), Metric::Cpu)].into();
     for decided in [
-        outcome::decide(&[v.clone()], None),
+        outcome::decide(std::slice::from_ref(&v), None),
         outcome::decide(&[v], Some(&confirm)),
     ] {
         let Outcome::Correctness(why) = &decided else {
@@ -174,7 +175,9 @@ fn failures_round_trip_through_their_file() {
     outcome::write_failures(&path, &failed).unwrap();
     let read = outcome::read_failures(&path).unwrap();
     assert_eq!(read, failed.into_iter().collect::<BTreeSet<_>>());
-    std::fs::write(&path, "mio latency\n").unwrap();
+    std::fs::write(&path, "latency mio\n").unwrap();
+    assert!(outcome::read_failures(&path).is_err());
+    std::fs::write(&path, "cpu\n").unwrap();
     assert!(outcome::read_failures(&path).is_err());
     std::fs::write(&path, "").unwrap();
     assert!(outcome::read_failures(&path).is_err());
