@@ -5,21 +5,27 @@
 //!   has two CPUs or more. A server pinned to one CPU sees one CPU, so a multi-worker model
 //!   runs one worker there: the duet then measures its per-message path, not its
 //!   cross-thread one.
-//! - **unpinned, N workers** (models with `--workers`, [`Model::uses_workers`]): the servers may
-//!   use every CPU and run their default worker count (one per CPU), so work stealing,
-//!   cross-thread wake-ups and the pool's hand-offs are measured; the loadgens stay on the last
-//!   CPU.
+//! - **N workers** (models with `--workers`, [`Model::uses_workers`]), N the machine's CPUs, the
+//!   worker count these models default to: work stealing, cross-thread wake-ups and the pool's
+//!   hand-offs are measured. Either ([`MultiWorker`]) both servers keep CPU 0 and get
+//!   `--workers N` (`cpu 0, 2 workers`: the duet's isolation kept, the workers taking turns on
+//!   one CPU), or the servers may use every CPU (`unpinned, 2 workers`: as users run them, the
+//!   loadgens on the last CPU).
 //!
-//! Every verdict names its case: `tokio` is the pinned one, `tokio [unpinned, 2 workers]` the
+//! Every verdict names its case: `tokio` is the pinned one, `tokio [cpu 0, 2 workers]` the
 //! other.
 
 use results_model::Model;
 
 use super::record::case_label;
 
-/// The configuration label of the unpinned multi-worker case.
-fn workers_label(cpus: usize) -> String {
-    format!("unpinned, {cpus} workers")
+/// Where a multi-worker model's second case runs its N workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MultiWorker {
+    /// Servers on CPU 0 with `--workers N`; loadgens on CPU 1.
+    SharedCpu,
+    /// Servers on any CPU (default workers: one per CPU); loadgens on the last CPU.
+    Unpinned,
 }
 
 /// One model in one configuration.
@@ -31,6 +37,8 @@ pub struct Case {
     pub config: String,
     /// CPUs the servers are pinned to (`None`: any).
     pub server_pin: Option<Vec<usize>>,
+    /// Server arguments of both sides (`--workers N`).
+    pub server_args: Vec<String>,
     /// CPUs the loadgens are pinned to (`None`: any).
     pub loadgen_pin: Option<Vec<usize>>,
 }
@@ -42,9 +50,10 @@ impl Case {
     }
 }
 
-/// The cases for `models` on a machine of `cpus` CPUs; `pin` false leaves every process free
-/// (one case per model then: with nothing pinned, every model already has every CPU).
-pub fn cases(models: &[String], cpus: usize, pin: bool) -> Vec<Case> {
+/// The cases for `models` on a machine of `cpus` CPUs, multi-worker ones also as `multi`; `pin`
+/// false leaves every process free (one case per model then: with nothing pinned, every model
+/// already has every CPU).
+pub fn cases(models: &[String], cpus: usize, pin: bool, multi: MultiWorker) -> Vec<Case> {
     let pinned = pin && cpus >= 2;
     let mut out = Vec::new();
     for model in models {
@@ -52,15 +61,26 @@ pub fn cases(models: &[String], cpus: usize, pin: bool) -> Vec<Case> {
             model: model.clone(),
             config: String::new(),
             server_pin: pinned.then(|| vec![0]),
+            server_args: Vec::new(),
             loadgen_pin: pinned.then(|| vec![1]),
         });
-        let multi = Model::from_name(model).is_some_and(Model::uses_workers);
-        if pinned && multi {
-            out.push(Case {
-                model: model.clone(),
-                config: workers_label(cpus),
-                server_pin: None,
-                loadgen_pin: Some(vec![cpus - 1]),
+        let workers = Model::from_name(model).is_some_and(Model::uses_workers);
+        if pinned && workers {
+            out.push(match multi {
+                MultiWorker::SharedCpu => Case {
+                    model: model.clone(),
+                    config: format!("cpu 0, {cpus} workers"),
+                    server_pin: Some(vec![0]),
+                    server_args: vec!["--workers".into(), cpus.to_string()],
+                    loadgen_pin: Some(vec![1]),
+                },
+                MultiWorker::Unpinned => Case {
+                    model: model.clone(),
+                    config: format!("unpinned, {cpus} workers"),
+                    server_pin: None,
+                    server_args: Vec::new(),
+                    loadgen_pin: Some(vec![cpus - 1]),
+                },
             });
         }
     }
@@ -81,7 +101,7 @@ mod tests {
         let models: Vec<String> = ["mio", "tokio", "reactor-pool", "thread-per-core"]
             .map(String::from)
             .into();
-        let all = cases(&models, 2, true);
+        let all = cases(&models, 2, true, MultiWorker::Unpinned);
         let labels: Vec<String> = all.iter().map(Case::label).collect();
         assert_eq!(
             labels,
@@ -106,7 +126,10 @@ mod tests {
     #[test]
     fn one_cpu_or_no_pinning_runs_one_case_per_model() {
         let models: Vec<String> = ["tokio".to_string()].into();
-        assert_eq!(cases(&models, 1, true).len(), 1);
-        assert_eq!(cases(&models, 2, false)[0].server_pin, None);
+        assert_eq!(cases(&models, 1, true, MultiWorker::SharedCpu).len(), 1);
+        assert_eq!(
+            cases(&models, 2, false, MultiWorker::SharedCpu)[0].server_pin,
+            None
+        );
     }
 }

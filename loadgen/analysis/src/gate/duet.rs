@@ -72,7 +72,7 @@ fn config(
     c.target = Target::Spawn {
         model: case.model.clone(),
         server_bin: Some(server.to_path_buf()),
-        server_args: extra.to_vec(),
+        server_args: case.server_args.iter().chain(extra).cloned().collect(),
         server_pin: case.server_pin.clone(),
     };
     c.duration = s.duration;
@@ -83,14 +83,15 @@ fn config(
     c
 }
 
-/// The record of one run (or of its failure to give a result).
+/// The record of one run (or of its failure to give a result), and whether it measured
+/// nothing of the server ([`unmeasured`]).
 fn record(
     side: Side,
     case: &Case,
     pair: u32,
     order: u32,
     run: anyhow::Result<RunResult>,
-) -> GateRecord {
+) -> (GateRecord, bool) {
     let mut r = GateRecord {
         side: side.name().to_string(),
         model: case.model.clone(),
@@ -102,6 +103,7 @@ fn record(
         passed: false,
         failure: None,
     };
+    let unmeasured = unmeasured(&run);
     match run {
         Err(e) => r.failure = Some(format!("no result: {e:#}")),
         Ok(result) => {
@@ -117,7 +119,23 @@ fn record(
             }
         }
     }
-    r
+    (r, unmeasured)
+}
+
+/// Whether a run that did not pass measured nothing of the server, through no fault of the
+/// server's: loadgen itself was late (the machine paused it past the shared start, or its
+/// clients were not all connected when the window opened) and no echo was lost or corrupted
+/// and no connection failed. Such a pair is run again; any other failure stands.
+fn unmeasured(run: &anyhow::Result<RunResult>) -> bool {
+    match run {
+        Err(e) => format!("{e:#}").contains("is already past"),
+        Ok(r) => {
+            !r.passed
+                && r.totals.errors.total() == 0
+                && r.totals.connections.failed == 0
+                && r.totals.unanswered == 0
+        }
+    }
 }
 
 /// Why a result did not pass: its error counts, then its warnings.
@@ -134,8 +152,12 @@ fn failure_of(result: &RunResult) -> String {
     why.join("; ")
 }
 
+/// Tries a pair gets when loadgen, not the server, spoiled it ([`unmeasured`]).
+const ATTEMPTS: usize = 3;
+
 /// Runs pair `pair` of `case`, the sides in `order` (the first ran, or in a duet was started,
-/// first), the new side's server with `new_extra` arguments; returns (base, new) records.
+/// first), the new side's server with `new_extra` arguments; returns (base, new) records. A
+/// pair that measured nothing of the server is run again, at most [`ATTEMPTS`] times in all.
 pub fn run_pair(
     runner: &dyn DuetRunner,
     case: &Case,
@@ -144,6 +166,42 @@ pub fn run_pair(
     new_extra: &[String],
     s: &PairSettings,
 ) -> (GateRecord, GateRecord) {
+    let mut attempt = 1;
+    loop {
+        let ((a, a_unmeasured), (b, b_unmeasured)) =
+            attempt_pair(runner, case, pair, order, new_extra, s);
+        let broken = |r: &GateRecord, unmeasured: bool| r.failure.is_some() && !unmeasured;
+        let retry = (a_unmeasured || b_unmeasured)
+            && !broken(&a, a_unmeasured)
+            && !broken(&b, b_unmeasured);
+        if !retry || attempt == ATTEMPTS {
+            return if order[0] == Side::Base {
+                (a, b)
+            } else {
+                (b, a)
+            };
+        }
+        let why = [&a, &b]
+            .iter()
+            .find_map(|r| r.failure.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "gate: {} pair {pair} measured nothing of the server ({why}); running it again",
+            case.label()
+        );
+        attempt += 1;
+    }
+}
+
+/// One attempt at a pair: the records in `order`, each with whether it measured nothing.
+fn attempt_pair(
+    runner: &dyn DuetRunner,
+    case: &Case,
+    pair: u32,
+    order: [Side; 2],
+    new_extra: &[String],
+    s: &PairSettings,
+) -> ((GateRecord, bool), (GateRecord, bool)) {
     let start_at = (!s.sequential).then(|| SystemTime::now() + s.lead);
     let side_config = |side: Side| match side {
         Side::Base => config(case, &s.base_server, &[], s, start_at),
@@ -163,13 +221,8 @@ pub fn run_pair(
             (a, b)
         })
     };
-    let (ra, rb) = (
+    (
         record(order[0], case, pair, 0, a),
         record(order[1], case, pair, 1, b),
-    );
-    if order[0] == Side::Base {
-        (ra, rb)
-    } else {
-        (rb, ra)
-    }
+    )
 }

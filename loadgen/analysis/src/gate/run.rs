@@ -52,7 +52,7 @@ pub fn run_gate(
         .pair_settings()
         .context("--base-server and --new-server are both needed")?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut all = cases::cases(&args.models, cpus, !args.no_pin);
+    let mut all = cases::cases(&args.models(), cpus, !args.no_pin, args.multi_worker);
     if !args.only.is_empty() {
         for label in &args.only {
             if cases::find(&all, label).is_none() {

@@ -4,12 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use results_model::Model;
 
+use super::cases::MultiWorker;
 use super::duet::PairSettings;
-
-/// Every model the gate runs by default.
-pub const MODELS: &str =
-    "threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring";
 
 /// How the gate runs the duets.
 #[derive(Args, Debug, Clone)]
@@ -21,8 +19,9 @@ pub struct DuetArgs {
     /// The working tree's echo-server.
     #[arg(long, requires = "base_server", value_name = "PATH")]
     pub new_server: Option<PathBuf>,
-    /// Models to gate, comma-separated; each multi-worker one also runs unpinned.
-    #[arg(long, default_value = MODELS, value_delimiter = ',')]
+    /// Models to gate, comma-separated (default: every model); each multi-worker one also runs
+    /// with one worker per CPU.
+    #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
     /// Only these cases (labels as the verdicts print them, `;`-separated); default all.
     #[arg(long, value_delimiter = ';', value_name = "CASES")]
@@ -48,6 +47,9 @@ pub struct DuetArgs {
     /// Run each pair's sides one after the other (random order) instead of as a duet.
     #[arg(long)]
     pub sequential: bool,
+    /// Where multi-worker models run their second case, with one worker per CPU.
+    #[arg(long, value_enum, default_value_t = MultiWorker::SharedCpu)]
+    pub multi_worker: MultiWorker,
     /// Pin nothing (one case per model).
     #[arg(long)]
     pub no_pin: bool,
@@ -70,6 +72,15 @@ pub struct DuetArgs {
 }
 
 impl DuetArgs {
+    /// The models to gate: those asked for, or every model.
+    pub fn models(&self) -> Vec<String> {
+        if self.models.is_empty() {
+            Model::ALL.iter().map(|m| m.name().to_string()).collect()
+        } else {
+            self.models.clone()
+        }
+    }
+
     /// How each pair runs.
     pub fn pair_settings(&self) -> Option<PairSettings> {
         Some(PairSettings {
