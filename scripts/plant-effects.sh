@@ -8,14 +8,16 @@
 #   scripts/plant-effects.sh [REPEATS]      (default 3; about 3 minutes per repeat)
 #
 # Environment: PLANT_KINDS (default "cpu:300ns mem:8 syscall:2"), PLANT_CASES (default
-# "mio;tokio [unpinned, 2 workers]"), PLANT_PAIRS (pairs per measurement, default 5).
+# "mio;tokio [cpu 0, 2 workers]"), PLANT_MULTI_WORKER (loadgen gate --multi-worker, default
+# shared-cpu), PLANT_PAIRS (pairs per measurement, default 5).
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 
 repeats=${1:-3}
 read -r -a kinds <<<"${PLANT_KINDS:-cpu:300ns mem:8 syscall:2}"
-IFS=';' read -r -a case_list <<<"${PLANT_CASES:-mio;tokio [unpinned, 2 workers]}"
+IFS=';' read -r -a case_list <<<"${PLANT_CASES:-mio;tokio [cpu 0, 2 workers]}"
+multi_worker=${PLANT_MULTI_WORKER:-shared-cpu}
 pairs=${PLANT_PAIRS:-5}
 data=docs/data/gate/plant-effects.jsonl
 
@@ -32,7 +34,7 @@ for rep in $(seq 1 "$repeats"); do
         extra=(); [[ $mode == solo ]] && extra=(--sequential)
         target/release/loadgen gate --base-server "$server" --new-server "$server" \
           --models "$model" --only "$case" --pairs "$pairs" --plant "$model=$kind" \
-          --no-confirm --out "$tmp" "${extra[@]}" >"$tmp/gate.txt" 2>/dev/null || true
+          --multi-worker "$multi_worker" --no-confirm --out "$tmp" "${extra[@]}" >"$tmp/gate.txt" 2>/dev/null || true
         for side in BASE NEW; do
           jq -c --arg k "$kind" --arg m "$mode" --argjson r "$rep" \
             '. + {kind: $k, mode: $m, repeat: $r}' "$tmp/$side.jsonl" >>"$data"

@@ -48,6 +48,28 @@ impl Case {
     pub fn label(&self) -> String {
         case_label(&self.model, &self.config)
     }
+
+    /// The configuration in words: "mio: servers on CPU 0, loadgens on CPU 1".
+    pub fn describe(&self) -> String {
+        let cpus = |pin: &Option<Vec<usize>>| match pin {
+            None => "any CPU".to_string(),
+            Some(list) => {
+                let names: Vec<String> = list.iter().map(usize::to_string).collect();
+                format!("CPU {}", names.join(","))
+            }
+        };
+        let args = if self.server_args.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", self.server_args.join(" "))
+        };
+        format!(
+            "{}: servers on {}{args}, loadgens on {}",
+            self.label(),
+            cpus(&self.server_pin),
+            cpus(&self.loadgen_pin)
+        )
+    }
 }
 
 /// The cases for `models` on a machine of `cpus` CPUs, multi-worker ones also as `multi`; `pin`

@@ -95,6 +95,9 @@ pub fn run_gate(
         settings.duration,
         settings.warmup,
     );
+    for case in &all {
+        println!("case {}", case.describe());
+    }
     let first = run_all(&all, args.pairs, &extras, &settings, runner, &mut rng);
     write_sides(&args.out, &first)?;
     let outcome = judge(&first.0, &first.1, judging, None)?;
