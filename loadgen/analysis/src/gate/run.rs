@@ -51,31 +51,7 @@ pub fn run_gate(
     let settings = args
         .pair_settings()
         .context("--base-server and --new-server are both needed")?;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut all = cases::cases(&args.models(), cpus, !args.no_pin, args.multi_worker);
-    if !args.only.is_empty() {
-        for label in &args.only {
-            if cases::find(&all, label).is_none() {
-                bail!("--only {label:?} is not a case of --models");
-            }
-        }
-        all.retain(|c| args.only.contains(&c.label()));
-    }
-    for m in [
-        args.plant
-            .as_ref()
-            .map(|p| Plant::parse(p))
-            .transpose()?
-            .map(|p| p.model().to_string()),
-        args.fault.clone(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if !all.iter().any(|c| c.model == m) {
-            bail!("the planted model {m} is not among the cases run");
-        }
-    }
+    let all = select_cases(args)?;
     let seed = args.seed.unwrap_or_else(clock_seed);
     let mut rng = SmallRng::seed_from_u64(seed);
     let extras = Extras {
@@ -125,6 +101,36 @@ pub fn run_gate(
     write_sides(&args.out.join("confirm"), &second)?;
     let confirm: BTreeSet<Failure> = failed.iter().cloned().collect();
     judge(&second.0, &second.1, judging, Some(&confirm))
+}
+
+/// The cases `args` asks for; a planted model must be among them.
+fn select_cases(args: &DuetArgs) -> anyhow::Result<Vec<Case>> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut all = cases::cases(&args.models(), cpus, !args.no_pin, args.multi_worker);
+    if !args.only.is_empty() {
+        for label in &args.only {
+            if cases::find(&all, label).is_none() {
+                bail!("--only {label:?} is not a case of --models");
+            }
+        }
+        all.retain(|c| args.only.contains(&c.label()));
+    }
+    for m in [
+        args.plant
+            .as_ref()
+            .map(|p| Plant::parse(p))
+            .transpose()?
+            .map(|p| p.model().to_string()),
+        args.fault.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !all.iter().any(|c| c.model == m) {
+            bail!("the planted model {m} is not among the cases run");
+        }
+    }
+    Ok(all)
 }
 
 /// Every case's pairs: pair 1 of every case, then pair 2, ... (so a slow drift of the machine
