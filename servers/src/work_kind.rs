@@ -115,16 +115,43 @@ pub fn thread_cpu_time() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// Keeps the CPU busy until this thread has used `duration` more CPU time: time the thread
-/// spends preempted does not count, so the cost is the same on a busy machine as on an idle one.
+/// Keeps the CPU busy for `duration` of this thread's CPU time: a counted loop of
+/// [`spin_rate`] steps per ns. Counted work takes the same CPU however often the thread is
+/// preempted, unlike a spin timed by the wall clock; and it reads no clock per message (a read
+/// of the thread's CPU clock is a system call, which would itself be a cost larger than a small
+/// plant and would not scale with it).
 fn spin_cpu_for(duration: Duration) {
-    if duration.is_zero() {
-        return;
+    let steps = (duration.as_nanos() as f64 * spin_rate()) as u64;
+    spin_steps(steps);
+}
+
+/// `steps` steps of dependent integer work the compiler cannot remove.
+fn spin_steps(steps: u64) {
+    let mut x = 1u64;
+    for _ in 0..steps {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
     }
-    let end = thread_cpu_time() + duration;
-    while thread_cpu_time() < end {
-        std::hint::spin_loop();
-    }
+    std::hint::black_box(x);
+}
+
+/// Steps of [`spin_steps`] per ns of this machine's thread CPU time, measured once per process
+/// by the thread CPU clock (CLOCK_THREAD_CPUTIME_ID): the fastest of five timed batches, so a
+/// batch the thread was preempted in (which the CPU clock does not count, but whose cache and
+/// pipeline state it loses) does not lower it.
+fn spin_rate() -> f64 {
+    static RATE: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *RATE.get_or_init(|| {
+        const BATCH: u64 = 200_000;
+        let best = (0..5)
+            .map(|_| {
+                let start = thread_cpu_time();
+                spin_steps(BATCH);
+                (thread_cpu_time() - start).as_nanos().max(1)
+            })
+            .min()
+            .unwrap_or(1);
+        BATCH as f64 / best as f64
+    })
 }
 
 thread_local! {
@@ -183,12 +210,19 @@ mod tests {
     }
 
     #[test]
-    fn cpu_work_uses_at_least_its_time_of_this_threads_cpu() {
-        let before = thread_cpu_time();
-        WorkKind::Cpu(Duration::from_micros(200)).spend(10);
-        // By the thread's own clock: time spent preempted is not counted, so this holds on a
-        // loaded machine too.
-        assert!(thread_cpu_time() - before >= Duration::from_millis(2));
+    fn cpu_work_scales_with_its_duration_by_the_threads_cpu_clock() {
+        let used = |d: Duration| {
+            let before = thread_cpu_time();
+            WorkKind::Cpu(d).spend(10);
+            thread_cpu_time() - before
+        };
+        let _ = used(Duration::from_micros(1)); // measures the rate once
+                                                // By the thread's own clock, which does not count time spent preempted: ten times
+                                                // 2 ms of work uses at least about 20 ms of this thread's CPU, on a loaded machine too.
+                                                // A lower bound only, with room for the CPU's clock speed to rise after the rate was
+                                                // measured: a spin that did no work, or ended early, falls far below it.
+        let twenty = used(Duration::from_millis(2));
+        assert!(twenty >= Duration::from_millis(10), "{twenty:?}");
     }
 
     #[test]
