@@ -4,6 +4,7 @@
 use loadgen_inference::{regression_bound, BoundConfig, BoundDecision, Direction};
 
 use super::record::RunPair;
+use super::stalls::{stalled, STALL_SHARE};
 
 /// Thresholds and confidence of both judged metrics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +80,8 @@ pub struct ModelVerdict {
     pub failed_runs: usize,
     /// Why each failed run failed: "pair 3 new: 2 mismatch".
     pub failures: Vec<String>,
+    /// Pairs left out of both metrics because the machine stalled both sides ([`stalled`]).
+    pub stalled: Vec<u32>,
     /// Server CPU per message, or why it could not be judged.
     pub cpu: Result<MetricVerdict, String>,
     /// msgs/s, or why it could not be judged.
@@ -118,12 +121,12 @@ pub fn judge_model(model: &str, pairs: &[RunPair], settings: &GateSettings) -> M
             format!("pair {} {}: {why}", r.pair, r.side)
         })
         .collect();
-    let cpu_pairs: Vec<(f64, f64)> = pairs
-        .iter()
+    let stalled = stalled(pairs);
+    let kept = || pairs.iter().filter(|p| !stalled.contains(&p.pair));
+    let cpu_pairs: Vec<(f64, f64)> = kept()
         .filter_map(|p| Some((p.base.cpu_ns_per_msg?, p.new.cpu_ns_per_msg?)))
         .collect();
-    let rate_pairs: Vec<(f64, f64)> = pairs
-        .iter()
+    let rate_pairs: Vec<(f64, f64)> = kept()
         .filter_map(|p| Some((p.base.msgs_per_sec?, p.new.msgs_per_sec?)))
         .collect();
     ModelVerdict {
@@ -131,6 +134,7 @@ pub fn judge_model(model: &str, pairs: &[RunPair], settings: &GateSettings) -> M
         pairs: pairs.len(),
         failed_runs: failures.len(),
         failures,
+        stalled: stalled.into_iter().collect(),
         cpu: judge_metric(&cpu_pairs, Direction::LowerIsBetter, &settings.cpu),
         rate: judge_metric(&rate_pairs, Direction::HigherIsBetter, &settings.rate),
     }
@@ -213,6 +217,16 @@ pub fn render(verdicts: &[ModelVerdict]) -> String {
         out.push('\n');
         out.push_str(&metric_line(&v.model, "msgs/s slowdown", &v.rate));
         out.push('\n');
+        if !v.stalled.is_empty() {
+            let list: Vec<String> = v.stalled.iter().map(u32::to_string).collect();
+            out.push_str(&format!(
+                "{}: pair(s) {} left out: both sides under {:.0}% of the case's median msgs/s at \
+                 once (the machine stalled both)\n",
+                v.model,
+                list.join(", "),
+                100.0 * STALL_SHARE
+            ));
+        }
         if v.failed_runs > 0 {
             out.push_str(&format!(
                 "{}: {} of {} runs lost or corrupted echoes, failed a connection or gave no \

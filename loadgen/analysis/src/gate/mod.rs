@@ -22,6 +22,7 @@ pub mod power;
 pub mod record;
 pub mod run;
 pub mod run_args;
+pub mod stalls;
 
 pub use decide::{judge_model, render, GateSettings, MetricVerdict, ModelVerdict};
 

@@ -230,3 +230,25 @@ fn power_follows_the_measured_spread() {
     assert!(text.contains("mio: power at 7 pairs"), "{text}");
     assert!(text.contains("power, CI's rule"), "{text}");
 }
+
+#[test]
+fn a_pair_the_machine_stalled_on_both_sides_is_left_out_but_a_slow_new_side_is_not() {
+    let (mut base, mut new) = sides("mio", 0.0, 0.02);
+    // Pair 2: both sides at a twentieth of their rate, with a wild CPU/msg ratio.
+    base[1].msgs_per_sec = Some(2_000.0);
+    new[1].msgs_per_sec = Some(2_500.0);
+    new[1].cpu_ns_per_msg = Some(9_000.0);
+    let by_model = pair_up(&base, &new).unwrap();
+    let v = judge_model("mio", &by_model["mio"], &settings());
+    assert_eq!(v.stalled, vec![2]);
+    assert!(!v.regressed(), "{}", render(std::slice::from_ref(&v)));
+    assert_eq!(v.cpu.as_ref().unwrap().decision.n_pairs, 6);
+    assert!(render(&[v]).contains("mio: pair(s) 2 left out"));
+    // Only the new side slow: a regression, kept.
+    let (base, mut new) = sides("mio", 0.0, 0.02);
+    new[1].msgs_per_sec = Some(2_000.0);
+    let by_model = pair_up(&base, &new).unwrap();
+    assert!(judge_model("mio", &by_model["mio"], &settings())
+        .stalled
+        .is_empty());
+}
