@@ -113,9 +113,12 @@ def main(path):
     aa = [r for r in rows if r["kind"] == "aa"]
     caught = sum(r["exit"] == "1" for r in planted)
     passed = sum(r["exit"] == "0" for r in aa)
+    unsized = [r for r in planted if r["exit"] == "2"]
     print("| trials | count | rate | Clopper–Pearson 95% |")
     print("|---|---|---|---|")
     print(line("planted +10% failed the gate (detection)", caught, len(planted)))
+    print(line("… of the planted trials whose plant could be sized", caught, len(planted) - len(unsized)))
+    print(line("planted trials whose plant could not be sized (exit 2)", len(unsized), len(planted)))
     print(line("A/A passed the gate", passed, len(aa)))
     print(line("A/A failed the gate (false alarm)", len(aa) - passed, len(aa)))
     resolution(rows, path)
