@@ -1,303 +1,79 @@
 #!/usr/bin/env bash
-# The paired same-job CI gate: build the base revision's echo-server and the working tree's, run
-# every model against both on this machine, pair after pair, and judge per model the paired
-# ratios of server CPU per echoed message (primary) and msgs/s (secondary) with `loadgen gate`.
-# A pair is a duet by default: base and new run at once, their windows opening at one instant,
-# the two servers sharing CPU 0 and the two loadgens CPU 1, so the machine's noise in that
-# second hits both sides and cancels in the ratio (CI_GATE_MODE=sequential runs them one after
-# the other, in random order, instead).
+# The paired same-job CI gate (.ci/run runs it). Only what must be shell: build the base
+# revision's echo-server in its own worktree and target directory, build the working tree's,
+# then one call: `loadgen gate --base-server BASE --new-server NEW`, which runs every case as
+# duets, judges them, confirms a performance failure with a second run of the failed cases, and
+# fails a lost or corrupted echo, a failed connection or a missing result at once. See
+# scripts/README.md ("ci-gate.sh") for the design and its calibration, `loadgen gate --help`
+# for every option.
 #
-#   scripts/ci-gate.sh          # BASE = merge base with the default branch (see below)
-#   scripts/ci-gate.sh REV      # BASE = REV
-#   CI_GATE_BASE=baseline scripts/ci-gate.sh   # BASE = the commit that last changed results/baseline
-#   CI_GATE_PLANT=mio:10% scripts/ci-gate.sh   # calibration: plant +10% per-message cost in mio
+#   scripts/ci-gate.sh [REV] [LOADGEN GATE OPTIONS...]
+#   scripts/ci-gate.sh                          # BASE = scripts/gate-base.sh (merge base with main)
+#   scripts/ci-gate.sh main --models mio,tokio --pairs 5
+#   scripts/ci-gate.sh --plant mio:10%:mem      # calibration: plant +10% per message in mio
+#   scripts/ci-gate.sh --fault mio              # fault plant: mio's new server corrupts echoes
 #
-# BASE by default: the merge base of HEAD with the default branch (origin/HEAD, origin/main,
-# origin/master, main, master: the first that exists). On the default branch itself (merge base
-# = HEAD), the parent of the last commit that changed servers/ or proto/; else HEAD~1. With no
-# such revision (a shallow clone, a root commit) the gate cannot build a base: it prints why and
-# falls back to the stored-baseline compare, scripts/ci-bench.sh.
+# Environment: CI_GATE_BASE=baseline (BASE = the commit that last changed results/baseline);
+# CI_GATE_BASE_SERVER=PATH (a prebuilt base echo-server: skips the base build, for repeated
+# trials). With no base revision in the clone (shallow) it prints why and runs
+# scripts/ci-bench.sh, the stored-baseline compare, instead.
 #
-# Verdict (`loadgen gate BASE.jsonl NEW.jsonl`): a model fails when the one-sided 95% lower
-# bound of its mean paired log-ratio shows server CPU/msg up by more than CI_GATE_THRESHOLD, or
-# msgs/s down by more than CI_GATE_RATE_THRESHOLD; any lost echo fails too. The runs stay in
-# CI_GATE_OUT (BASE.jsonl, NEW.jsonl, gate.txt).
-#
-# Exit status: 0 pass; 1 a model regressed or a run lost echoes; 2 setup error or bad input.
-#
-# Knobs (environment), defaults sized for about 6 minutes on a 2-vCPU machine, builds included:
-#   CI_GATE_MODE=duet|sequential  CI_GATE_LEAD_MS=1500 (a duet's start: time to start, connect
-#                                 and warm up both sides)
-#   CI_GATE_MODELS=(all nine)  CI_GATE_PAIRS=7  CI_GATE_CLIENTS=50  CI_GATE_DURATION=1s (duet;
-#   500ms sequential)          CI_GATE_WARMUP=300ms (duet; 200ms sequential)
-#   CI_GATE_THREADS=1 (loadgen workers per side; see scripts/ci-bench.sh)
-#   CI_GATE_THRESHOLD=3%       CI_GATE_RATE_THRESHOLD=15%  CI_GATE_ALPHA=0.05
-#   CI_GATE_OUT=target/ci-gate CI_GATE_SEED=(random)
-#   CI_GATE_PIN=1 (servers on CPU 0, loadgens on CPU 1, when there are 2+ CPUs: no migrations)
-#   CI_GATE_PLANT=MODEL:PCT (calibration, see scripts/README.md)
-#   CI_GATE_BASE_SERVER=PATH (skip the base build: a base echo-server an earlier run left in
-#                             CI_GATE_OUT/echo-server-base; for repeated calibration trials)
-set -euo pipefail
+# Exit status (loadgen gate's): 0 pass; 1 a performance regression confirmed by a second run;
+# 2 setup error or bad input; 3 a run lost or corrupted echoes, failed a connection or gave no
+# result. The runs stay in target/ci-gate/ (BASE.jsonl, NEW.jsonl, confirm/, gate.txt).
+set -Eeuo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
 root=$(pwd)
+trap 'echo "ci-gate: setup failed (line $LINENO, exit $?)" >&2; exit 2' ERR
 
 case "${1:-}" in
-  -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 esac
-
-models=${CI_GATE_MODELS:-threads,select,poll,mio,tokio,tokio-current-thread,thread-per-core,reactor-pool,uring,monoio,smol,compio,glommio,may}
-mode=${CI_GATE_MODE:-duet}
-[[ $mode == duet || $mode == sequential ]] || { echo "ci-gate: CI_GATE_MODE must be duet or sequential, got $mode" >&2; exit 2; }
-pairs=${CI_GATE_PAIRS:-7}
-clients=${CI_GATE_CLIENTS:-50}
-duration=${CI_GATE_DURATION:-$([[ $mode == duet ]] && echo 1s || echo 500ms)}
-warmup=${CI_GATE_WARMUP:-$([[ $mode == duet ]] && echo 300ms || echo 200ms)}
-# A duet's start: time for both loadgens to start their servers, connect and warm up.
-lead_ms=${CI_GATE_LEAD_MS:-1500}
-start_at=""
-threads=${CI_GATE_THREADS:-1}
-threshold=${CI_GATE_THRESHOLD:-3%}
-rate_threshold=${CI_GATE_RATE_THRESHOLD:-15%}
-alpha=${CI_GATE_ALPHA:-0.05}
-out=${CI_GATE_OUT:-target/ci-gate}
-plant=${CI_GATE_PLANT:-}
-pin=()
-if [[ "${CI_GATE_PIN:-1}" == 1 ]] && (( $(nproc) >= 2 )); then pin=(--server-pin 0 --pin 1); fi
-RANDOM=${CI_GATE_SEED:-$$}
+rev=""
+if [[ $# -gt 0 && "$1" != -* ]]; then rev=$1; shift; fi
 
 started=$(date +%s)
 say() { printf '\n==> ci-gate: %s (t+%ss)\n' "$*" "$(( $(date +%s) - started ))" >&2; }
-die() { echo "ci-gate: $*" >&2; exit 2; }
 
-if command -v jq >/dev/null; then
-  field() { jq -r "$1 // empty" "$2"; }
-elif command -v python3 >/dev/null; then
-  field() {
-    python3 - "$1" "$2" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[2]))
-for k in sys.argv[1].lstrip('.').split('.'):
-    v = v.get(k) if isinstance(v, dict) else None
-print('' if v is None else (str(v).lower() if isinstance(v, bool) else v))
-PY
-  }
-else
-  die "needs jq or python3 to read result files"
-fi
-
-# The stored-baseline compare, for when no base revision can be built here.
-fallback() {
-  echo "ci-gate: no base revision: $* — falling back to the stored-baseline compare (scripts/ci-bench.sh)" >&2
+why=$(mktemp)
+if ! base_rev=$(GATE_BASE=${CI_GATE_BASE:-} bash scripts/gate-base.sh "$rev" 2>"$why"); then
+  reason=$(cat "$why"); rm -f "$why"
+  if [[ -n "$rev" ]]; then echo "ci-gate: $reason" >&2; exit 2; fi
+  echo "ci-gate: no base revision: $reason — falling back to the stored-baseline compare (scripts/ci-bench.sh)" >&2
   exec bash scripts/ci-bench.sh
-}
-
-default_branch() {
-  local b
-  b=$(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null) && { echo "$b"; return; }
-  for b in origin/main origin/master main master; do
-    git rev-parse -q --verify "$b^{commit}" >/dev/null && { echo "$b"; return; }
-  done
-}
-
-# The base revision.
-head=$(git rev-parse HEAD)
-shallow=$(git rev-parse --is-shallow-repository 2>/dev/null || echo false)
-if [[ -n "${1:-}" ]]; then
-  base=$1
-elif [[ "${CI_GATE_BASE:-}" == baseline ]]; then
-  base=$(git log -1 --format=%H -- results/baseline)
-  [[ -n "$base" ]] || fallback "no commit changed results/baseline in this clone"
-else
-  base=""
-  branch=$(default_branch || true)
-  if [[ -n "$branch" ]]; then
-    base=$(git merge-base HEAD "$branch" 2>/dev/null || true)
-  fi
-  if [[ -z "$base" || "$base" == "$head" ]]; then
-    changed=$(git log -1 --format=%H -- servers proto)
-    base=""
-    if [[ -n "$changed" ]] && git rev-parse -q --verify "$changed~1^{commit}" >/dev/null; then
-      base="$changed~1"
-    elif git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null; then
-      base=HEAD~1
-    fi
-  fi
-  if [[ -z "$base" ]]; then
-    [[ "$shallow" == true ]] && fallback "shallow clone: neither a merge base nor a parent commit is here"
-    fallback "HEAD has no parent and no merge base with a default branch"
-  fi
 fi
-if ! base_rev=$(git rev-parse -q --verify "$base^{commit}"); then
-  [[ "$shallow" == true ]] && fallback "shallow clone: revision $base is not in it"
-  die "unknown revision $base"
-fi
+rm -f "$why"
 
-tmp=$(mktemp -d)
-# A fixed path for the base's worktree; the trap removes it (its build output stays in
-# target/ci-gate-base-target/).
-worktree="$root/target/ci-gate-base"
-git worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
-git worktree prune
-cleanup() {
-  git -C "$root" worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
-  git -C "$root" worktree prune
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
+out=target/ci-gate
+mkdir -p "$out"
 if [[ -n "${CI_GATE_BASE_SERVER:-}" ]]; then
-  # Repeated trials against one base: its echo-server, built once by an earlier gate run.
-  [[ -x "$CI_GATE_BASE_SERVER" ]] || die "CI_GATE_BASE_SERVER=$CI_GATE_BASE_SERVER is not an executable"
+  [[ -x "$CI_GATE_BASE_SERVER" ]] || { echo "ci-gate: CI_GATE_BASE_SERVER=$CI_GATE_BASE_SERVER is not an executable" >&2; exit 2; }
   say "base: prebuilt $CI_GATE_BASE_SERVER (taken as ${base_rev:0:12})"
-  cp "$CI_GATE_BASE_SERVER" "$tmp/echo-server-base"
+  base_server=$CI_GATE_BASE_SERVER
 else
-  say "base ${base_rev:0:12}: git worktree + cargo build --release --bin echo-server (by binary name, which outlives package renames)"
-  git worktree add --detach --quiet "$worktree" "$base_rev"
-  # A target directory of its own: cargo names a workspace crate's artifacts without its path,
-  # so in a shared one the base's and the working tree's builds of the same crate overwrite
-  # each other and one side can end up with the other's code. It stays between runs, so a
-  # later gate rebuilds only what changed. Its loadgen is never run (the working tree's
-  # drives both sides), so it is not built.
+  # Its own worktree and target directory: cargo names a workspace crate's artifacts without
+  # its path, so in a shared one the two trees' builds would overwrite each other. The target
+  # directory stays between runs, so a later gate rebuilds only what changed.
+  worktree="$root/target/ci-gate-base"
   base_target="$root/target/ci-gate-base-target"
+  git worktree remove --force "$worktree" >/dev/null 2>&1 || rm -rf "$worktree"
+  git worktree prune
+  trap 'git -C "$root" worktree remove --force "$worktree" >/dev/null 2>&1 || true; git -C "$root" worktree prune' EXIT
+  say "base ${base_rev:0:12}: cargo build --release --bin echo-server in its own worktree and target directory"
+  git worktree add --detach --quiet "$worktree" "$base_rev"
   (cd "$worktree" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet --bin echo-server)
-  cp "$base_target/release/echo-server" "$tmp/echo-server-base"
-  cp "$tmp/echo-server-base" "$out/echo-server-base" 2>/dev/null || { mkdir -p "$out" && cp "$tmp/echo-server-base" "$out/echo-server-base"; }
+  cp "$base_target/release/echo-server" "$out/echo-server-base"
+  base_server=$out/echo-server-base
 fi
 
 say "new (working tree): cargo build --release -p servers -p loadgen"
 cargo build --release --quiet -p servers -p loadgen
-cp target/release/echo-server "$tmp/echo-server-new"
-loadgen=target/release/loadgen
+cp target/release/echo-server "$out/echo-server-new"
 
-mkdir -p "$out"
-base_jsonl="$out/BASE.jsonl"
-new_jsonl="$out/NEW.jsonl"
-: >"$base_jsonl"
-: >"$new_jsonl"
-IFS=, read -r -a model_list <<<"$models"
-# A model the base revision does not have yet has nothing to be compared with: it is left out,
-# with the reason printed (its correctness is the conformance suite's job).
-base_models=$("$tmp/echo-server-base" --help | sed -nE 's/^ +- ([a-z-]+):.*/\1/p')
-kept=()
-for model in "${model_list[@]}"; do
-  if grep -qx -- "$model" <<<"$base_models"; then
-    kept+=("$model")
-  else
-    say "$model: skipped: the base revision has no such model"
-  fi
-done
-model_list=("${kept[@]}")
-
-# Runs `model` against `side`'s server into $tmp/$side.json; extra arguments go to the server.
-# With $start_at set, the measured window opens at that instant (a duet's two runs share it).
-run_once() {
-  local side=$1 model=$2; shift 2
-  local server_args=() when=() a
-  for a in "$@"; do server_args+=("--server-arg=$a"); done
-  [[ -n "${start_at:-}" ]] && when=(--start-at "$start_at")
-  rm -f "$tmp/$side.json"
-  timeout --signal=INT --kill-after=10 60 \
-    "$loadgen" --model "$model" --server-bin "$tmp/echo-server-$side" "${server_args[@]}" \
-    --clients "$clients" --duration "$duration" --warmup "$warmup" --threads "$threads" \
-    "${pin[@]}" "${when[@]}" --quiet --output "$tmp/$side.json" || return $?
-}
-
-# Calibration: the planted model's new server spends PCT of the base's measured CPU per message
-# extra on every message (median of three short base runs).
-plant_model="" plant_args=()
-if [[ -n "$plant" ]]; then
-  [[ "$plant" =~ ^([a-z-]+):([0-9]+(\.[0-9]+)?)%?$ ]] || die "CI_GATE_PLANT must be MODEL:PCT, e.g. mio:10%, got $plant"
-  plant_model=${BASH_REMATCH[1]} plant_pct=${BASH_REMATCH[2]}
-  [[ ",$models," == *",$plant_model,"* ]] || die "CI_GATE_PLANT model $plant_model is not among CI_GATE_MODELS"
-  costs=()
-  for _ in 1 2 3; do
-    run_once base "$plant_model" || true
-    [[ -s "$tmp/base.json" ]] && costs+=("$(field .cost.server.cpu_ns_per_msg "$tmp/base.json")")
-  done
-  median=$(printf '%s\n' "${costs[@]}" | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}')
-  [[ -n "$median" ]] || die "calibration of $plant_model measured no server CPU per message"
-  extra_ns=$(awk -v c="$median" -v p="$plant_pct" 'BEGIN {printf "%d", c * p / 100 + 0.5}')
-  plant_args=("--extra-work=${extra_ns}ns")
-  say "plant: $plant_model's new server gets --extra-work ${extra_ns}ns (${plant_pct}% of base ${median} ns/msg)"
-fi
-
-# The server arguments of `side` for `model`: the plant, on the new side of the planted model.
-side_args() {
-  [[ $1 == new && $2 == "$plant_model" ]] && printf '%s\n' "${plant_args[@]}"
-  return 0
-}
-
-# Appends the result of `side`'s run (exit status $5) to that side's JSONL.
-record_side() {
-  local side=$1 model=$2 pair=$3 order=$4 status=$5
-  local cpu="" rate="" passed=false json="$tmp/$side.json"
-  if [[ -s "$json" ]]; then
-    cpu=$(field .cost.server.cpu_ns_per_msg "$json")
-    rate=$(field .throughput.msgs_per_sec "$json")
-    passed=$(field .passed "$json")
-  else
-    echo "ci-gate: $model ($side, pair $pair): no result (exit $status)" >&2
-  fi
-  printf '{"side":"%s","model":"%s","pair":%d,"order":%d,"cpu_ns_per_msg":%s,"msgs_per_sec":%s,"passed":%s}\n' \
-    "$side" "$model" "$pair" "$order" "${cpu:-null}" "${rate:-null}" "${passed:-false}" \
-    >>"$out/$( [[ $side == base ]] && echo BASE || echo NEW ).jsonl"
-}
-
-# One pair, one side after the other (in the given order).
-run_sequential() {
-  local model=$1 pair=$2 order=0 side status extra
-  for side in "${@:3}"; do
-    mapfile -t extra < <(side_args "$side" "$model")
-    status=0
-    run_once "$side" "$model" "${extra[@]}" || status=$?
-    record_side "$side" "$model" "$pair" "$order" "$status"
-    order=$((order + 1))
-  done
-}
-
-# One pair as a duet: both sides at once, their windows opening at one instant, the two servers
-# sharing one CPU and the two loadgens another. Whatever the machine does to one side in that
-# second it does to the other, so the ratio of their CPU per message keeps only the difference
-# between the builds (Bulej et al., "Duet benchmarking", 2020).
-run_duet() {
-  local model=$1 pair=$2 order=0 side extra now_ms at_ms
-  declare -A pids=()
-  now_ms=$(( $(date +%s%N) / 1000000 ))
-  at_ms=$(( now_ms + lead_ms ))
-  start_at=$(date -u -d "@$(( at_ms / 1000 )).$(printf %03d $(( at_ms % 1000 )))" +%Y-%m-%dT%H:%M:%S.%3NZ)
-  for side in "${@:3}"; do
-    mapfile -t extra < <(side_args "$side" "$model")
-    run_once "$side" "$model" "${extra[@]}" &
-    pids[$side]=$!
-  done
-  for side in "${@:3}"; do
-    local status=0
-    wait "${pids[$side]}" || status=$?
-    record_side "$side" "$model" "$pair" "$order" "$status"
-    order=$((order + 1))
-  done
-  start_at=""
-}
-
-say "$mode: ${#model_list[@]} models × $pairs pairs, $clients clients, $duration after $warmup warm-up, $threads loadgen thread(s)${pin:+, pinned}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for pair in $(seq 1 "$pairs"); do
-  for model in "${model_list[@]}"; do
-    if (( RANDOM % 2 )); then order=(base new); else order=(new base); fi
-    "run_$mode" "$model" "$pair" "${order[@]}"
-  done
-  say "pair $pair of $pairs done"
-done
-
-say "loadgen gate (server CPU/msg limit $threshold, msgs/s limit $rate_threshold at alpha 0.01, alpha $alpha); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "loadgen gate: base ${base_rev:0:12} against the working tree; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 verdict=0
-"$loadgen" gate "$base_jsonl" "$new_jsonl" --threshold "$threshold" --rate-threshold "$rate_threshold" \
-  --alpha "$alpha" --power-effect "${CI_GATE_POWER_EFFECT:-10%}" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
-say "done: BASE ${base_rev:0:12} → working tree${plant:+ (planted $plant)}; runs in $out"
-case $verdict in
-  0) echo "ci-gate: pass" >&2 ;;
-  1) echo "ci-gate: FAILED: a model regressed or a run lost echoes" >&2 ;;
-  *) echo "ci-gate: could not judge (exit $verdict)" >&2 ;;
-esac
+target/release/loadgen gate --base-server "$base_server" --new-server "$out/echo-server-new" \
+  --out "$out" --power-effect 10% "$@" | tee "$out/gate.txt" || verdict=${PIPESTATUS[0]}
+say "done (exit $verdict); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$verdict"

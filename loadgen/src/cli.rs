@@ -61,7 +61,8 @@ pub enum Command {
     /// system time, system calls by name, context switches, faults ("not recorded" where the
     /// result has no such figure).
     Explain(explain::command::ExplainArgs),
-    /// Judge a paired CI gate (BASE.jsonl, NEW.jsonl): exit 0 pass, 1 regression, 2 bad input.
+    /// The paired CI gate: run base and new servers as duets (--base-server, --new-server) or
+    /// judge BASE.jsonl NEW.jsonl; exit 0 pass, 1 regression, 2 bad input, 3 a run failed.
     Gate(gate::command::GateArgs),
 }
 
@@ -92,7 +93,7 @@ pub fn main() -> ExitCode {
         Some(Command::Report(args)) => report::write::report_command(&args),
         Some(Command::Compare(args)) => compare::command::compare_command(&args),
         Some(Command::Capacity(args)) => capacity_command(&args, &mut EngineRunner),
-        Some(Command::Gate(args)) => gate::command::gate_command(&args),
+        Some(Command::Gate(args)) => gate::command::gate_command(&args, &EngineRunner),
         Some(Command::Explain(args)) => explain::command::explain_command(&args),
         Some(Command::Schema) => {
             println!(

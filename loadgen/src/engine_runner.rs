@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use loadgen_analysis::gate::duet::DuetRunner;
 use loadgen_analysis::runner::CellRunner;
 use loadgen_engine::run::placement;
 use loadgen_engine::target::{connect, echo_check};
@@ -43,5 +44,11 @@ impl CellRunner for EngineRunner {
 
     fn interrupted(&self) -> bool {
         loadgen_engine::run::interrupted()
+    }
+}
+
+impl DuetRunner for EngineRunner {
+    fn run(&self, config: &RunConfig) -> anyhow::Result<RunResult> {
+        loadgen_engine::run(config, Progress::Quiet)
     }
 }

@@ -15,7 +15,10 @@ fn a_real_run_reports_the_cost_of_both_sides() {
     if !std::path::Path::new("/proc/self/task").is_dir()
         || std::fs::read_to_string("/proc/self/schedstat").is_err()
     {
-        println!("skipped: /proc/<pid>/task/*/schedstat is not available");
+        testkit::skip(
+            testkit::facility::SCHEDSTAT,
+            "a_real_run_reports_the_cost_of_both_sides: /proc/<pid>/task/*/schedstat is not available",
+        );
         return;
     }
     let server = echo_server_bin().to_str().unwrap();

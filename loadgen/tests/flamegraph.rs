@@ -1,5 +1,5 @@
 //! `--flamegraph` writes an on-CPU flamegraph beside the result that names the server's hot
-//! function: here one planted with `--extra-work` (a busy spin in `spin_for`).
+//! function: here one planted with `--extra-work` (a busy spin in `spin_steps`).
 
 mod common;
 
@@ -38,7 +38,7 @@ fn the_flamegraph_names_a_planted_hot_function() {
     let text = std::fs::read_to_string(common::temp_path(&svg)).expect("the SVG beside the JSON");
     assert!(f.samples > 0);
     assert!(
-        text.contains("servers::extra_work::spin_for"),
+        text.contains("servers::work_kind::spin_steps"),
         "the planted function is missing from the flamegraph ({} samples)",
         f.samples
     );

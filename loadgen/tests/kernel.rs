@@ -50,7 +50,7 @@ fn server_counters(r: &RunResult) -> Option<KernelCounters> {
 fn k_extra_system_calls_per_message_read_back_as_k_more() {
     let k = 3.0;
     let plain = run("kernel-plain", "1", &[]);
-    let planted = run("kernel-planted", "1", &["--extra-syscalls", "3"]);
+    let planted = run("kernel-planted", "1", &["--extra-work", "syscall:3"]);
     let (Some(a), Some(b)) = (server_counters(&plain), server_counters(&planted)) else {
         return;
     };

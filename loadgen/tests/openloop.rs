@@ -250,21 +250,16 @@ fn capacity_finds_the_fixtures_rate() {
         Ok(Probe::from_result(&r, &slo))
     })
     .unwrap();
-    let Some(rate) = c.rate else {
-        // Nothing held even at R / 8: a machine too busy to keep a schedule of a few hundred
-        // messages per second (loadgen late, or the fixture's own threads descheduled). The
-        // search must still have ended at its lowest rate.
-        assert!(
-            matches!(c.limit, Limit::Loadgen | Limit::BelowMinRate),
-            "{c:?}"
-        );
-        eprintln!(
-            "skipped: nothing held even at {} msgs/s on this machine: {:?}",
+    // A few hundred messages per second to a 2,000 msgs/s fixture hold on any machine that
+    // can run this suite: nothing holding is a failure of the search, not a skip.
+    let rate = c.rate.unwrap_or_else(|| {
+        panic!(
+            "nothing held even at {} msgs/s ({:?}): {:?}",
             R / 8.0,
+            c.limit,
             c.curve
-        );
-        return;
-    };
+        )
+    });
     // Never above the fixture's capacity. Below it only when loadgen itself was late (a busy
     // machine), which the search must then name as the limit.
     assert!(rate <= 1.1 * R, "{rate} {:?}", c.curve);

@@ -136,7 +136,9 @@ fn open_and_closed_loop_never_mix() {
         "{e}"
     );
     // Side by side, open-loop runs merge with their rates summed.
-    let merged = merge(&[open.clone(), open]).unwrap();
+    let mut beside = ("beside.json".to_string(), open.1.clone());
+    beside.1.totals.messages += 1;
+    let merged = merge(&[open.clone(), beside]).unwrap();
     assert_eq!(merged.config.rate, Some(200.0));
     assert_eq!(merged.config.shard, None);
     let e = refusal(&[shard(0, 1, 0), closed]);

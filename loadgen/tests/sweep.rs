@@ -4,7 +4,6 @@
 mod common;
 mod crafted;
 
-use std::io::Write;
 use std::process::Command;
 
 use common::{echo_server_bin, loadgen_bin, run_bounded};
@@ -17,10 +16,11 @@ fn a_small_sweep_leaves_table_charts_and_page() {
     const FDS: u64 = 1200;
     let (_, hard) = loadgen::connect::fd_limits().unwrap();
     if hard < FDS {
-        // Straight to stderr, past the test harness's capture, so the skip is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "a_small_sweep_leaves_table_charts_and_page: skipped: needs {FDS} fds, hard limit is {hard}"
+        testkit::skip(
+            testkit::facility::FDS,
+            &format!(
+                "a_small_sweep_leaves_table_charts_and_page needs {FDS} fds, hard limit is {hard}"
+            ),
         );
         return;
     }

@@ -4,11 +4,12 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::config::{Model, ServerConfig};
-use crate::extra_work::ExtraWork;
+use crate::extra_work::{ExtraWork, WorkKind};
 use crate::shutdown::Shutdown;
 use crate::Server;
 use clap::Parser;
@@ -55,16 +56,17 @@ struct Args {
     /// Stack size in bytes of each client thread (`threads`) or coroutine (`may`).
     #[arg(long, default_value_t = 64 * 1024)]
     thread_stack: usize,
-    /// Busy CPU to spend per echoed message, on the thread that produces the echo (e.g. 300ns,
-    /// 500us; a bare number is nanoseconds). A message is a complete line or frame; in `raw`
-    /// mode, every 64 bytes received (rounded up per read). A known cost for calibrating
-    /// measurements: one thread at 500us answers at most about 2,000 messages a second.
-    #[arg(long, default_value = "0", value_parser = parse_extra_work)]
-    extra_work: Duration,
-    /// System calls (`getppid`) to make per echoed message, counted as --extra-work counts
-    /// messages: a kernel cost of known count, for checking system-call counters.
-    #[arg(long, default_value_t = 0)]
-    extra_syscalls: u32,
+    /// A known cost per echoed message, on the thread that produces the echo: busy CPU by the
+    /// thread's CPU clock (`300ns`, `cpu:500us`; a bare number is nanoseconds), KiB of memory
+    /// touched (`mem:64`), or system calls (`syscall`, `syscall:3`). A message is a complete
+    /// line or frame; in `raw` mode, every 64 bytes received (rounded up per read). One thread
+    /// at 500us answers at most about 2,000 messages a second.
+    #[arg(long, default_value = "0", value_parser = WorkKind::parse)]
+    extra_work: WorkKind,
+    /// Fault plant for testing harnesses that must catch it: every Nth chunk this process
+    /// receives gets one byte flipped, so its echo comes back corrupted.
+    #[arg(long, value_name = "N")]
+    fault_corrupt_every: Option<NonZeroU64>,
 }
 
 /// Parses a byte count that must not be 0.
@@ -72,14 +74,6 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         parsed => parsed.map_err(|e| e.to_string()),
-    }
-}
-
-/// Parses a duration such as `300ns` or `2ms`; a bare number is nanoseconds.
-fn parse_extra_work(s: &str) -> Result<Duration, String> {
-    match s.parse::<u64>() {
-        Ok(ns) => Ok(Duration::from_nanos(ns)),
-        Err(_) => humantime::parse_duration(s).map_err(|e| e.to_string()),
     }
 }
 
@@ -110,7 +104,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
         idle_timeout: args.idle_timeout,
         workers: args.workers.unwrap_or(defaults.workers).max(1),
         thread_stack: args.thread_stack,
-        extra_work: ExtraWork::new(args.extra_work).with_syscalls(args.extra_syscalls),
+        extra_work: ExtraWork::of_kind(args.extra_work)
+            .with_corruption_every(args.fault_corrupt_every),
     };
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals()?;

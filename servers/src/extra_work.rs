@@ -1,56 +1,66 @@
-//! `--extra-work`: a known CPU cost planted in every echoed message, so that a model's overhead
-//! can be measured against a cost of known size, and so that a server of known capacity exists
-//! (one thread at `--extra-work 500us` answers at most about 2,000 messages a second).
+//! `--extra-work`: a known cost planted in every echoed message, so that a model's overhead can
+//! be measured against a cost of known size, a regression of known size can be planted to prove
+//! a gate, and a server of known capacity exists (one thread at `--extra-work 500us` answers at
+//! most about 2,000 messages a second). Every model charges it through [`ExtraWork::receive`]
+//! (or, where a pool builds the echo, [`ExtraWork::spend`]), on the thread that produces the
+//! echo, so every kind ([`WorkKind`]: CPU, memory, system calls) lands alike in all of them.
 //!
 //! A *message* is what the protocol says it is: one complete line or frame in `line` and
 //! `framed`. `raw` has no boundaries, so there every [`RAW_UNIT`] bytes echoed count as one
-//! message, rounded up per chunk received. The cost is a busy spin on the thread that produces
-//! the echo, never a sleep: it takes the CPU a real handler would take.
+//! message, rounded up per chunk received.
 //!
-//! `--extra-syscalls K` plants K `getppid` system calls per message the same way: a kernel
-//! cost of known count, against which loadgen's system-call counters are checked.
+//! `--fault-corrupt-every N` is the one planted *fault*: every Nth chunk the process receives
+//! has one byte flipped before it is echoed, so harnesses that must fail on a corrupted echo can
+//! be shown to.
 
-use std::time::{Duration, Instant};
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use proto::{Conn, Protocol, ProtocolError};
 
 use crate::stats::Stats;
+pub use crate::work_kind::WorkKind;
 
 /// Bytes of `raw` input that count as one message for `--extra-work`.
 pub const RAW_UNIT: usize = 64;
 
-/// The planted per-message cost. Zero (the default) costs nothing: no clock is read.
+/// Chunks received by this process so far, for `--fault-corrupt-every`.
+static CHUNKS: AtomicU64 = AtomicU64::new(0);
+
+/// The planted per-message cost and fault. The default costs nothing: no clock is read, no
+/// counter touched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExtraWork {
-    per_message: Duration,
-    syscalls_per_message: u32,
+    kind: Option<WorkKind>,
+    corrupt_every: Option<NonZeroU64>,
 }
 
 impl ExtraWork {
-    /// A cost of `per_message` of busy CPU for each message echoed.
+    /// A cost of `per_message` of busy CPU (by the thread's CPU clock) for each message echoed.
     pub fn new(per_message: Duration) -> Self {
+        Self::of_kind(WorkKind::Cpu(per_message))
+    }
+
+    /// A cost of `kind` for each message echoed.
+    pub fn of_kind(kind: WorkKind) -> Self {
         ExtraWork {
-            per_message,
-            syscalls_per_message: 0,
+            kind: (!kind.is_zero()).then_some(kind),
+            corrupt_every: None,
         }
     }
 
-    /// This cost plus `k` `getppid` system calls for each message echoed.
-    pub fn with_syscalls(self, k: u32) -> Self {
+    /// The same cost, with every `n`th chunk received corrupted (one byte flipped).
+    pub fn with_corruption_every(self, n: Option<NonZeroU64>) -> Self {
         ExtraWork {
-            syscalls_per_message: k,
+            corrupt_every: n,
             ..self
         }
     }
 
-    /// Whether there is nothing to spend.
-    fn is_zero(&self) -> bool {
-        self.per_message.is_zero() && self.syscalls_per_message == 0
-    }
-
-    /// The cost per message.
-    pub fn per_message(&self) -> Duration {
-        self.per_message
+    /// The cost per message, if any.
+    pub fn kind(&self) -> Option<WorkKind> {
+        self.kind
     }
 
     /// Feeds `data` to `conn` (as [`Conn::receive`]) and then spends the cost of every message it
@@ -61,11 +71,17 @@ impl ExtraWork {
         data: &[u8],
         stats: &Stats,
     ) -> Result<(), ProtocolError> {
-        if self.is_zero() {
+        if self.kind.is_none() && self.corrupt_every.is_none() {
             return conn.receive(data);
         }
         let before = conn.counters().messages;
-        let result = conn.receive(data);
+        let result = if self.corrupts_next_chunk() && !data.is_empty() {
+            let mut bad = data.to_vec();
+            bad[0] ^= 0x20;
+            conn.receive(&bad)
+        } else {
+            conn.receive(data)
+        };
         let complete = conn.counters().messages - before;
         self.spend(
             charged_messages(conn.protocol(), data.len(), complete),
@@ -74,22 +90,22 @@ impl ExtraWork {
         result
     }
 
+    /// Whether the fault plant corrupts the chunk being received now (counts it).
+    pub fn corrupts_next_chunk(&self) -> bool {
+        self.corrupt_every
+            .is_some_and(|n| (CHUNKS.fetch_add(1, Relaxed) + 1) % n.get() == 0)
+    }
+
     /// Spends the cost of `messages` messages on the calling thread and counts them.
     pub fn spend(&self, messages: u64, stats: &Stats) {
-        if self.is_zero() || messages == 0 {
+        let Some(kind) = self.kind else {
+            return;
+        };
+        if messages == 0 {
             return;
         }
         stats.extra_work(messages);
-        for _ in 0..messages * u64::from(self.syscalls_per_message) {
-            // getppid: the cheapest system call glibc never caches.
-            std::hint::black_box(std::os::unix::process::parent_id());
-        }
-        let total = self
-            .per_message
-            .saturating_mul(u32::try_from(messages).unwrap_or(u32::MAX));
-        if !total.is_zero() {
-            spin_for(total);
-        }
+        kind.spend(messages);
     }
 }
 
@@ -98,16 +114,6 @@ pub fn charged_messages(protocol: Protocol, bytes: usize, complete: u64) -> u64 
     match protocol {
         Protocol::Raw => bytes.div_ceil(RAW_UNIT) as u64,
         Protocol::Line | Protocol::Framed => complete,
-    }
-}
-
-/// Keeps the CPU busy for `duration` of wall time, checking the clock between spin hints.
-/// Never inlined, so that a profile of the server names it.
-#[inline(never)]
-fn spin_for(duration: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < duration {
-        std::hint::spin_loop();
     }
 }
 
@@ -155,11 +161,33 @@ mod tests {
     }
 
     #[test]
-    fn spending_takes_at_least_the_planted_time() {
+    fn spending_takes_at_least_the_planted_cpu_time() {
         let stats = Stats::new(1);
-        let start = Instant::now();
+        let before = crate::work_kind::thread_cpu_time();
         ExtraWork::new(Duration::from_micros(200)).spend(10, &stats);
         // A lower bound only: the spin cannot end early, whatever else the machine runs.
-        assert!(start.elapsed() >= Duration::from_millis(2));
+        assert!(crate::work_kind::thread_cpu_time() - before >= Duration::from_millis(2));
+        assert_eq!(stats.snapshot("test").extra_work_messages, 10);
+    }
+
+    #[test]
+    fn every_kind_is_charged_per_message() {
+        for kind in ["mem:4", "syscall:2", "cpu:1us"] {
+            let stats = Stats::new(1);
+            let mut conn = Conn::new(Protocol::Line, Limits::default());
+            ExtraWork::of_kind(WorkKind::parse(kind).unwrap())
+                .receive(&mut conn, b"a\nb\nc\n", &stats)
+                .unwrap();
+            assert_eq!(stats.snapshot("test").extra_work_messages, 3, "{kind}");
+        }
+    }
+
+    #[test]
+    fn the_fault_plant_corrupts_echoes() {
+        let stats = Stats::new(1);
+        let mut conn = Conn::new(Protocol::Raw, Limits::default());
+        let work = ExtraWork::default().with_corruption_every(NonZeroU64::new(1));
+        work.receive(&mut conn, b"hello", &stats).unwrap();
+        assert_eq!(conn.pending_output(), b"Hello");
     }
 }

@@ -4,9 +4,10 @@
 //! sockets and an [`proto::Conn`], and reports to [`Stats`]. [`Server::run`] starts one on a
 //! listener made by [`listener::bind`] and returns the counters when [`Shutdown`] fires.
 //!
-//! `--extra-work <duration>` ([`extra_work`]) plants a known CPU cost in every model alike: a busy
-//! spin per echoed message on the thread that produces the echo. A message is a complete line or
-//! frame; in `raw` mode, which has no boundaries, every 64 bytes received (rounded up per read).
+//! `--extra-work KIND` ([`extra_work`]) plants a known cost in every model alike, per echoed
+//! message on the thread that produces the echo: CPU by the thread's CPU clock, N KiB of memory
+//! touched, or N system calls ([`work_kind`]). A message is a complete line or frame; in `raw`
+//! mode, which has no boundaries, every 64 bytes received (rounded up per read).
 //! A fatal event-loop error ends the server with a non-zero exit; its counters still print, with
 //! the error in `fatal_error` and the connections it cut off under `closed_by.loop_failed`.
 
@@ -22,6 +23,7 @@ pub mod session;
 pub mod shutdown;
 pub mod stats;
 pub mod stop_signal;
+pub mod work_kind;
 pub mod worker_threads;
 
 pub use config::{Model, ServerConfig};

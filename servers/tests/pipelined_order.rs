@@ -43,11 +43,9 @@ fn stream(protocol: Protocol, seed: u64) -> Vec<u8> {
 fn pipelined_round_trip(model: Model, protocol: Protocol, max_pending: usize) {
     if model == Model::Uring {
         if let Err(why) = servers::models::uring::check_available() {
-            // Straight to stderr: the harness captures `eprintln!` of passing tests.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "uring: skipped: io_uring is not available here: {why:#}"
+            testkit::skip(
+                testkit::facility::IO_URING,
+                &format!("pipelined_round_trip: io_uring is not available here: {why:#}"),
             );
             return;
         }

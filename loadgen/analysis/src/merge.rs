@@ -3,7 +3,9 @@
 //!
 //! Before merging, [`shards`] checks the inputs belong together: all the shards of one run
 //! (same configuration, disjoint, all present, windows aligned within a tolerance), or runs
-//! made side by side; never open loop with closed loop. It refuses with the reason otherwise.
+//! made side by side ([`side_by_side`]: overlapping windows, one target, one configuration
+//! apart from each loadgen's share, no input twice); never open loop with closed loop. It
+//! refuses with the reason otherwise. The merged verdict is the worst of the inputs'.
 //!
 //! Exact: histograms are added bucket by bucket and counters summed, so every percentile of
 //! the merged result is the percentile of all messages together. Rates are summed (the runs
@@ -19,8 +21,10 @@ use anyhow::{bail, Context};
 use results_model::histogram::LatencyHistogram;
 use results_model::result::{ProcessResources, RunResult, SerializedHistograms};
 
+pub mod config_diff;
 pub mod open_loop;
 pub mod shards;
+pub mod side_by_side;
 
 /// How far apart shards' windows may open by default (`--window-tolerance`).
 pub const DEFAULT_WINDOW_TOLERANCE: Duration = Duration::from_millis(10);
@@ -194,8 +198,8 @@ mod tests {
             config,
             target_addr: "127.0.0.1:1".into(),
             measured_s: 1.0,
-            window_start_unix_ns: None,
-            window_end_unix_ns: None,
+            window_start_unix_ns: Some(1_000_000_000),
+            window_end_unix_ns: Some(2_000_000_000),
             passed: true,
             totals: Totals {
                 messages: values.len() as u64,
@@ -245,5 +249,53 @@ mod tests {
         assert_eq!(merged.config.clients, 30);
         assert_eq!(merged.throughput.msgs_per_sec, 8000.0);
         assert_eq!(merged.merged_from, vec!["a", "b"]);
+    }
+
+    /// Merges `b` (a variant of a run like `a`) with `a`; the refusal's text, if refused.
+    fn refusal(change: impl FnOnce(&mut RunResult)) -> Option<String> {
+        let a = result_with(&[10, 20, 30], 10);
+        let mut b = result_with(&[40, 50], 20);
+        change(&mut b);
+        merge(&[("a.json".into(), a), ("b.json".into(), b)])
+            .err()
+            .map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn runs_that_were_not_one_run_are_refused_with_the_reason() {
+        assert_eq!(refusal(|_| {}), None, "runs side by side merge");
+        let after = refusal(|b| {
+            b.window_start_unix_ns = Some(2_500_000_000);
+            b.window_end_unix_ns = Some(3_500_000_000);
+        });
+        assert!(
+            after.as_deref().unwrap().contains("windows do not overlap"),
+            "{after:?}"
+        );
+        let unknown = refusal(|b| b.window_end_unix_ns = None);
+        assert!(unknown.unwrap().contains("records no measured window"));
+        let elsewhere = refusal(|b| b.target_addr = "127.0.0.1:2".into());
+        assert!(elsewhere.unwrap().contains("different servers"));
+        let model = refusal(|b| b.config = RunConfig::new("tokio", 20)).unwrap();
+        assert!(model.contains("config.target.model differs"), "{model}");
+        let size = refusal(|b| b.config.size = 128).unwrap();
+        assert!(size.contains("config.size differs"), "{size}");
+        let share = refusal(|b| {
+            b.config.threads = 3;
+            b.config.seed = 4;
+        });
+        assert_eq!(
+            share, None,
+            "each loadgen's own threads and seed may differ"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_input_is_refused() {
+        let a = result_with(&[10, 20, 30], 10);
+        let same_file = merge(&[("a.json".into(), a.clone()), ("a.json".into(), a.clone())]);
+        assert!(format!("{:#}", same_file.unwrap_err()).contains("a.json is given twice"));
+        let copy = merge(&[("a.json".into(), a.clone()), ("copy.json".into(), a)]);
+        assert!(format!("{:#}", copy.unwrap_err()).contains("are the same run"));
     }
 }

@@ -79,6 +79,23 @@ impl Model {
         Model::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// Whether the model runs `--workers` threads (default: the CPUs it may use), so that its
+    /// cross-thread paths only run when it has more than one CPU. A new multi-worker model
+    /// belongs here: the CI gate then also runs it with its real worker count. glommio is not:
+    /// it pins one executor per CPU it may use, so on the gate's one shared CPU it has one.
+    pub fn uses_workers(self) -> bool {
+        matches!(
+            self,
+            Model::Tokio
+                | Model::ThreadPerCore
+                | Model::ReactorPool
+                | Model::Monoio
+                | Model::Compio
+                | Model::Smol
+                | Model::May
+        )
+    }
+
     /// Whether the model binds one SO_REUSEPORT listener per worker.
     pub fn uses_reuse_port(self) -> bool {
         matches!(

@@ -371,6 +371,11 @@ fn build_reply(protocol: Protocol, batch: &[u8], work: &ExtraWork, stats: &Stats
     // A batch holds whole messages only; anything else would be a core bug, and is echoed as is
     // rather than dropped.
     reply.extend_from_slice(messages.remainder());
+    if work.corrupts_next_chunk() {
+        if let Some(first) = reply.first_mut() {
+            *first ^= 0x20;
+        }
+    }
     work.spend(charged_messages(protocol, batch.len(), complete), stats);
     reply
 }

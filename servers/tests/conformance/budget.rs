@@ -49,12 +49,15 @@ impl Drop for FdPermit {
 pub fn reserve_fds(case: &str, fds: u64) -> Option<FdPermit> {
     let budget = fd_budget();
     if fds > budget.total {
-        say(&format!(
-            "{case}: skipped: needs {} fds ({fds} for its clients, {RESERVED} for the tests beside \
-             it), hard limit is {}",
-            fds + RESERVED,
-            budget.hard_limit
-        ));
+        testkit::skip(
+            testkit::facility::FDS,
+            &format!(
+                "{case} needs {} fds ({fds} for its clients, {RESERVED} for the tests beside \
+                 it), hard limit is {}",
+                fds + RESERVED,
+                budget.hard_limit
+            ),
+        );
         return None;
     }
     let mut available = budget.available.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,17 +84,11 @@ pub fn model_available(model: &str) -> bool {
     match probe {
         Ok(()) => true,
         Err(why) => {
-            say(&format!(
-                "uring: skipped: io_uring is not available here: {why}"
-            ));
+            testkit::skip(
+                testkit::facility::IO_URING,
+                &format!("uring conformance case: io_uring is not available here: {why}"),
+            );
             false
         }
     }
-}
-
-/// Writes a skip notice straight to stderr: the test harness captures `eprintln!` of passing
-/// tests, and a skip must be seen.
-fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
 }

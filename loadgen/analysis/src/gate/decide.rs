@@ -4,6 +4,7 @@
 use loadgen_inference::{regression_bound, BoundConfig, BoundDecision, Direction};
 
 use super::record::RunPair;
+use super::stalls::{stalled, STALL_SHARE};
 
 /// Thresholds and confidence of both judged metrics.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -12,6 +13,23 @@ pub struct GateSettings {
     pub cpu: BoundConfig,
     /// Gate on msgs/s.
     pub rate: BoundConfig,
+}
+
+impl GateSettings {
+    /// The settings `loadgen gate` ships with (its option defaults): CPU/msg +3% at 95%,
+    /// msgs/s −15% at 99%.
+    pub fn shipped() -> Self {
+        GateSettings {
+            cpu: BoundConfig {
+                threshold: 0.03,
+                alpha: 0.05,
+            },
+            rate: BoundConfig {
+                threshold: 0.15,
+                alpha: 0.01,
+            },
+        }
+    }
 }
 
 /// The verdict on one metric of one model.
@@ -23,6 +41,34 @@ pub struct MetricVerdict {
     pub sd_log_ratio: f64,
 }
 
+/// A judged performance metric, as named in the failures file (`cpu`, `rate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// Server CPU time per echoed message.
+    Cpu,
+    /// msgs/s.
+    Rate,
+}
+
+impl Metric {
+    /// The metric's name in the failures file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cpu => "cpu",
+            Metric::Rate => "rate",
+        }
+    }
+
+    /// The metric of a failures-file name.
+    pub fn parse(name: &str) -> Option<Metric> {
+        match name {
+            "cpu" => Some(Metric::Cpu),
+            "rate" => Some(Metric::Rate),
+            _ => None,
+        }
+    }
+}
+
 /// The verdict on one model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelVerdict {
@@ -32,6 +78,10 @@ pub struct ModelVerdict {
     pub pairs: usize,
     /// Runs (either side) that lost or corrupted echoes or had a failed connection.
     pub failed_runs: usize,
+    /// Why each failed run failed: "pair 3 new: 2 mismatch".
+    pub failures: Vec<String>,
+    /// Pairs left out of both metrics because the machine stalled both sides ([`stalled`]).
+    pub stalled: Vec<u32>,
     /// Server CPU per message, or why it could not be judged.
     pub cpu: Result<MetricVerdict, String>,
     /// msgs/s, or why it could not be judged.
@@ -41,8 +91,17 @@ pub struct ModelVerdict {
 impl ModelVerdict {
     /// Whether either metric failed its gate or a run failed.
     pub fn regressed(&self) -> bool {
+        self.failed_runs > 0 || !self.failed_metrics().is_empty()
+    }
+
+    /// The performance metrics whose gate failed.
+    pub fn failed_metrics(&self) -> Vec<Metric> {
         let fails = |m: &Result<MetricVerdict, String>| m.as_ref().is_ok_and(|v| !v.decision.pass);
-        self.failed_runs > 0 || fails(&self.cpu) || fails(&self.rate)
+        [(Metric::Cpu, &self.cpu), (Metric::Rate, &self.rate)]
+            .into_iter()
+            .filter(|(_, m)| fails(m))
+            .map(|(metric, _)| metric)
+            .collect()
     }
 
     /// Whether a metric had too few complete pairs to judge.
@@ -53,22 +112,29 @@ impl ModelVerdict {
 
 /// Judges one model's pairs.
 pub fn judge_model(model: &str, pairs: &[RunPair], settings: &GateSettings) -> ModelVerdict {
-    let failed_runs = pairs
+    let failures: Vec<String> = pairs
         .iter()
-        .map(|p| usize::from(!p.base.passed) + usize::from(!p.new.passed))
-        .sum();
-    let cpu_pairs: Vec<(f64, f64)> = pairs
-        .iter()
+        .flat_map(|p| [&p.base, &p.new])
+        .filter(|r| !r.passed)
+        .map(|r| {
+            let why = r.failure.as_deref().unwrap_or("the run did not pass");
+            format!("pair {} {}: {why}", r.pair, r.side)
+        })
+        .collect();
+    let stalled = stalled(pairs);
+    let kept = || pairs.iter().filter(|p| !stalled.contains(&p.pair));
+    let cpu_pairs: Vec<(f64, f64)> = kept()
         .filter_map(|p| Some((p.base.cpu_ns_per_msg?, p.new.cpu_ns_per_msg?)))
         .collect();
-    let rate_pairs: Vec<(f64, f64)> = pairs
-        .iter()
+    let rate_pairs: Vec<(f64, f64)> = kept()
         .filter_map(|p| Some((p.base.msgs_per_sec?, p.new.msgs_per_sec?)))
         .collect();
     ModelVerdict {
         model: model.to_string(),
         pairs: pairs.len(),
-        failed_runs,
+        failed_runs: failures.len(),
+        failures,
+        stalled: stalled.into_iter().collect(),
         cpu: judge_metric(&cpu_pairs, Direction::LowerIsBetter, &settings.cpu),
         rate: judge_metric(&rate_pairs, Direction::HigherIsBetter, &settings.rate),
     }
@@ -151,12 +217,24 @@ pub fn render(verdicts: &[ModelVerdict]) -> String {
         out.push('\n');
         out.push_str(&metric_line(&v.model, "msgs/s slowdown", &v.rate));
         out.push('\n');
+        if !v.stalled.is_empty() {
+            let list: Vec<String> = v.stalled.iter().map(u32::to_string).collect();
+            out.push_str(&format!(
+                "{}: pair(s) {} left out: both sides under {:.0}% of the case's median msgs/s at \
+                 once (the machine stalled both)\n",
+                v.model,
+                list.join(", "),
+                100.0 * STALL_SHARE
+            ));
+        }
         if v.failed_runs > 0 {
             out.push_str(&format!(
-                "{}: {} of {} runs lost echoes or connections \u{2192} FAILED\n",
+                "{}: {} of {} runs lost or corrupted echoes, failed a connection or gave no \
+                 result \u{2192} FAILED ({})\n",
                 v.model,
                 v.failed_runs,
-                2 * v.pairs
+                2 * v.pairs,
+                v.failures.join("; ")
             ));
         }
     }

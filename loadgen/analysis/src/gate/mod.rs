@@ -1,4 +1,6 @@
-//! `loadgen gate BASE.jsonl NEW.jsonl`: the verdict of the paired same-job CI gate.
+//! `loadgen gate`: the paired same-job CI gate. With `--base-server` and `--new-server` it runs
+//! the duets itself ([`run`]: every case of [`cases`], pair by pair, [`duet`]), writes one record
+//! type ([`record`]) and judges; `loadgen gate BASE.jsonl NEW.jsonl` judges such records.
 //!
 //! Per model, the pairs (base run, new run) made back to back are judged on two metrics with
 //! [`loadgen_inference::regression_bound`]: server CPU time per echoed message (primary: the server's own cost,
@@ -9,10 +11,18 @@
 //! SD: drift cancels within a pair, so what remains is run-to-run noise plus any real effect's
 //! own variation) is reported too, for the power analysis.
 
+pub mod cases;
 pub mod command;
 pub mod decide;
+pub mod duet;
+pub mod judge;
+pub mod outcome;
+pub mod plant;
 pub mod power;
 pub mod record;
+pub mod run;
+pub mod run_args;
+pub mod stalls;
 
 pub use decide::{judge_model, render, GateSettings, MetricVerdict, ModelVerdict};
 

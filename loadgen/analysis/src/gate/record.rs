@@ -1,5 +1,5 @@
-//! The gate's input: one line of JSON per run, as `scripts/ci-gate.sh` writes them into
-//! `BASE.jsonl` and `NEW.jsonl`, and their pairing by model and pair number.
+//! The gate's record: one line of JSON per run, as `loadgen gate` writes them into `BASE.jsonl`
+//! and `NEW.jsonl`, and their pairing by case (model and configuration) and pair number.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +14,9 @@ pub struct GateRecord {
     pub side: String,
     /// The concurrency model the run drove.
     pub model: String,
+    /// The configuration it ran in, when not the default one (e.g. `unpinned, 2 workers`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config: String,
     /// Pair number: a base and a new run with the same model and pair ran back to back.
     pub pair: u32,
     /// 0 when this side ran first in its pair, 1 when second.
@@ -25,6 +28,26 @@ pub struct GateRecord {
     pub msgs_per_sec: Option<f64>,
     /// Whether the run echoed every message intact with no failed connection.
     pub passed: bool,
+    /// Why the run failed (lost or corrupted echoes, a failed connection, no result), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl GateRecord {
+    /// The case this run belongs to, as verdicts and the failures file name it: the model, and
+    /// its configuration in brackets when it has one (`tokio [unpinned, 2 workers]`).
+    pub fn case(&self) -> String {
+        case_label(&self.model, &self.config)
+    }
+}
+
+/// `model`, or `model [config]`.
+pub fn case_label(model: &str, config: &str) -> String {
+    if config.is_empty() {
+        model.to_string()
+    } else {
+        format!("{model} [{config}]")
+    }
 }
 
 /// A base run and a new run of one model, made back to back.
@@ -53,7 +76,7 @@ pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<GateRecord>> {
         .collect()
 }
 
-/// Joins base and new records on (model, pair); per model, pairs in pair order. A model or pair
+/// Joins base and new records on (case, pair); per case, pairs in pair order. A case or pair
 /// present on one side only, or a pair given twice, is an error: the sides must come from one
 /// interleaved job.
 pub fn pair_up(
@@ -63,8 +86,8 @@ pub fn pair_up(
     let index = |records: &[GateRecord], what: &str| {
         let mut map = BTreeMap::new();
         for r in records {
-            if map.insert((r.model.clone(), r.pair), r.clone()).is_some() {
-                bail!("{what}: model {} pair {} appears twice", r.model, r.pair);
+            if map.insert((r.case(), r.pair), r.clone()).is_some() {
+                bail!("{what}: {} pair {} appears twice", r.case(), r.pair);
             }
         }
         Ok(map)
@@ -74,7 +97,7 @@ pub fn pair_up(
     let mut by_model: BTreeMap<String, Vec<RunPair>> = BTreeMap::new();
     for ((model, pair), b) in base {
         let Some(n) = new.remove(&(model.clone(), pair)) else {
-            bail!("model {model} pair {pair} has a BASE run but no NEW run");
+            bail!("{model} pair {pair} has a BASE run but no NEW run");
         };
         by_model.entry(model).or_default().push(RunPair {
             pair,
@@ -83,7 +106,7 @@ pub fn pair_up(
         });
     }
     if let Some((model, pair)) = new.keys().next() {
-        bail!("model {model} pair {pair} has a NEW run but no BASE run");
+        bail!("{model} pair {pair} has a NEW run but no BASE run");
     }
     Ok(by_model)
 }

@@ -7,6 +7,7 @@ use results_model::histogram::LatencyHistogram;
 use results_model::judge;
 use results_model::open_loop::OpenLoopReport;
 use results_model::result::RunResult;
+use results_model::verdict::Verdict;
 
 /// The open-loop report of runs made side by side, given as (label, report) (`None` when
 /// there is none).
@@ -52,8 +53,9 @@ pub fn merge_reports<'a>(
     Ok(out)
 }
 
-/// Sets the merged result's open-loop report and verdict; a verdict that is not trustworthy
-/// fails the merged result like it failed its inputs.
+/// Sets the merged result's open-loop report and verdict: the worst of the inputs' verdicts and
+/// the pooled run's (one input that was loadgen-late makes the merge untrustworthy, however
+/// the pooled lag reads). A verdict that is not trustworthy fails the merged result.
 pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Result<()> {
     out.open_loop = merge_reports(
         inputs
@@ -61,11 +63,17 @@ pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Res
             .filter_map(|(label, r)| Some((label.as_str(), r.open_loop.as_ref()?))),
     )?;
     if inputs.iter().any(|(_, r)| r.verdict.is_some()) {
-        let v = judge::judge(
+        let pooled = judge::judge(
             &out.config,
             &out.totals,
             &out.latency_us,
             out.open_loop.as_ref(),
+        );
+        let v = worst(
+            pooled,
+            inputs
+                .iter()
+                .filter_map(|(label, r)| Some((label.as_str(), r.verdict.as_ref()?))),
         );
         out.passed &= v.trustworthy;
         out.verdict = Some(v);
@@ -73,9 +81,53 @@ pub fn apply(out: &mut RunResult, inputs: &[(String, RunResult)]) -> anyhow::Res
     Ok(())
 }
 
+/// The worst of the pooled verdict and the inputs': untrustworthy when any is, the late side
+/// of the first that names one, and every rule and reason, each input's with its label.
+pub fn worst<'a>(
+    pooled: Verdict,
+    inputs: impl IntoIterator<Item = (&'a str, &'a Verdict)>,
+) -> Verdict {
+    let mut out = pooled;
+    for (label, v) in inputs {
+        out.trustworthy &= v.trustworthy;
+        if out.late_side.is_none() {
+            out.late_side = v.late_side;
+        }
+        for rule in &v.rules {
+            if !out.rules.contains(rule) {
+                out.rules.push(rule.clone());
+            }
+        }
+        out.reasons
+            .extend(v.reasons.iter().map(|r| format!("{label}: {r}")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use results_model::verdict::LateSide;
+
+    #[test]
+    fn the_merged_verdict_is_the_worst_of_the_inputs() {
+        let fine = Verdict {
+            trustworthy: true,
+            ..Verdict::default()
+        };
+        let late = Verdict {
+            trustworthy: false,
+            late_side: Some(LateSide::Loadgen),
+            rules: vec!["loadgen-send-lag".into()],
+            reasons: vec!["send lag p99 900 us".into()],
+        };
+        let merged = worst(fine.clone(), [("a", &fine), ("b", &late)]);
+        assert!(!merged.trustworthy);
+        assert_eq!(merged.late_side, Some(LateSide::Loadgen));
+        assert_eq!(merged.rules, vec!["loadgen-send-lag"]);
+        assert_eq!(merged.reasons, vec!["b: send lag p99 900 us"]);
+        assert_eq!(worst(fine.clone(), [("a", &fine)]), fine);
+    }
 
     #[test]
     fn rates_and_lag_add_up() {

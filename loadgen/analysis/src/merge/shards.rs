@@ -3,8 +3,8 @@
 //! Shards (results with `config.shard`) merge only as the complete set of one run: the same
 //! configuration apart from the shard's own share (`clients`, `rate`, `shard.index`) and the
 //! per-host `threads` and `pin`, every index from 0 to N-1 exactly once, and windows that
-//! opened within a tolerance of each other. Results that are not shards merge as runs made
-//! side by side. Either way open-loop and closed-loop results never mix: one measures latency
+//! opened within a tolerance of each other. Results that are not shards merge only as runs made
+//! side by side ([`side_by_side`]). Either way open-loop and closed-loop results never mix: one measures latency
 //! from the intended send time, the other from the actual send.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,9 @@ use results_model::config::RunConfig;
 use results_model::result::RunResult;
 use results_model::Shard;
 use serde_json::Value;
+
+use super::config_diff::first_difference;
+use super::side_by_side;
 
 /// Checks that `inputs` (label, result) can merge; returns the merged run's shard record when
 /// they are the shards of one run, `None` when they are runs made side by side.
@@ -29,7 +32,7 @@ pub fn check(inputs: &[(String, RunResult)], tolerance: Duration) -> anyhow::Res
         shards.iter().find(|(_, s)| s.is_some()),
         shards.iter().find(|(_, s)| s.is_none()),
     ) {
-        (None, _) => return Ok(None),
+        (None, _) => return side_by_side::check(inputs).map(|()| None),
         (Some((a, _)), Some((b, _))) => bail!(
             "{a} is a shard of a sharded run but {b} is not: merge all the shards of one run, \
              or runs made side by side, not both"
@@ -91,24 +94,6 @@ fn comparable(config: &RunConfig) -> Value {
     c.threads = 0;
     c.pin = None;
     serde_json::to_value(&c).expect("a config serializes")
-}
-
-/// The first key (dotted path) whose values differ between `a` and `b`, with both values.
-fn first_difference(path: &str, a: &Value, b: &Value) -> Option<(String, String, String)> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let (va, vb) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                first_difference(&format!("{path}.{k}"), va, vb)
-            })
-        }
-        _ if a == b => None,
-        _ => Some((path.to_string(), a.to_string(), b.to_string())),
-    }
 }
 
 /// Every index `0 .. count` exactly once.

@@ -168,7 +168,10 @@ mod tests {
         let read_at = Instant::now();
         assert_eq!(&buf[..n], b"hello");
         let Some(stamp) = stamp else {
-            eprintln!("skipped: this kernel does not stamp received TCP data");
+            testkit::skip(
+                testkit::facility::RX_TIMESTAMPS,
+                "a_read_returns_the_kernel_stamp_of_its_data: this kernel does not stamp received TCP data",
+            );
             return;
         };
         let at = clocks.instant(stamp, read_at).unwrap();

@@ -264,7 +264,10 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         spinner.join().unwrap();
         let Some(s) = sample else {
-            println!("skipped: /proc/self/task/*/schedstat is not readable on this kernel");
+            testkit::skip(
+                testkit::facility::SCHEDSTAT,
+                "reads_every_thread_of_this_process: /proc/self/task/*/schedstat is not readable",
+            );
             return;
         };
         assert!(s.threads.len() >= 2, "this thread and the spinner");
@@ -280,23 +283,28 @@ mod tests {
             .unwrap();
         let delays = h.join().unwrap();
         // Kernels without CONFIG_SCHEDSTATS have no schedstat file: nothing to read.
-        let readable = TaskSampler::current().sample().is_some();
-        assert_eq!(
-            delays.len(),
-            usize::from(readable),
-            "the named thread: {delays:?}"
-        );
+        if TaskSampler::current().sample().is_none() {
+            testkit::skip(
+                testkit::facility::SCHEDSTAT,
+                "reads_threads_by_name: /proc/self/task/*/schedstat is not readable",
+            );
+            return;
+        }
+        assert_eq!(delays.len(), 1, "the named thread: {delays:?}");
         assert!(own_run_delays("no thread is named so").is_empty());
     }
 
     #[test]
     fn reads_the_machine() {
-        if let Some(l) = loadavg() {
-            assert!(l.iter().all(|v| *v >= 0.0));
-            assert!(l
-                .iter()
-                .all(|v| (v * 100.0 - (v * 100.0).round()).abs() < 1e-9));
+        // Every Linux has /proc/loadavg: three figures of two decimals, none negative.
+        let l = loadavg().expect("/proc/loadavg is readable");
+        assert!(l.iter().all(|v| *v >= 0.0));
+        assert!(l
+            .iter()
+            .all(|v| (v * 100.0 - (v * 100.0).round()).abs() < 1e-9));
+        // x86 kernels always name the CPU model in /proc/cpuinfo; other architectures may not.
+        if cfg!(target_arch = "x86_64") {
+            assert!(cpu_model().is_some_and(|m| !m.is_empty()));
         }
-        assert!(cpu_model().is_none_or(|m| !m.is_empty()));
     }
 }
