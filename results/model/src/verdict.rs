@@ -8,7 +8,7 @@
 //!
 //! - **loadgen late** (rule `loadgen-send-lag`): the p99 send lag, taken at the write of each
 //!   message's first byte, exceeds [`LAG_SHARE`] of the corrected p99, the latency it
-//!   inflates (plus [`RESOLUTION_US`], the histograms' unit; there is no other floor). Or
+//!   inflates (plus [`RESOLUTION_US`], how finely a lag is known; there is no other floor). Or
 //!   (rule `loadgen-read-delay`) more than [`UNSTAMPED_SHARE`] of the echoes came without a
 //!   kernel receive stamp, so they were timed at the read, and loadgen's read delay exceeds
 //!   the same share (or is unknown). Or (rule `loadgen-run-queue`) a worker thread waited for
@@ -31,8 +31,10 @@ use serde::{Deserialize, Serialize};
 /// Loadgen is late when its p99 send lag exceeds this share of the corrected p99: beyond it
 /// the corrected figure is materially loadgen's own delay.
 pub const LAG_SHARE: f64 = 0.10;
-/// The histograms' unit (µs): a lag is compared with the latency to within it.
-pub const RESOLUTION_US: f64 = 1.0;
+/// How finely a send lag is known (µs): the histograms' 1 µs unit, plus up to 1 µs between
+/// reading the clock and the `write` entering the kernel. A lag is compared with the latency to
+/// within it.
+pub const RESOLUTION_US: f64 = 2.0;
 /// The run-queue rule needs at least this share of the corrected p99 as send lag.
 pub const RUN_QUEUE_LAG_SHARE: f64 = 0.05;
 /// Echoes read without a kernel stamp above this share of the messages make the read delay

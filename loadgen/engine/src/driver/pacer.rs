@@ -56,6 +56,9 @@ pub(super) struct Pacer {
     adapt: bool,
     /// How late the latest sleeps ended, to keep `margin` at their 99th percentile.
     recent: Vec<Duration>,
+    /// The margin never exceeds 80% of the time between wake-ups: the worker must keep
+    /// sleeping to keep measuring (a margin as long as the interval would spin all the time).
+    most: Duration,
 }
 
 /// Sleeps whose lateness sets the margin, and the margin's bounds.
@@ -73,6 +76,9 @@ impl Pacer {
             active: false,
             adapt: pacing.is_some_and(|p| p.spin_us > 0.0),
             recent: Vec::with_capacity(RECENT),
+            most: pacing.map_or(MAX_MARGIN, |p| {
+                MAX_MARGIN.min(Duration::from_secs_f64(p.tick_us * 0.8 / 1e6))
+            }),
         }
     }
 
@@ -89,7 +95,7 @@ impl Pacer {
             // The second latest of 256 (about the 99.6th percentile): a margin at the 99th
             // would leave the p99 send lag right at its edge.
             let high = self.recent[RECENT - 2];
-            self.margin = (high + MIN_MARGIN).clamp(MIN_MARGIN, MAX_MARGIN);
+            self.margin = (high + MIN_MARGIN).clamp(MIN_MARGIN, self.most.max(MIN_MARGIN));
             self.recent.clear();
         }
     }
@@ -143,6 +149,7 @@ mod tests {
         Pacing {
             mode,
             spin_us,
+            tick_us: 1000.0,
             ..Pacing::default()
         }
     }
@@ -195,6 +202,17 @@ mod tests {
             p.woke(t, t + us(5_000));
         }
         assert_eq!(p.margin, MAX_MARGIN);
+        let mut fast = Pacer::new(
+            Some(&Pacing {
+                tick_us: 50.0,
+                ..pacing(PaceMode::Precise, 20.0)
+            }),
+            None,
+        );
+        for _ in 0..RECENT {
+            fast.woke(t, t + us(5_000));
+        }
+        assert_eq!(fast.margin, us(40), "at most 80% of the 50 µs interval");
     }
 
     #[test]

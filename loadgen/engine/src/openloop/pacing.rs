@@ -96,6 +96,7 @@ pub fn choose(interval: Duration, uniform: bool, cost: WakeCost, tick: Option<Du
         return Pacing {
             mode: PaceMode::Batched,
             tick_us: us(tick),
+            spin_us: 0.0,
             reason: format!("--tick asked for ticks at least {:.0} µs apart", us(tick)),
             ..base
         };
@@ -119,14 +120,18 @@ pub fn choose(interval: Duration, uniform: bool, cost: WakeCost, tick: Option<Du
             ..base
         };
     }
-    let shortest = Duration::from_secs_f64(per_wake.as_secs_f64() / WAKE_BUDGET);
+    // Batched ticks do not spin: a message waits up to a tick anyway, and a spin per tick
+    // would cost more CPU than the batching saves.
+    let shortest = Duration::from_secs_f64(cost.cpu.as_secs_f64() / WAKE_BUDGET);
     let tick = super::tick::tick_for(interval, shortest);
     Pacing {
         mode: PaceMode::Batched,
         tick_us: us(tick),
+        spin_us: 0.0,
         reason: format!(
             "one wake-up per message ({:.1} µs CPU with the spin, every {:.1} µs) would use \
-             {:.0}% of a CPU, over the {:.0}% budget: one wake-up per {:.0} µs tick",
+             {:.0}% of a CPU, over the {:.0}% budget: one wake-up, without spin, per {:.0} µs \
+             tick",
             us(per_wake),
             us(interval),
             share * 100.0,
@@ -196,8 +201,9 @@ mod tests {
         // 20 µs CPU + 22 µs spin per wake-up, every 20 µs: 210% of a CPU.
         let p = choose(US(20), true, cost(20, 40, 60), None);
         assert_eq!(p.mode, PaceMode::Batched, "{}", p.reason);
-        // Shortest affordable tick 70 µs -> 80 µs, four intervals.
-        assert!((p.tick_us - 80.0).abs() < 0.5, "{}", p.tick_us);
+        // Shortest affordable tick, without the spin: 20 / 0.6 = 33 µs -> 40 µs.
+        assert!((p.tick_us - 40.0).abs() < 0.5, "{}", p.tick_us);
+        assert_eq!(p.spin_us, 0.0, "batched ticks do not spin");
         assert!(p.reason.contains("budget"));
     }
 
