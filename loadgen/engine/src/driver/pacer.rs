@@ -62,7 +62,7 @@ pub(super) struct Pacer {
 }
 
 /// Sleeps whose lateness sets the margin, and the margin's bounds.
-const RECENT: usize = 256;
+const RECENT: usize = 128;
 const MIN_MARGIN: Duration = Duration::from_micros(2);
 
 impl Pacer {
@@ -92,7 +92,7 @@ impl Pacer {
         self.recent.push(now.saturating_duration_since(at));
         if self.recent.len() == RECENT {
             self.recent.sort_unstable();
-            // The second latest of 256 (about the 99.6th percentile): a margin at the 99th
+            // The second latest of 128 (about the 99.2nd percentile): a margin at the 99th
             // would leave the p99 send lag right at its edge.
             let high = self.recent[RECENT - 2];
             self.margin = (high + MIN_MARGIN).clamp(MIN_MARGIN, self.most.max(MIN_MARGIN));
@@ -193,7 +193,7 @@ mod tests {
         let us = Duration::from_micros;
         let mut p = Pacer::new(Some(&pacing(PaceMode::Precise, 100.0)), None);
         for i in 0..RECENT as u64 {
-            // Mostly 10 µs late, three of them 30 µs.
+            // Mostly 10 µs late, two of them 30 µs.
             let late = if i % 100 == 0 { 30 } else { 10 };
             p.woke(t, t + us(late));
         }
