@@ -170,7 +170,10 @@ mod tests {
         // CPU than planted. Half of it is the bound the calibration keeps (the fastest of five
         // batches); no spin at all would fail it.
         let spent = crate::work_kind::thread_cpu_time() - before;
-        assert!(spent >= Duration::from_millis(1), "{spent:?} for 2 ms planted");
+        assert!(
+            spent >= Duration::from_millis(1),
+            "{spent:?} for 2 ms planted"
+        );
         assert_eq!(stats.snapshot("test").extra_work_messages, 10);
     }
 
