@@ -4,4 +4,6 @@
 #   git show REV:Cargo.lock | scripts/lock-version.sh gungraun
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: lock-version.sh NAME < Cargo.lock" >&2; exit 2; }
-awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/[^0-9A-Za-z.+-]/, "", $3); print $3; exit }'
+# Reads its input to the end (no early exit): a writer piping a large Cargo.lock into it would
+# otherwise die of SIGPIPE, which `set -o pipefail` turns into a failure.
+awk -v name="$1" '!found && $0 == "name = \"" name "\"" { getline; gsub(/[^0-9A-Za-z.+-]/, "", $3); print $3; found = 1 }'
