@@ -469,9 +469,11 @@ pub fn mass_idle_timeout_keeps_serving_the_rest(model: &str) {
     assert!(stats.closed_by.idle_timeout >= served);
 }
 
-/// `--extra-work` is spent for every message, on the path of its echo: `N` messages sent one at
-/// a time cannot all come back sooner than `N` times the planted cost (a lower bound, which no
-/// load on the machine can break), and the server counts each one.
+/// `--extra-work` is spent for every message, on the path of its echo: the server counts each
+/// one, and `N` messages sent one at a time take at least half of `N` times the planted cost.
+/// Half, because the plant is a count of CPU steps calibrated once at start-up, and a core that
+/// runs faster later (frequency, a busy sibling at calibration) spends it sooner; without the
+/// plant the same 40 echoes take well under a millisecond each, so half still tells them apart.
 pub fn extra_work_is_spent_per_message(model: &str) {
     const MESSAGES: u32 = 40;
     const COST: Duration = Duration::from_millis(5);
@@ -488,7 +490,7 @@ pub fn extra_work_is_spent_per_message(model: &str) {
     let stats = server.stop();
     assert_eq!(stats.extra_work_messages, u64::from(MESSAGES));
     assert!(
-        elapsed >= COST * MESSAGES,
+        elapsed >= COST * MESSAGES / 2,
         "{MESSAGES} echoes at 5ms each took only {elapsed:?}"
     );
 }
