@@ -142,11 +142,10 @@ fn serve(stream: &mut TcpStream, conn: &mut Conn, ctx: &Context) -> CloseReason 
     let work = &ctx.config.extra_work;
     let mut buf = vec![0; FIRST_READ_LEN];
     loop {
-        let read = stream.read(&mut buf);
-        if ctx.shutdown.is_triggered() {
-            return CloseReason::Shutdown;
-        }
-        let received = match read {
+        // Bytes a call moved are counted even when shutdown began meanwhile; only a call that
+        // moved nothing is read as shutdown's doing (shutdown(2) ends it with EOF or an error).
+        let received = match stream.read(&mut buf) {
+            Ok(0) | Err(_) if ctx.shutdown.is_triggered() => return CloseReason::Shutdown,
             Ok(0) => {
                 conn.receive_eof();
                 return match write_pending(stream, conn, ctx) {
@@ -180,11 +179,8 @@ fn write_pending(
     ctx: &Context,
 ) -> Result<(), CloseReason> {
     while conn.has_pending_output() {
-        let written = stream.write(conn.pending_output());
-        if ctx.shutdown.is_triggered() {
-            return Err(CloseReason::Shutdown);
-        }
-        match written {
+        match stream.write(conn.pending_output()) {
+            Ok(0) | Err(_) if ctx.shutdown.is_triggered() => return Err(CloseReason::Shutdown),
             Ok(0) => return Err(CloseReason::IoError),
             Ok(n) => conn.consume_output(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
