@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 planted=${1:-20}
 aa=${2:-20}
-models=(threads select poll mio tokio tokio-current-thread thread-per-core reactor-pool uring)
+models=(threads select poll mio tokio tokio-current-thread thread-per-core reactor-pool uring monoio glommio compio smol may)
 kinds=(cpu mem syscall)
 data=docs/data/gate
 mkdir -p "$data/proof"

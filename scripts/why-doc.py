@@ -21,7 +21,7 @@ OUT = ROOT / "docs" / "why.md"
 CLIENTS = [1, 100, 1000]
 # Known models in the order the rest of the docs use; others follow alphabetically.
 ORDER = ["threads", "select", "poll", "mio", "tokio", "tokio-current-thread",
-         "thread-per-core", "reactor-pool", "uring"]
+         "thread-per-core", "reactor-pool", "uring", "monoio", "glommio", "compio", "smol", "may"]
 GROUPS = ["read", "write", "epoll_wait", "poll", "select", "io_uring_enter", "futex",
           "accept4", "other"]
 

@@ -177,6 +177,64 @@ def uring_few_calls(cells):
     return text, holds, "uring makes no fewer system calls per message than mio"
 
 
+def completion_io(model):
+    """A completion runtime's claim: reads and writes go through the ring, reaped in batches,
+    so at 1,000 clients it makes fewer io_uring_enter calls than messages and no read/write."""
+    def check(cells):
+        z = get(cells, model, 1000)
+        if z is None:
+            return "no runs at 1,000 clients", True, ""
+        enter, rw = z.call("io_uring_enter"), (z.call("read") or 0) + (z.call("write") or 0)
+        text = (f"at 1,000 clients, io_uring_enter {f2(enter)} per message, read and write calls "
+                f"{f2(rw)}, {f2(z.call('total'))} system calls per message in all")
+        holds = enter is not None and enter < 1 and rw < 0.1
+        return text, holds, (f"the reads and writes are not all completions reaped in batches "
+                             f"({f2(enter)} io_uring_enter and {f2(rw)} read/write calls per message)")
+    return check
+
+
+def no_cross_thread(model):
+    """A thread-per-core model's claim: no cross-thread wake-ups (futex calls per message)."""
+    def check(cells):
+        text = (f"futex calls per message at 1 / 100 / 1,000 clients: "
+                f"{across(cells, model, lambda c: c.call('futex'))}")
+        vals = [c.call("futex") for n in (1, 100, 1000) if (c := get(cells, model, n))]
+        holds = bool(vals) and all(v is not None and v < 0.01 for v in vals)
+        return text, holds, "there are cross-thread wake-ups (futex calls) per message"
+    return check
+
+
+def glommio_recv_first(cells):
+    z = get(cells, "glommio", 1000)
+    if z is None:
+        return "no runs at 1,000 clients", True, ""
+    text = (f"at 1 / 100 / 1,000 clients: read {across(cells, 'glommio', lambda c: c.call('read'))}, "
+            f"write {across(cells, 'glommio', lambda c: c.call('write'))}, io_uring_enter "
+            f"{across(cells, 'glommio', lambda c: c.call('io_uring_enter'))} per message")
+    holds = (z.call("read") or 0) >= 0.9 and (z.call("write") or 0) >= 0.9
+    return text, holds, "the reads and writes are not one system call each per message"
+
+
+def smol_cross(cells):
+    t, c = get(cells, "smol", 100), get(cells, "tokio-current-thread", 100)
+    if not (t and c):
+        return "no runs of smol and tokio-current-thread at 100 clients", True, ""
+    text = (f"at 100 clients, futex calls per message {f2(t.call('futex'))} and context switches "
+            f"{f2(t.cs)} (tokio-current-thread, one thread: {f2(c.call('futex'))} and {f2(c.cs)})")
+    holds = (t.call("futex") or 0) > (c.call("futex") or 0)
+    return text, holds, "no message crosses threads: smol makes no more futex calls than one thread"
+
+
+def may_user_switch(cells):
+    m, t = get(cells, "may", 1000), get(cells, "threads", 1000)
+    if not (m and t):
+        return "no runs of may and threads at 1,000 clients", True, ""
+    text = (f"context switches per message at 1,000 clients: may {f2(m.cs)}, threads {f2(t.cs)}; "
+            f"epoll_wait per message {f2(m.call('epoll_wait'))}")
+    holds = m.cs is not None and t.cs is not None and m.cs < t.cs
+    return text, holds, "a coroutine switch costs the kernel context switches like a thread's"
+
+
 CLAIMS = {
     "mio": [
         ("Per event: one `epoll_wait` amortised over every ready socket, then plain `read`/`write` calls", mio_epoll),
@@ -212,6 +270,24 @@ CLAIMS = {
     ],
     "uring": [
         ("many completions are reaped per `io_uring_enter`, so a busy loop makes few system calls", uring_few_calls),
+    ],
+    "monoio": [
+        ("Per message under io_uring: one submission and one completion per read and per write, many reaped per `io_uring_enter`", completion_io("monoio")),
+        ("No locks, no cross-thread wake-ups, no work stealing", no_cross_thread("monoio")),
+    ],
+    "compio": [
+        ("Per message under io_uring: a submission and a completion per read and per write, reaped in batches", completion_io("compio")),
+        ("No locks and no cross-thread wake-ups between workers", no_cross_thread("compio")),
+    ],
+    "glommio": [
+        ("Per message: a `recv` and a `send` system call when data is already there, plus an io_uring poll round trip when it is not", glommio_recv_first),
+        ("No locks and no cross-thread wake-ups", no_cross_thread("glommio")),
+    ],
+    "smol": [
+        ("a message may cross threads between the reactor and the task", smol_cross),
+    ],
+    "may": [
+        ("A switch between coroutines is a register save and restore in user space, far cheaper than a thread's context switch", may_user_switch),
     ],
 }
 
@@ -291,6 +367,51 @@ def tpc_story(cells):
             f"{m.cpu / 1000:.2f}) is the same work spread over two cores.")
 
 
+def ring_story(model):
+    def story(cells):
+        z, u = get(cells, model, 1000), get(cells, "uring", 1000)
+        if not (z and z.cpu and z.sys):
+            return ""
+        vs = (f" (the hand-written uring model: {u.cpu / 1000:.2f} µs, {f2(u.call('total'))} calls)"
+              if u and u.cpu else "")
+        return (f"At 1,000 clients it makes {f2(z.call('total'))} system calls per message, "
+                f"{f2(z.call('io_uring_enter'))} of them io_uring_enter, and spends "
+                f"{z.cpu / 1000:.2f} µs per message{vs}; {100 * z.sys / z.cpu:.0f}% of that is "
+                f"kernel time, the socket work io_uring does on the runtime's behalf.")
+    return story
+
+
+def glommio_story(cells):
+    z, m = get(cells, "glommio", 1000), get(cells, "monoio", 1000)
+    if not (z and z.cpu):
+        return ""
+    vs = (f", against monoio's {f2(m.call('total'))} and {m.cpu / 1000:.2f} µs" if m and m.cpu else "")
+    return (f"Its optimistic `recv` and its `send` are ordinary system calls, so at 1,000 clients "
+            f"it makes {f2(z.call('total'))} calls and spends {z.cpu / 1000:.2f} µs per "
+            f"message{vs}: glommio uses its rings to wait, not to move the bytes.")
+
+
+def smol_story(cells):
+    z, t = get(cells, "smol", 1000), get(cells, "tokio", 1000)
+    if not (z and z.cpu):
+        return ""
+    vs = (f"; tokio's multi-thread runtime: {f2(t.call('futex'))} futex calls and "
+          f"{t.cpu / 1000:.2f} µs" if t and t.cpu else "")
+    return (f"At 1,000 clients the shared reactor and executor cost {f2(z.call('futex'))} futex "
+            f"calls, {f2(z.call('epoll_wait'))} epoll_wait calls and {f2(z.cs)} context switches "
+            f"per message, and {z.cpu / 1000:.2f} µs of CPU{vs}.")
+
+
+def may_story(cells):
+    z = get(cells, "may", 1000)
+    if not (z and z.cpu):
+        return ""
+    return (f"At 1,000 clients a message costs {f2(z.call('read'))} read and {f2(z.call('write'))} "
+            f"write calls like the `threads` model's loop, but {f2(z.call('epoll_wait'))} epoll_wait "
+            f"and {f2(z.call('futex'))} futex calls of may's selector and scheduler stand in for "
+            f"the kernel's thread switches ({f2(z.cs)} per message).")
+
+
 STORIES = {
     "poll": [scan_story("poll", {"do_sys_poll"}, "poll")],
     "select": [scan_story("select", {"core_sys_select"}, "select")],
@@ -300,4 +421,9 @@ STORIES = {
     "reactor-pool": [pool_story],
     "threads": [threads_story],
     "thread-per-core": [tpc_story],
+    "monoio": [ring_story("monoio")],
+    "compio": [ring_story("compio")],
+    "glommio": [glommio_story],
+    "smol": [smol_story],
+    "may": [may_story],
 }
