@@ -303,6 +303,8 @@ fn client_verify_record(mut case: ClientCase) -> u64 {
         schedule: None,
         window: case.window,
         wire_len: case.payload.wire_len() as u64,
+        carry: None,
+        pipeline: 1,
     };
     let mut completed = 0;
     for echo in case.echoes.chunks(case.payload.wire_len()) {
