@@ -9,11 +9,13 @@
 //! [`Shutdown::on_trigger`] instead.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 
 use crate::shutdown::{Shutdown, TICK};
 
@@ -57,14 +59,10 @@ impl StopSignal {
     }
 
     /// Completes once shutdown is triggered and announced with [`StopSignal::notify`].
-    pub async fn stopped(&self) {
-        loop {
-            // Listen before checking, so a notification between the two is not lost.
-            let listener = self.stop.listen();
-            if self.is_stopping() {
-                return;
-            }
-            listener.await;
+    pub fn stopped(&self) -> Stopped<'_> {
+        Stopped {
+            signal: self,
+            listener: None,
         }
     }
 
@@ -84,6 +82,43 @@ impl StopSignal {
                 return;
             }
             listener.await;
+        }
+    }
+}
+
+/// The future of [`StopSignal::stopped`].
+///
+/// It sits beside every connection's loop and is polled on each of the task's wake-ups, so
+/// after the first poll it only reads the flag: polling its listener again would take the
+/// event's lock once per message. That is sound because the waker it registered first is the
+/// task's own, which wakes the same task for as long as the task lives (every runtime here
+/// keeps one waker per task).
+pub struct Stopped<'a> {
+    signal: &'a StopSignal,
+    listener: Option<EventListener>,
+}
+
+impl Future for Stopped<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.signal.is_stopping() {
+                return Poll::Ready(());
+            }
+            if self.listener.is_some() {
+                return Poll::Pending;
+            }
+            // Listen, then check again, so a notification between the two is not lost.
+            let mut listener = self.signal.stop.listen();
+            if self.signal.is_stopping() {
+                return Poll::Ready(());
+            }
+            if Pin::new(&mut listener).poll(cx).is_pending() {
+                self.listener = Some(listener);
+                return Poll::Pending;
+            }
+            // Notified between listening and polling: the flag is set by now.
         }
     }
 }
