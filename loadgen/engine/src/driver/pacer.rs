@@ -82,14 +82,20 @@ impl Pacer {
         }
     }
 
-    /// A sleep meant to end at `at` ended at `now`. Every [`RECENT`] sleeps, the margin
-    /// becomes their second-largest lateness (+2 µs), so the spin follows the machine's timer
-    /// as it is now instead of as calibrated.
+    /// A sleep meant to end at `at` ended at `now`. A sleep later than the margin raises it at
+    /// once to that lateness (+2 µs): late wake-ups come in spells (another thread on the CPU,
+    /// a busy host), and the next sleeps of a spell would otherwise be late too. Every
+    /// [`RECENT`] sleeps the margin comes back down to their second-largest lateness (+2 µs),
+    /// so the spin follows the machine's timer as it is now instead of as calibrated.
     pub fn woke(&mut self, at: Instant, now: Instant) {
         if !self.adapt {
             return;
         }
-        self.recent.push(now.saturating_duration_since(at));
+        let late = now.saturating_duration_since(at);
+        self.recent.push(late);
+        if late + MIN_MARGIN > self.margin {
+            self.margin = (late + MIN_MARGIN).min(self.most.max(MIN_MARGIN));
+        }
         if self.recent.len() == RECENT {
             self.recent.sort_unstable();
             // The second latest of 128 (about the 99.2nd percentile): a margin at the 99th
@@ -198,6 +204,20 @@ mod tests {
             p.woke(t, t + us(late));
         }
         assert_eq!(p.margin, us(32), "second-largest lateness + 2 µs");
+        p.woke(t, t + us(60));
+        assert_eq!(
+            p.margin,
+            us(62),
+            "a sleep later than the margin raises it at once"
+        );
+        for _ in 1..RECENT {
+            p.woke(t, t + us(10));
+        }
+        assert_eq!(
+            p.margin,
+            us(12),
+            "the spell is over: back to the second-largest + 2 µs"
+        );
         for _ in 0..RECENT {
             p.woke(t, t + us(5_000));
         }
