@@ -162,8 +162,10 @@ def pool_handoff(cells):
     text = (f"at 1 client, where the reactor sleeps before every message: writes per message "
             f"{f2(p.call('write'))} (mio {f2(m.call('write'))}), epoll_wait "
             f"{f2(p.call('epoll_wait'))} (mio {f2(m.call('epoll_wait'))})")
+    # The eventfd write is paid on every hand-off; the extra epoll_wait only when the reactor
+    # was asleep, which at 1 client is most of the time but not always.
     holds = (p.call("write") or 0) >= (m.call("write") or 0) + 0.9 and (
-        p.call("epoll_wait") or 0) >= (m.call("epoll_wait") or 0) + 0.9
+        p.call("epoll_wait") or 0) >= (m.call("epoll_wait") or 0) + 0.5
     return text, holds, "the hand-off shows no extra eventfd write and epoll_wait per message over mio"
 
 

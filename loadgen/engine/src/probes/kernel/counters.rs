@@ -5,7 +5,7 @@
 
 use std::ffi::{CStr, CString};
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use perf_event::events::{Event, Tracepoint};
 use perf_event::{Builder, Counter};
@@ -51,23 +51,51 @@ pub(crate) struct Reading {
     pub values: Vec<Value>,
 }
 
+/// How often opening is retried while the process keeps starting threads.
+const OPEN_TRIES: usize = 50;
+/// The pause between tries: long enough for a server's start-up burst of threads to end.
+const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(10);
+
 impl ProcessCounters {
     /// Opens every event on every thread of process `pid`, counting from now.
+    ///
+    /// A thread started while the events are being opened (a server still starting its
+    /// workers) may inherit some events from its parent and miss the rest, or miss them all
+    /// when it starts between the listing of the threads and the opening on its parent: its
+    /// work would then be counted by some figures and not others, or not at all. So the
+    /// threads are listed again once every event is open, and when any thread is new the
+    /// counters are closed and opened again, until a listing holds still.
     pub fn open(pid: u32, tracefs: &Tracefs) -> ProcessCounters {
-        let tids = thread_ids(pid);
+        let mut tids = sorted(thread_ids(pid));
+        for _ in 1..OPEN_TRIES {
+            let counters = Self::open_on(&tids, tracefs);
+            let now = sorted(thread_ids(pid));
+            if now.iter().all(|t| tids.binary_search(t).is_ok()) {
+                return counters;
+            }
+            drop(counters);
+            std::thread::sleep(OPEN_RETRY_PAUSE);
+            tids = sorted(thread_ids(pid));
+        }
+        // Still starting threads after every try: the last opening is the best there is.
+        Self::open_on(&tids, tracefs)
+    }
+
+    /// Opens every event on each of the threads `tids`, inherited by the threads they start.
+    fn open_on(tids: &[i32], tracefs: &Tracefs) -> ProcessCounters {
         let events = catalogue::events()
             .into_iter()
             .map(|spec| {
                 let state = match &spec.source {
-                    Source::Software(sw) => open_all(*sw, &tids, None),
+                    Source::Software(sw) => open_all(*sw, tids, None),
                     Source::Tracepoint(system, name) => match tracefs.id(system, name) {
-                        Ok(Some(id)) => open_all(Tracepoint::with_id(id), &tids, None),
+                        Ok(Some(id)) => open_all(Tracepoint::with_id(id), tids, None),
                         Ok(None) => State::NotHere,
                         Err(why) => State::Absent(why),
                     },
                     Source::Syscalls(numbers) => match tracefs.id("raw_syscalls", "sys_enter") {
                         Ok(Some(id)) => {
-                            open_all(Tracepoint::with_id(id), &tids, Some(&filter(numbers)))
+                            open_all(Tracepoint::with_id(id), tids, Some(&filter(numbers)))
                         }
                         Ok(None) => State::Absent("no raw_syscalls:sys_enter tracepoint".into()),
                         Err(why) => State::Absent(why),
@@ -109,6 +137,12 @@ impl ProcessCounters {
             .collect();
         Reading { at, values }
     }
+}
+
+/// `tids` in ascending order, for lookups.
+fn sorted(mut tids: Vec<i32>) -> Vec<i32> {
+    tids.sort_unstable();
+    tids
 }
 
 /// The tracepoint filter that keeps the system calls numbered `numbers`.
