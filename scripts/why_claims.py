@@ -163,10 +163,11 @@ def pool_handoff(cells):
             f"{f2(p.call('write'))} (mio {f2(m.call('write'))}), epoll_wait "
             f"{f2(p.call('epoll_wait'))} (mio {f2(m.call('epoll_wait'))})")
     # The eventfd write is paid on every hand-off; the extra epoll_wait only when the reactor
-    # was asleep, which at 1 client is most of the time but not always.
-    holds = (p.call("write") or 0) >= (m.call("write") or 0) + 0.9 and (
-        p.call("epoll_wait") or 0) >= (m.call("epoll_wait") or 0) + 0.5
-    return text, holds, "the hand-off shows no extra eventfd write and epoll_wait per message over mio"
+    # was asleep, which the claim says is not always.
+    writes = (p.call("write") or 0) >= (m.call("write") or 0) + 0.9
+    waits = (p.call("epoll_wait") or 0) >= (m.call("epoll_wait") or 0) + 0.05
+    missing = "eventfd write" if not writes else "epoll_wait"
+    return text, writes and waits, f"the hand-off shows no extra {missing} per message over mio"
 
 
 def uring_few_calls(cells):
