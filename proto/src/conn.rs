@@ -95,6 +95,32 @@ impl Conn {
         result
     }
 
+    /// Whether `data` may be echoed straight from the driver's own buffer instead of being
+    /// copied here: only for `raw` with nothing buffered and no error, where the echo is `data`
+    /// itself. If so, `data` is counted as received; the driver writes it and then reports what
+    /// it wrote with [`Conn::passed_through`]. If not, nothing changes: call [`Conn::receive`].
+    pub fn pass_through(&mut self, data: &[u8]) -> bool {
+        let clear = self.protocol == Protocol::Raw && self.buf.is_empty() && self.error.is_none();
+        if clear {
+            self.counters.bytes_in += data.len() as u64;
+        }
+        clear
+    }
+
+    /// Counts the first `written` bytes of `data`, a chunk [`Conn::pass_through`] accepted, as
+    /// written, and keeps the rest as pending output, so a partial write loses nothing.
+    ///
+    /// # Panics
+    /// If `written` exceeds `data`: that is a bug in the driver, not a peer's doing.
+    pub fn passed_through(&mut self, data: &[u8], written: usize) {
+        let rest = &data[written..];
+        self.counters.bytes_out += written as u64;
+        if !rest.is_empty() {
+            self.buf.extend_from_slice(rest);
+            self.ready = self.buf.len();
+        }
+    }
+
     /// The peer closed its writing half. An incomplete message can never complete: it is dropped
     /// and counted. Returns how many bytes were dropped.
     pub fn receive_eof(&mut self) -> usize {

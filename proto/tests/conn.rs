@@ -366,3 +366,69 @@ proptest! {
         prop_assert_eq!(out, input);
     }
 }
+
+#[test]
+fn pass_through_is_refused_where_the_echo_is_not_the_chunk_itself() {
+    for protocol in [Protocol::Line, Protocol::Framed] {
+        let mut conn = Conn::new(protocol, Limits::default());
+        assert!(!conn.pass_through(b"ab"), "{protocol:?} must frame first");
+        assert_eq!(conn.counters().bytes_in, 0, "a refusal counts nothing");
+    }
+    let mut raw = Conn::new(Protocol::Raw, Limits::default());
+    raw.receive(b"held").unwrap();
+    assert!(
+        !raw.pass_through(b"next"),
+        "bytes still buffered must go out first"
+    );
+    raw.consume_output(4);
+    assert!(raw.pass_through(b"next"), "an empty raw connection passes");
+    assert_eq!(raw.counters().bytes_in, 8);
+}
+
+#[test]
+fn a_partial_pass_through_keeps_the_rest_as_pending_output() {
+    let mut conn = Conn::new(Protocol::Raw, Limits::default());
+    assert!(conn.pass_through(b"abcdef"));
+    conn.passed_through(b"abcdef", 2);
+    assert_eq!(conn.pending_output(), b"cdef");
+    assert!(!conn.pass_through(b"gh"), "the rest must be written before more passes");
+    conn.receive(b"gh").unwrap();
+    assert_eq!(conn.pending_output(), b"cdefgh");
+    let c = conn.counters();
+    assert_eq!((c.bytes_in, c.bytes_out), (8, 2));
+}
+
+proptest! {
+    #[test]
+    fn raw_pass_through_with_any_partial_writes_echoes_exactly(
+        input in prop::collection::vec(any::<u8>(), 0..3000),
+        cuts in prop::collection::vec(any::<usize>(), 0..30),
+        writes in prop::collection::vec(0usize..400, 1..50),
+    ) {
+        // A driver that passes through whenever it may and otherwise buffers, with writes that
+        // take any number of bytes: the peer gets every byte once, in order.
+        let mut conn = Conn::new(Protocol::Raw, Limits::default());
+        let mut out = Vec::new();
+        let mut sizes = writes.iter().cycle();
+        for chunk in split(&input, cuts) {
+            if conn.pass_through(chunk) {
+                let n = (*sizes.next().unwrap()).min(chunk.len());
+                out.extend_from_slice(&chunk[..n]);
+                conn.passed_through(chunk, n);
+            } else {
+                conn.receive(chunk).unwrap();
+            }
+            if conn.has_pending_output() {
+                let n = (*sizes.next().unwrap()).min(conn.pending_output().len());
+                out.extend_from_slice(&conn.pending_output()[..n]);
+                conn.consume_output(n);
+            }
+        }
+        out.extend_from_slice(conn.pending_output());
+        let n = conn.pending_output().len();
+        conn.consume_output(n);
+        prop_assert_eq!(&out, &input);
+        prop_assert_eq!(conn.counters().bytes_in, input.len() as u64);
+        prop_assert_eq!(conn.counters().bytes_out, input.len() as u64);
+    }
+}

@@ -63,6 +63,12 @@ impl ExtraWork {
         self.kind
     }
 
+    /// Whether nothing is planted: no cost and no corruption, so the bytes received are the
+    /// bytes to echo.
+    pub fn is_none(&self) -> bool {
+        self.kind.is_none() && self.corrupt_every.is_none()
+    }
+
     /// Feeds `data` to `conn` (as [`Conn::receive`]) and then spends the cost of every message it
     /// completed, on the calling thread.
     pub fn receive(
@@ -71,7 +77,7 @@ impl ExtraWork {
         data: &[u8],
         stats: &Stats,
     ) -> Result<(), ProtocolError> {
-        if self.kind.is_none() && self.corrupt_every.is_none() {
+        if self.is_none() {
             return conn.receive(data);
         }
         let before = conn.counters().messages;

@@ -1,7 +1,9 @@
 //! `may`: one stackful coroutine per client on may's work-stealing scheduler.
 //!
 //! **How it works.** The code is the `threads` model's textbook loop (blocking-style `read`,
-//! hand the bytes to [`proto::Conn`], `write` every pending echo, repeat), but each client runs
+//! hand the bytes to [`proto::Conn`], `write` every pending echo, repeat; a `raw` chunk with
+//! nothing queued before it is written straight from the read buffer, which `Conn` counts
+//! without copying: [`proto::Conn::pass_through`]), but each client runs
 //! in a may coroutine instead of an OS thread. A "blocking" call that would block parks the
 //! coroutine and registers the socket with may's epoll selector; `--workers` scheduler threads
 //! run whichever coroutines are ready and steal from each other. A blocked `write` is the
@@ -140,6 +142,9 @@ fn serve_client(stream: TcpStream, _live: Live, ctx: &Context, registry: &Arc<Re
 /// The coroutine's loop; returns why the connection ended.
 fn serve(stream: &mut TcpStream, conn: &mut Conn, ctx: &Context) -> CloseReason {
     let work = &ctx.config.extra_work;
+    // With nothing planted, a raw echo is written straight from the read buffer when nothing
+    // is queued before it, sparing the copy into the protocol buffer.
+    let plain = work.is_none();
     let mut buf = vec![0; FIRST_READ_LEN];
     loop {
         // Bytes a call moved are counted even when shutdown began meanwhile; only a call that
@@ -154,7 +159,14 @@ fn serve(stream: &mut TcpStream, conn: &mut Conn, ctx: &Context) -> CloseReason 
                 };
             }
             Ok(n) => {
-                let received = work.receive(conn, &buf[..n], &ctx.stats);
+                let received = if plain && conn.pass_through(&buf[..n]) {
+                    if let Err(reason) = write_through(stream, conn, &buf[..n], ctx) {
+                        return reason;
+                    }
+                    Ok(())
+                } else {
+                    work.receive(conn, &buf[..n], &ctx.stats)
+                };
                 let want = next_read_len(n, buf.len());
                 buf.resize(want, 0);
                 received
@@ -172,6 +184,26 @@ fn serve(stream: &mut TcpStream, conn: &mut Conn, ctx: &Context) -> CloseReason 
     }
 }
 
+/// One write of `data`, a chunk the connection let pass through; what it did not take becomes
+/// pending output for [`write_pending`].
+fn write_through(
+    stream: &mut TcpStream,
+    conn: &mut Conn,
+    data: &[u8],
+    ctx: &Context,
+) -> Result<(), CloseReason> {
+    let written = match stream.write(data) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+        Err(e) => {
+            conn.passed_through(data, 0);
+            return Err(write_failed(&e, ctx));
+        }
+    };
+    conn.passed_through(data, written);
+    Ok(())
+}
+
 /// Writes everything pending; the socket's write timeout ends a client that stops draining.
 fn write_pending(
     stream: &mut TcpStream,
@@ -180,14 +212,23 @@ fn write_pending(
 ) -> Result<(), CloseReason> {
     while conn.has_pending_output() {
         match stream.write(conn.pending_output()) {
-            Ok(0) | Err(_) if ctx.shutdown.is_triggered() => return Err(CloseReason::Shutdown),
+            Ok(0) if ctx.shutdown.is_triggered() => return Err(CloseReason::Shutdown),
             Ok(0) => return Err(CloseReason::IoError),
             Ok(n) => conn.consume_output(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(close_reason(&e)),
+            Err(e) => return Err(write_failed(&e, ctx)),
         }
     }
     Ok(())
+}
+
+/// Why a write that failed ended the connection: shutdown(2) makes writes fail too.
+fn write_failed(err: &io::Error, ctx: &Context) -> CloseReason {
+    if ctx.shutdown.is_triggered() {
+        CloseReason::Shutdown
+    } else {
+        close_reason(err)
+    }
 }
 
 /// may reports an expired socket timeout as `TimedOut` (or `WouldBlock`): that is
