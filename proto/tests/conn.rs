@@ -391,7 +391,10 @@ fn a_partial_pass_through_keeps_the_rest_as_pending_output() {
     assert!(conn.pass_through(b"abcdef"));
     conn.passed_through(b"abcdef", 2);
     assert_eq!(conn.pending_output(), b"cdef");
-    assert!(!conn.pass_through(b"gh"), "the rest must be written before more passes");
+    assert!(
+        !conn.pass_through(b"gh"),
+        "the rest must be written before more passes"
+    );
     conn.receive(b"gh").unwrap();
     assert_eq!(conn.pending_output(), b"cdefgh");
     let c = conn.counters();
