@@ -3,6 +3,7 @@
 #   monoio  examples/echo.rs        (bytedance/monoio)   vs echo-server --model monoio --workers 1
 #   smol    examples/tcp-server.rs  (smol-rs/smol)       vs echo-server --model smol --workers 1
 #   may     examples/echo.rs -t 1   (Xudong-Huang/may)   vs echo-server --model may --workers 1
+#   may     the same, built with fat LTO as may's Cargo.toml builds its example (LTO_TARGET)
 # Every example runs one thread, so ours does too. glommio's examples/echo.rs is a benchmark with
 # its own built-in client (it accepts a fixed number of connections, then exits), and compio has
 # no TCP echo example (its echo_server is WebSocket), so neither has a server to drive: printed.
@@ -16,6 +17,7 @@
 #   scripts/runtimes-vs-examples.sh [REPEATS]     # default 3
 #   env: OUT (default docs/data/runtimes/examples), DURATION (3s), WARMUP (1s), DEST (/tmp/peers),
 #        BIN (a folder with release echo-server and loadgen already built; default: build them),
+#        LTO_TARGET (the target folder of the fat-LTO build; default DEST/echobench-lto),
 #        PEER_SRC (where the git dirs are: PEER_SRC/<owner>+<name>/repo; default: the .mirror
 #        folder beside the project's parent folder), or MONOIO_GIT / SMOL_GIT / MAY_GIT.
 set -euo pipefail
@@ -64,6 +66,15 @@ if [[ -z ${BIN:-} ]]; then
 fi
 ours=$BIN/echo-server
 loadgen=$BIN/loadgen
+# may's Cargo.toml builds its example with fat LTO (`[profile.release] lto = true`), which
+# inlines may's read and write paths into the example; monoio's and smol's use cargo's default
+# release profile, as ours does. So our may model also runs built the same way as its example:
+# like for like, code against code, beside the default build.
+lto_dir=${LTO_TARGET:-$DEST/echobench-lto}
+say "building echo-server with fat LTO into $lto_dir (may's example's profile)"
+CARGO_TARGET_DIR=$lto_dir CARGO_PROFILE_RELEASE_LTO=fat \
+  cargo build --release --quiet -p servers --bin echo-server >&2
+ours_lto=$lto_dir/release/echo-server
 
 # runtime|side|port|command (the examples listen on fixed ports)
 servers=(
@@ -73,6 +84,7 @@ servers=(
   "smol|ours|17103|$ours --model smol --workers 1 --addr 127.0.0.1:17103"
   "may|example|8080|$may_bin -t 1 -p 8080"
   "may|ours|17104|$ours --model may --workers 1 --addr 127.0.0.1:17104"
+  "may|ours-lto|17105|$ours_lto --model may --workers 1 --addr 127.0.0.1:17105"
 )
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -115,7 +127,7 @@ for rep in $(seq 1 "$repeats"); do
   for clients in 100 1000; do
     order=("${servers[@]}")
     if (( rep % 2 == 0 )); then # ours first on even repeats
-      order=("${servers[1]}" "${servers[0]}" "${servers[3]}" "${servers[2]}" "${servers[5]}" "${servers[4]}")
+      order=("${servers[1]}" "${servers[0]}" "${servers[3]}" "${servers[2]}" "${servers[6]}" "${servers[5]}" "${servers[4]}")
     fi
     for s in "${order[@]}"; do
       IFS='|' read -r runtime side _ _ <<<"$s"
@@ -165,7 +177,17 @@ for runtime in ["monoio", "smol", "may"]:
         ratio = f"{om / em:.2f}×" if em and om else "–"
         passed = all(p for _, p in ex + ou) and bool(ex + ou)
         out.append(f"| {runtime} | {clients:,} | {es} | {os_} | {ratio} | {'yes' if passed else 'no'} |")
-out += ["", "glommio: its examples/echo.rs is a benchmark with its own client (a fixed number of "
+        lto = cells.get((runtime, clients, "ours-lto"))
+        if lto:
+            lm, ls = cell(lto)
+            lratio = f"{lm / em:.2f}×" if em and lm else "–"
+            lpassed = all(p for _, p in lto)
+            out.append(f"| {runtime}, ours built as its example (fat LTO) | {clients:,} | {es} | {ls} | "
+                       f"{lratio} | {'yes' if lpassed else 'no'} |")
+out += ["", "may's example is built with fat LTO (its Cargo.toml's release profile); monoio's and "
+        "smol's, like ours, with cargo's default release profile. The may row built as its example "
+        "uses the same fat LTO for ours.", "",
+        "glommio: its examples/echo.rs is a benchmark with its own client (a fixed number of "
         "connections, then it exits), not a server: nothing to drive. compio: no TCP echo example "
         "(compio-ws's echo_server speaks WebSocket).", ""]
 open(md, "w").write("\n".join(out))
