@@ -74,3 +74,46 @@ fn a_real_run_reports_the_cost_of_both_sides() {
         "a blocking server in lock-step blocks about once per message: {server_cost:?}"
     );
 }
+
+/// A thread per connection ends when its client closes. Loadgen closes no socket before it has
+/// read the server's counters at the window's end, so none of 300 connection threads can be
+/// gone when they are read: their context switches would be lost. Without that wait, the
+/// closed loop's drain ends within a round trip, while reading 300 threads' counters takes
+/// several milliseconds, and threads exit under the reader.
+#[test]
+fn no_connection_thread_exits_before_the_window_end_is_read() {
+    if std::fs::read_to_string("/proc/self/schedstat").is_err() {
+        testkit::skip(
+            testkit::facility::SCHEDSTAT,
+            "no_connection_thread_exits_before_the_window_end_is_read: no schedstat",
+        );
+        return;
+    }
+    let server = echo_server_bin().to_str().unwrap();
+    let (outcome, result) = loadgen(
+        &[
+            "--model",
+            "threads",
+            "--server-bin",
+            server,
+            "--clients",
+            "300",
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+        ],
+        "cost-300.json",
+    );
+    let r = result.unwrap_or_else(|| panic!("no result: {}", outcome.stderr));
+    assert!(r.passed, "{:?}", r.warnings);
+    let server_cost = r
+        .cost
+        .as_ref()
+        .and_then(|c| c.server.as_ref())
+        .expect("server cost");
+    assert_eq!(
+        server_cost.threads_exited, 0,
+        "connection threads exited before the window's end was read: {server_cost:?}"
+    );
+}

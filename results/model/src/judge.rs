@@ -91,6 +91,28 @@ fn judge_lag(v: &mut Verdict, latency: &Percentiles, ol: &OpenLoopReport) {
     );
 }
 
+/// Send lags needed before their p99.9 is read: below this it is a handful of messages.
+const TAIL_MIN_COUNT: u64 = 1_000;
+
+/// A caveat for the tail when the p99 rule passed but the p99.9 send lag is a large share of
+/// the corrected p99.9: a few messages sent very late make the reported tail loadgen's own,
+/// which the p99 rule cannot see. `None` when the tail is clear, or the p99 rule fired (its
+/// reason already covers the tail), or too few lags were measured.
+pub fn tail_lag_caveat(latency: &Percentiles, ol: &OpenLoopReport) -> Option<String> {
+    let p99_late = ol.send_lag.p99 as f64 > LAG_SHARE * latency.p99 as f64 + RESOLUTION_US;
+    let tail = ol.send_lag.p99_9;
+    let tail_late = tail as f64 > LAG_SHARE * latency.p99_9 as f64 + RESOLUTION_US;
+    if p99_late || !tail_late || ol.send_lag.count < TAIL_MIN_COUNT {
+        return None;
+    }
+    Some(format!(
+        "the latency tail beyond p99 is partly loadgen's own: its p99.9 send lag ({}) is more          than {:.0}% of the corrected p99.9 ({}), so read p99.9 and above as an upper bound on          the server's (p99 and below passed the lag rule)",
+        format::duration_us(tail as f64),
+        LAG_SHARE * 100.0,
+        format::duration_us(latency.p99_9 as f64)
+    ))
+}
+
 /// When the workers batched their sends, the lag is mostly the wait for a tick: say so.
 fn batched_hint(ol: &OpenLoopReport) -> String {
     match &ol.pacing {
@@ -273,6 +295,46 @@ mod tests {
         ol.clock_steps = 1;
         let v = judge(&config, &totals, &latency, Some(&ol));
         assert_eq!(v.rules, vec!["clock-step"]);
+    }
+
+    #[test]
+    fn a_late_tail_under_a_clean_p99_gets_a_caveat() {
+        let latency = Percentiles {
+            p99: 161,
+            p99_9: 700,
+            ..Percentiles::default()
+        };
+        let mut ol = OpenLoopReport {
+            send_lag: Percentiles {
+                count: 100_000,
+                p99: 3,
+                p99_9: 594,
+                ..Percentiles::default()
+            },
+            ..OpenLoopReport::default()
+        };
+        let caveat = tail_lag_caveat(&latency, &ol).expect("594 µs of 700 µs is loadgen's");
+        assert!(caveat.contains("p99.9"), "{caveat}");
+        ol.send_lag.p99_9 = 60;
+        assert_eq!(
+            tail_lag_caveat(&latency, &ol),
+            None,
+            "60 of 700 is within 10% + 2 µs"
+        );
+        ol.send_lag.p99_9 = 594;
+        ol.send_lag.count = 999;
+        assert_eq!(
+            tail_lag_caveat(&latency, &ol),
+            None,
+            "too few lags for a p99.9"
+        );
+        ol.send_lag.count = 100_000;
+        ol.send_lag.p99 = 100;
+        assert_eq!(
+            tail_lag_caveat(&latency, &ol),
+            None,
+            "the p99 rule fired and already says so"
+        );
     }
 
     #[test]

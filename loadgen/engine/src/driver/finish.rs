@@ -1,8 +1,16 @@
 //! The end of a worker: after the deadline, every message is accounted for (answered, lost,
 //! unsent, or unfinished and censored), every socket closed, and the timeline completed.
 
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
 use super::client::ErrorKind;
 use super::worker::{Conn, Worker};
+
+/// The longest a worker keeps its sockets open for the coordinator's reading of the window's
+/// end (which normally came before the drain ended): a coordinator that never reads it (no
+/// window) cannot hold the run.
+const END_READ_WAIT: Duration = Duration::from_secs(1);
 
 impl Worker<'_> {
     /// After the deadline: counts what never finished, closes everything, flushes the timeline.
@@ -15,8 +23,18 @@ impl Worker<'_> {
         while self.next_interval < self.shared.interval_ends.len() {
             self.emit_tick();
         }
+        self.await_end_read();
         // Sockets close when the slots drop.
         self.slots.clear();
+    }
+
+    /// Waits (at most [`END_READ_WAIT`]) until the coordinator has read the counters at the
+    /// window's end, so closing these sockets cannot end server threads before they are read.
+    fn await_end_read(&self) {
+        let give_up = Instant::now() + END_READ_WAIT;
+        while !self.shared.end_read.load(Ordering::Acquire) && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Accounts for client `idx` at the deadline: its unsent messages, its censored ones (open

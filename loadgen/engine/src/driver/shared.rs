@@ -52,6 +52,10 @@ pub(crate) struct Shared {
     pub sources: SourceAddrs,
     /// Set on SIGINT/SIGTERM: end the window now and finish quickly.
     pub interrupted: Arc<AtomicBool>,
+    /// Set once the coordinator has read both sides' counters at the window's end. Workers
+    /// keep their sockets open until then: a server with a thread per connection would
+    /// otherwise lose threads (and their context switches) before they are read.
+    pub end_read: AtomicBool,
 }
 
 /// One worker's part of the run.

@@ -91,6 +91,7 @@ pub(super) fn assemble(a: Assembly) -> RunResult {
         interrupted: a.coordinated.interrupted_at.is_some(),
         longest_stall: total.longest_stall,
         open_loop: open_loop.as_ref(),
+        latency: &latency_us,
     });
     let mut timeline = a.coordinated.timeline.into_points();
     if let Some(at) = a.coordinated.interrupted_at {

@@ -216,6 +216,9 @@ pub(crate) fn coordinate(
             sampler.interrupted_at = Some(now);
         }
         sampler.due(now);
+        if sampler.window_ended {
+            shared.end_read.store(true, Ordering::Release);
+        }
         let wait = sampler.wake().saturating_duration_since(Instant::now());
         match ticks.recv_timeout(wait) {
             Ok(tick) => {

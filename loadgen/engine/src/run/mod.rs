@@ -206,6 +206,7 @@ fn shared_state(
         interval_ends: stats::interval_ends(config.warmup, config.duration),
         sources: SourceAddrs::new(target, config.clients),
         interrupted,
+        end_read: AtomicBool::new(false),
         start_line,
         arrival: config.arrival,
         min_tick: config.tick_us.map_or(MIN_TICK, Duration::from_micros),

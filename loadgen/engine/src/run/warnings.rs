@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use results_model::config::RunConfig;
+use results_model::histogram::Percentiles;
+use results_model::judge::tail_lag_caveat;
 use results_model::open_loop::OpenLoopReport;
 use results_model::open_loop::PaceMode;
 use results_model::result::{LoadgenResources, ServerReport, Totals};
@@ -28,6 +30,8 @@ pub struct Observed<'a> {
     pub longest_stall: Duration,
     /// Open loop: the figures loadgen measured about itself.
     pub open_loop: Option<&'a OpenLoopReport>,
+    /// The latency reported (corrected, in open loop).
+    pub latency: &'a Percentiles,
 }
 
 /// Every warning `o` calls for, in a fixed order.
@@ -94,6 +98,7 @@ pub fn warnings(o: &Observed) -> Vec<String> {
 /// the run cut short.
 fn open_loop_warnings(o: &Observed) -> Vec<String> {
     let mut warnings = Vec::new();
+    warnings.extend(o.open_loop.and_then(|ol| tail_lag_caveat(o.latency, ol)));
     if let Some(check) = o.open_loop.map(|ol| &ol.arrival_check) {
         if !check.passed {
             // Batched ticks explain bursts; otherwise name the remedy.
