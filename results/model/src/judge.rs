@@ -106,7 +106,9 @@ pub fn tail_lag_caveat(latency: &Percentiles, ol: &OpenLoopReport) -> Option<Str
         return None;
     }
     Some(format!(
-        "the latency tail beyond p99 is partly loadgen's own: its p99.9 send lag ({}) is more          than {:.0}% of the corrected p99.9 ({}), so read p99.9 and above as an upper bound on          the server's (p99 and below passed the lag rule)",
+        "the latency tail beyond p99 is partly loadgen's own: its p99.9 send lag ({}) is more \
+         than {:.0}% of the corrected p99.9 ({}), so read p99.9 and above as an upper bound on \
+         the server's (p99 and below passed the lag rule)",
         format::duration_us(tail as f64),
         LAG_SHARE * 100.0,
         format::duration_us(latency.p99_9 as f64)
