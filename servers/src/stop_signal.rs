@@ -9,6 +9,7 @@
 //! [`Shutdown::on_trigger`] instead.
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,8 +17,21 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use event_listener::{Event, EventListener};
+use futures_lite::future::or;
 
+use crate::listener::{pause_after_accept_error, ACCEPT_BACKOFF};
 use crate::shutdown::{Shutdown, TICK};
+use crate::stats::{CloseReason, Stats};
+
+/// What an accept loop's wait for its next client ended with.
+pub enum Next<T> {
+    /// A client connected.
+    Client(T),
+    /// `accept` failed (counted, and backed off from if it must): try again.
+    Retry,
+    /// Shutdown began: stop accepting.
+    Stop,
+}
 
 /// One worker's stop signal: fires once shutdown is triggered, and counts the tasks still alive.
 pub struct StopSignal {
@@ -47,6 +61,48 @@ impl StopSignal {
     /// it; see the module doc).
     pub fn notify(&self) {
         self.stop.notify(usize::MAX);
+    }
+
+    /// Waits for `accept` or for the stop, whichever comes first. After an accept error that
+    /// calls for it, pauses for [`ACCEPT_BACKOFF`] with the runtime's own `sleep` (the stop
+    /// still ends the pause), so every accept loop backs off on EMFILE the same way.
+    pub async fn next_client<T, S: Future>(
+        &self,
+        accept: impl Future<Output = io::Result<T>>,
+        sleep: impl FnOnce(Duration) -> S,
+        stats: &Stats,
+    ) -> Next<T> {
+        let accepted = or(async { Some(accept.await) }, async {
+            self.stopped().await;
+            None
+        })
+        .await;
+        match accepted {
+            None => Next::Stop,
+            Some(Ok(client)) => Next::Client(client),
+            Some(Err(e)) if pause_after_accept_error(&e, stats) => {
+                let paused = async {
+                    sleep(ACCEPT_BACKOFF).await;
+                    Next::Retry
+                };
+                or(paused, async {
+                    self.stopped().await;
+                    Next::Stop
+                })
+                .await
+            }
+            Some(Err(_)) => Next::Retry,
+        }
+    }
+
+    /// Runs a client's loop until it ends, or until the stop fires: then the client ends for
+    /// [`CloseReason::Shutdown`].
+    pub async fn or_stopped(&self, served: impl Future<Output = CloseReason>) -> CloseReason {
+        or(served, async {
+            self.stopped().await;
+            CloseReason::Shutdown
+        })
+        .await
     }
 
     /// Polls the shutdown flag every [`TICK`] with the runtime's own `sleep`, then wakes every

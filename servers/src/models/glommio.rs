@@ -45,10 +45,9 @@ use proto::{Conn, ProtocolError};
 
 use crate::client_guard::ClientGuard;
 use crate::context::Context;
-use crate::listener::{pause_after_accept_error, ACCEPT_BACKOFF};
 use crate::session::SCRATCH_LEN;
 use crate::stats::CloseReason;
-use crate::stop_signal::StopSignal;
+use crate::stop_signal::{Next, StopSignal};
 use crate::worker_threads::{reuse_port_listeners, run_per_worker};
 
 /// I/O memory per executor. glommio uses it for direct file I/O, which an echo server does not
@@ -122,30 +121,17 @@ async fn accept_loop(listener: StdListener, worker: usize, ctx: Rc<Context>) -> 
     let watcher = Arc::clone(&stop);
     glommio::spawn_local(async move { watcher.watch(glommio::timer::sleep).await }).detach();
     loop {
-        let accepted = or(async { Some(listener.accept().await) }, async {
-            stop.stopped().await;
-            None
-        })
-        .await;
-        match accepted {
-            None => break,
-            Some(Ok(stream)) => start_client(stream, worker, &ctx, &stop),
-            Some(Err(e)) => {
-                if pause_after_accept_error(&io::Error::from(e), &ctx.stats) {
-                    let slept = async {
-                        glommio::timer::sleep(ACCEPT_BACKOFF).await;
-                        false
-                    };
-                    if or(slept, async {
-                        stop.stopped().await;
-                        true
-                    })
-                    .await
-                    {
-                        break;
-                    }
-                }
-            }
+        match stop
+            .next_client(
+                async { listener.accept().await.map_err(io::Error::from) },
+                glommio::timer::sleep,
+                &ctx.stats,
+            )
+            .await
+        {
+            Next::Stop => break,
+            Next::Client(stream) => start_client(stream, worker, &ctx, &stop),
+            Next::Retry => {}
         }
     }
     drop(listener);
@@ -169,12 +155,9 @@ fn start_client(stream: TcpStream, worker: usize, ctx: &Rc<Context>, stop: &Arc<
     glommio::spawn_local(async move {
         let mut client = client;
         let mut stream = stream;
-        let served = serve(&mut stream, &mut client.conn, &ctx);
-        let reason = or(served, async {
-            stop.stopped().await;
-            CloseReason::Shutdown
-        })
-        .await;
+        let reason = stop
+            .or_stopped(serve(&mut stream, &mut client.conn, &ctx))
+            .await;
         client.finish(reason);
     })
     .detach();

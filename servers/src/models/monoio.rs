@@ -29,7 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures_lite::future::or;
 use monoio::buf::IoBuf;
 use monoio::io::{AsyncReadRent, AsyncWriteRent};
 use monoio::net::{TcpListener, TcpStream};
@@ -39,9 +38,8 @@ use proto::Conn;
 
 use crate::client_guard::{next_read_len, ClientGuard, FIRST_READ_LEN};
 use crate::context::Context;
-use crate::listener::{pause_after_accept_error, ACCEPT_BACKOFF};
 use crate::stats::CloseReason;
-use crate::stop_signal::StopSignal;
+use crate::stop_signal::{Next, StopSignal};
 use crate::worker_threads::{reuse_port_listeners, run_per_worker};
 
 /// Submission queue entries per runtime: operations in flight beyond this wait in monoio's
@@ -85,30 +83,13 @@ async fn accept_loop(listener: StdListener, worker: usize, ctx: Rc<Context>) -> 
     let watcher = Arc::clone(&stop);
     monoio::spawn(async move { watcher.watch(monoio::time::sleep).await });
     loop {
-        let accepted = or(async { Some(listener.accept().await) }, async {
-            stop.stopped().await;
-            None
-        })
-        .await;
-        match accepted {
-            None => break,
-            Some(Ok((stream, _))) => start_client(stream, worker, &ctx, &stop),
-            Some(Err(e)) => {
-                if pause_after_accept_error(&e, &ctx.stats) {
-                    let slept = async {
-                        monoio::time::sleep(ACCEPT_BACKOFF).await;
-                        false
-                    };
-                    if or(slept, async {
-                        stop.stopped().await;
-                        true
-                    })
-                    .await
-                    {
-                        break;
-                    }
-                }
-            }
+        match stop
+            .next_client(listener.accept(), monoio::time::sleep, &ctx.stats)
+            .await
+        {
+            Next::Stop => break,
+            Next::Client((stream, _)) => start_client(stream, worker, &ctx, &stop),
+            Next::Retry => {}
         }
     }
     drop(listener);
@@ -128,12 +109,9 @@ fn start_client(stream: TcpStream, worker: usize, ctx: &Rc<Context>, stop: &Arc<
     monoio::spawn(async move {
         let mut client = client;
         let mut stream = stream;
-        let served = serve(&mut stream, &mut client.conn, &ctx);
-        let reason = or(served, async {
-            stop.stopped().await;
-            CloseReason::Shutdown
-        })
-        .await;
+        let reason = stop
+            .or_stopped(serve(&mut stream, &mut client.conn, &ctx))
+            .await;
         client.finish(reason);
     });
 }

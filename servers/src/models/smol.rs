@@ -34,10 +34,10 @@ use smol::{Async, Executor, Timer};
 
 use crate::client_guard::ClientGuard;
 use crate::context::Context;
-use crate::listener::{configure_fd, pause_after_accept_error, ACCEPT_BACKOFF};
+use crate::listener::configure_fd;
 use crate::session::SCRATCH_LEN;
 use crate::stats::CloseReason;
-use crate::stop_signal::StopSignal;
+use crate::stop_signal::{Next, StopSignal};
 
 /// How long shutdown waits for the client tasks to count themselves.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
@@ -92,30 +92,13 @@ async fn accept_loop(
     stop: Arc<StopSignal>,
 ) -> anyhow::Result<()> {
     loop {
-        let accepted = or(async { Some(listener.accept().await) }, async {
-            stop.stopped().await;
-            None
-        })
-        .await;
-        match accepted {
-            None => break,
-            Some(Ok((stream, _))) => start_client(stream, &executor, &ctx, &stop),
-            Some(Err(e)) => {
-                if pause_after_accept_error(&e, &ctx.stats) {
-                    let slept = async {
-                        Timer::after(ACCEPT_BACKOFF).await;
-                        false
-                    };
-                    if or(slept, async {
-                        stop.stopped().await;
-                        true
-                    })
-                    .await
-                    {
-                        break;
-                    }
-                }
-            }
+        match stop
+            .next_client(listener.accept(), Timer::after, &ctx.stats)
+            .await
+        {
+            Next::Stop => break,
+            Next::Client((stream, _)) => start_client(stream, &executor, &ctx, &stop),
+            Next::Retry => {}
         }
     }
     drop(listener);
@@ -144,12 +127,9 @@ fn start_client(
         .spawn(async move {
             let mut client = client;
             let mut stream = stream;
-            let served = serve(&mut stream, &mut client.conn, &ctx);
-            let reason = or(served, async {
-                stop.stopped().await;
-                CloseReason::Shutdown
-            })
-            .await;
+            let reason = stop
+                .or_stopped(serve(&mut stream, &mut client.conn, &ctx))
+                .await;
             client.finish(reason);
         })
         .detach();
