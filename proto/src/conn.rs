@@ -1,7 +1,8 @@
 //! One connection's protocol state: what has arrived, what is ready to echo, what has been sent.
 //!
 //! All bytes live in one buffer, so a message is copied once (from the driver's read buffer) and
-//! never again:
+//! never again; a `raw` chunk with nothing queued before it need not be copied at all
+//! ([`Conn::pass_through`]):
 //!
 //! ```text
 //!   buf:  [ already written | ready to write       | incomplete message ]
