@@ -1,5 +1,6 @@
 //! How the task-per-client models that sit on a foreign runtime (monoio, glommio, compio, smol)
-//! end every task at shutdown and know when the last one is gone.
+//! end every task at shutdown and know when the last one is gone, and how their accept loops
+//! race the next client against the stop ([`StopSignal::next_client`]).
 //!
 //! A runtime's wakers may only be woken from the runtime's own thread (monoio and glommio run
 //! tasks on the thread that spawned them and keep no cross-thread queue), so the signal-handling
