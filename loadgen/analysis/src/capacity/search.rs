@@ -10,10 +10,12 @@ use super::rule::{Decision, Tally, RULE, RUNS_PER_RATE};
 pub const GROWTH: f64 = 2.0;
 /// Bisection stops when the two rates are within this ratio of each other.
 pub const PRECISION: f64 = 0.05;
-/// A failed confirmation retries at this fraction of the rate.
-pub const BACKOFF: f64 = 0.9;
-/// Most confirmation rates tried (each [`BACKOFF`] below the last).
-pub const MAX_CONFIRMS: usize = 5;
+/// A failed confirmation retries at this fraction of the rate: one step of the bisection's own
+/// [`PRECISION`], so the rate confirmed lies as close below the edge as the search can tell.
+pub const BACKOFF: f64 = 1.0 - PRECISION;
+/// Most confirmation rates tried (each [`BACKOFF`] below the last): down to 0.70 of the rate
+/// the short runs found.
+pub const MAX_CONFIRMS: usize = 8;
 /// Most rates decided by short runs (growth and bisection together), so a search always ends.
 pub const MAX_RATES: usize = 24;
 
