@@ -256,8 +256,13 @@ mod tests {
         .unwrap();
         let (found, rate) = (c.found.unwrap(), c.rate.unwrap());
         assert!(found > 19_000.0 && found <= 20_000.0, "{found}");
+        // The first rate a step of BACKOFF at a time that the longer runs hold, and no lower.
+        let steps = (0..MAX_CONFIRMS as i32)
+            .find(|&k| found * BACKOFF.powi(k) <= 17_000.0)
+            .expect("17,000 is within the confirmations' reach");
+        assert!(steps >= 2, "{found}: more than one step back");
         assert!(
-            (rate - found * BACKOFF * BACKOFF).abs() < 1e-6,
+            (rate - found * BACKOFF.powi(steps)).abs() < 1e-6,
             "{rate} {found}"
         );
         assert_eq!(
