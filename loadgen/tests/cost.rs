@@ -4,23 +4,25 @@
 mod common;
 
 use common::{echo_server_bin, loadgen};
+use loadgen::RunResult;
 
-/// One client in lock-step against the blocking thread-per-connection server. After each echo
-/// the server thread goes straight back to `read()`, long before loadgen (woken from epoll)
-/// can send the next message, so the thread blocks about once per message: at least half a
-/// voluntary context switch per message, whatever the machine's speed. A cost reader that
-/// summed the wrong threads, read the wrong field, or divided by the wrong count misses that.
-#[test]
-fn a_real_run_reports_the_cost_of_both_sides() {
-    if !std::path::Path::new("/proc/self/task").is_dir()
-        || std::fs::read_to_string("/proc/self/schedstat").is_err()
+/// Whether per-thread schedstat can be read here; if not, says so for `test` and skips.
+fn schedstat_or_skip(test: &str) -> bool {
+    if std::path::Path::new("/proc/self/task").is_dir()
+        && std::fs::read_to_string("/proc/self/schedstat").is_ok()
     {
-        testkit::skip(
-            testkit::facility::SCHEDSTAT,
-            "a_real_run_reports_the_cost_of_both_sides: /proc/<pid>/task/*/schedstat is not available",
-        );
-        return;
+        return true;
     }
+    testkit::skip(
+        testkit::facility::SCHEDSTAT,
+        &format!("{test}: /proc/<pid>/task/*/schedstat is not available"),
+    );
+    false
+}
+
+/// A closed-loop run of `clients` against the `threads` model, `window` after `warmup`, that
+/// must pass.
+fn threads_run(clients: &str, window: &str, warmup: &str, out: &str) -> RunResult {
     let server = echo_server_bin().to_str().unwrap();
     let (outcome, result) = loadgen(
         &[
@@ -29,16 +31,30 @@ fn a_real_run_reports_the_cost_of_both_sides() {
             "--server-bin",
             server,
             "--clients",
-            "1",
+            clients,
             "--duration",
-            "1s",
+            window,
             "--warmup",
-            "200ms",
+            warmup,
         ],
-        "cost.json",
+        out,
     );
     let r = result.unwrap_or_else(|| panic!("no result: {}", outcome.stderr));
     assert!(r.passed, "{:?}", r.warnings);
+    r
+}
+
+/// One client in lock-step against the blocking thread-per-connection server. After each echo
+/// the server thread goes straight back to `read()`, long before loadgen (woken from epoll)
+/// can send the next message, so the thread blocks about once per message: at least half a
+/// voluntary context switch per message, whatever the machine's speed. A cost reader that
+/// summed the wrong threads, read the wrong field, or divided by the wrong count misses that.
+#[test]
+fn a_real_run_reports_the_cost_of_both_sides() {
+    if !schedstat_or_skip("a_real_run_reports_the_cost_of_both_sides") {
+        return;
+    }
+    let r = threads_run("1", "1s", "200ms", "cost.json");
     let cost = r.cost.as_ref().expect("a fresh run records its cost");
     let meta = r.meta.as_ref().expect("a fresh run records its meta");
     assert!(meta.argv.iter().any(|a| a == "threads"), "{:?}", meta.argv);
@@ -82,31 +98,10 @@ fn a_real_run_reports_the_cost_of_both_sides() {
 /// several milliseconds, and threads exit under the reader.
 #[test]
 fn no_connection_thread_exits_before_the_window_end_is_read() {
-    if std::fs::read_to_string("/proc/self/schedstat").is_err() {
-        testkit::skip(
-            testkit::facility::SCHEDSTAT,
-            "no_connection_thread_exits_before_the_window_end_is_read: no schedstat",
-        );
+    if !schedstat_or_skip("no_connection_thread_exits_before_the_window_end_is_read") {
         return;
     }
-    let server = echo_server_bin().to_str().unwrap();
-    let (outcome, result) = loadgen(
-        &[
-            "--model",
-            "threads",
-            "--server-bin",
-            server,
-            "--clients",
-            "300",
-            "--duration",
-            "1s",
-            "--warmup",
-            "300ms",
-        ],
-        "cost-300.json",
-    );
-    let r = result.unwrap_or_else(|| panic!("no result: {}", outcome.stderr));
-    assert!(r.passed, "{:?}", r.warnings);
+    let r = threads_run("300", "1s", "300ms", "cost-300.json");
     let server_cost = r
         .cost
         .as_ref()
