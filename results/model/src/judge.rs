@@ -42,8 +42,7 @@ pub fn judge(
     judge_shortfall(&mut v, totals, ol);
     // Judged last: a thread that waited for a CPU names loadgen only when nothing above
     // already explains the figures, and only if its sends were late at all.
-    let some_lag =
-        ol.send_lag.p99 as f64 > RUN_QUEUE_LAG_SHARE * latency.p99 as f64 + RESOLUTION_US;
+    let some_lag = beyond_share(ol.send_lag.p99, RUN_QUEUE_LAG_SHARE, latency.p99);
     if ol.loadgen_run_queue_share > RUN_QUEUE_SHARE && some_lag {
         v.fire(
             "loadgen-run-queue",
@@ -70,10 +69,16 @@ pub fn judge(
     v
 }
 
+/// Whether a delay of `delay_us` is more than `share` of the latency `latency_us` it inflates,
+/// to within [`RESOLUTION_US`]: every lag rule compares this way.
+fn beyond_share(delay_us: u64, share: f64, latency_us: u64) -> bool {
+    delay_us as f64 > share * latency_us as f64 + RESOLUTION_US
+}
+
 /// The `loadgen-send-lag` rule: the send lag is a large share of the latency it inflates.
 fn judge_lag(v: &mut Verdict, latency: &Percentiles, ol: &OpenLoopReport) {
     let lag = ol.send_lag.p99;
-    if lag as f64 <= LAG_SHARE * latency.p99 as f64 + RESOLUTION_US {
+    if !beyond_share(lag, LAG_SHARE, latency.p99) {
         return;
     }
     v.fire(
@@ -99,9 +104,9 @@ const TAIL_MIN_COUNT: u64 = 1_000;
 /// which the p99 rule cannot see. `None` when the tail is clear, or the p99 rule fired (its
 /// reason already covers the tail), or too few lags were measured.
 pub fn tail_lag_caveat(latency: &Percentiles, ol: &OpenLoopReport) -> Option<String> {
-    let p99_late = ol.send_lag.p99 as f64 > LAG_SHARE * latency.p99 as f64 + RESOLUTION_US;
+    let p99_late = beyond_share(ol.send_lag.p99, LAG_SHARE, latency.p99);
     let tail = ol.send_lag.p99_9;
-    let tail_late = tail as f64 > LAG_SHARE * latency.p99_9 as f64 + RESOLUTION_US;
+    let tail_late = beyond_share(tail, LAG_SHARE, latency.p99_9);
     if p99_late || !tail_late || ol.send_lag.count < TAIL_MIN_COUNT {
         return None;
     }
@@ -137,7 +142,7 @@ fn judge_reads(v: &mut Verdict, totals: &Totals, latency: &Percentiles, ol: &Ope
     }
     let delay = ol.read_delay.p99;
     let unknown = ol.read_delay.count == 0;
-    if !unknown && delay as f64 <= LAG_SHARE * latency.p99 as f64 + RESOLUTION_US {
+    if !unknown && !beyond_share(delay, LAG_SHARE, latency.p99) {
         return;
     }
     let how_late = if unknown {
