@@ -112,17 +112,51 @@ impl Plant {
     }
 }
 
-/// The amount of `kind` that raises CPU/msg by `fraction`, given that the probe amount raised
-/// it by `probe_effect` (a fraction); an effect too small to scale from is an error.
-pub fn size(kind: PlantKind, fraction: f64, probe_effect: f64) -> anyhow::Result<String> {
-    if probe_effect.is_nan() || probe_effect <= 0.002 {
-        bail!(
-            "the probe {} raised server CPU/msg by {:+.2}%: too little to size a plant from",
-            kind.work(kind.probe_units()),
-            100.0 * probe_effect
-        );
+/// Probe amounts tried in turn, as multiples of the kind's probe amount. A model whose CPU per
+/// message barely moves, or even falls, under a small probe gets a larger one: glommio reads
+/// optimistically, and a slower server finds data already waiting more often, which saves an
+/// io_uring poll round trip and offsets a little planted work.
+pub const PROBE_STEPS: [f64; 3] = [1.0, 4.0, 16.0];
+/// A probe effect below this is too close to a three-duet median's noise to scale from.
+pub const MIN_PROBE_EFFECT: f64 = 0.02;
+
+/// The `--extra-work` value of `kind` that raises server CPU/msg by `fraction`. `measure` runs
+/// probe duets with an amount (in the kind's unit) and returns its effect (a fraction). The
+/// first amount of [`PROBE_STEPS`] with an effect of at least [`MIN_PROBE_EFFECT`] is scaled
+/// to `fraction`; the scaled amount is measured once more, and when it missed `fraction` by
+/// more than a third (the effect is not proportional to the amount) it is rescaled from that
+/// nearer measurement. No effect at any probe is an error.
+pub fn calibrate(
+    kind: PlantKind,
+    fraction: f64,
+    mut measure: impl FnMut(f64) -> anyhow::Result<f64>,
+) -> anyhow::Result<String> {
+    let mut tried = Vec::new();
+    let mut probe = None;
+    for step in PROBE_STEPS {
+        let units = kind.probe_units() * step;
+        let effect = measure(units)?;
+        tried.push(format!("{} {:+.2}%", kind.work(units), 100.0 * effect));
+        if effect >= MIN_PROBE_EFFECT {
+            probe = Some((units, effect));
+            break;
+        }
     }
-    Ok(kind.work(kind.probe_units() * fraction / probe_effect))
+    let Some((units, effect)) = probe else {
+        bail!(
+            "the probes raised server CPU/msg too little to size a plant from (at least {:+.0}% \
+             needed): {}",
+            100.0 * MIN_PROBE_EFFECT,
+            tried.join(", ")
+        );
+    };
+    // Whole units, as `--extra-work` applies them.
+    let sized = (units * fraction / effect).round().max(1.0);
+    let check = measure(sized)?;
+    if check >= MIN_PROBE_EFFECT && (check - fraction).abs() > fraction / 3.0 {
+        return Ok(kind.work(sized * fraction / check));
+    }
+    Ok(kind.work(sized))
 }
 
 #[cfg(test)]
@@ -160,12 +194,51 @@ mod tests {
 
     #[test]
     fn a_plant_is_scaled_from_its_probe() {
-        // 200 ns gave +5%: +10% needs 400 ns.
-        assert_eq!(size(PlantKind::Cpu, 0.10, 0.05).unwrap(), "cpu:400ns");
-        // 8 KiB gave +4%: +10% needs 20 KiB.
-        assert_eq!(size(PlantKind::Mem, 0.10, 0.04).unwrap(), "mem:20");
-        // 2 calls gave +40%: the least that can be planted is one call.
-        assert_eq!(size(PlantKind::Syscall, 0.10, 0.40).unwrap(), "syscall:1");
-        assert!(size(PlantKind::Cpu, 0.10, 0.0).is_err());
+        // 200 ns gives +5% (proportional): +10% needs 400 ns, which the check confirms.
+        let mut asked = Vec::new();
+        let work = calibrate(PlantKind::Cpu, 0.10, |ns| {
+            asked.push(ns);
+            Ok(ns / 4000.0)
+        });
+        assert_eq!(work.unwrap(), "cpu:400ns");
+        assert_eq!(asked, [200.0, 400.0], "one probe, one check");
+        // 8 KiB gives +4%: +10% needs 20 KiB.
+        let work = calibrate(PlantKind::Mem, 0.10, |kib| Ok(kib * 0.005));
+        assert_eq!(work.unwrap(), "mem:20");
+        // 2 calls give +40%: the least that can be planted is one call.
+        let work = calibrate(PlantKind::Syscall, 0.10, |calls| Ok(calls * 0.2));
+        assert_eq!(work.unwrap(), "syscall:1");
+    }
+
+    #[test]
+    fn a_probe_that_barely_moves_cpu_escalates_and_a_missed_size_is_rescaled() {
+        // Like glommio: a little work lowers CPU/msg (-5%), more raises it, and not
+        // proportionally: effect = (ns - 600) / 8000 above 600 ns.
+        let effect = |ns: f64| {
+            if ns < 600.0 {
+                -0.05
+            } else {
+                (ns - 600.0) / 8000.0
+            }
+        };
+        let mut asked = Vec::new();
+        let work = calibrate(PlantKind::Cpu, 0.10, |ns| {
+            asked.push(ns);
+            Ok(effect(ns))
+        });
+        // 200 ns: -5%; 800 ns: +2.5%, scaled to 3200 ns, which measures +32.5%: rescaled
+        // from there to 985 ns.
+        assert_eq!(asked, [200.0, 800.0, 3200.0]);
+        assert_eq!(work.unwrap(), "cpu:985ns");
+    }
+
+    #[test]
+    fn no_effect_at_any_probe_is_an_error_that_lists_them() {
+        let err = calibrate(PlantKind::Syscall, 0.10, |_| Ok(0.001)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("syscall:2 +0.10%"), "{text}");
+        assert!(text.contains("syscall:32"), "{text}");
+        let failing = calibrate(PlantKind::Cpu, 0.10, |_| anyhow::bail!("no server"));
+        assert!(failing.is_err(), "a failed probe fails the sizing");
     }
 }

@@ -16,7 +16,7 @@ use super::cases::{self, Case};
 use super::duet::{run_pair, DuetRunner, PairSettings, Side};
 use super::judge::{judge, JudgeArgs};
 use super::outcome::{Failure, Outcome};
-use super::plant::{size, Plant};
+use super::plant::{calibrate, Plant};
 use super::record::GateRecord;
 use super::run_args::DuetArgs;
 
@@ -196,8 +196,27 @@ fn plant(
         .iter()
         .find(|c| c.model == model)
         .context("the planted model is among the cases")?;
+    let measure = |units: f64| probe(case, &kind.work(units), settings, runner, rng);
+    let work = calibrate(kind, fraction, measure)?;
+    eprintln!(
+        "gate: plant: {model}'s new server gets --extra-work {work} for {:+.0}%",
+        100.0 * fraction
+    );
+    Ok(Some((model, work)))
+}
+
+/// The effect (a fraction) of planting `work` in `case`'s new server on its server CPU per
+/// message: the median over three probe duets.
+fn probe(
+    case: &Case,
+    work: &str,
+    settings: &PairSettings,
+    runner: &dyn DuetRunner,
+    rng: &mut SmallRng,
+) -> anyhow::Result<f64> {
+    let model = &case.model;
     let probe = Extras {
-        plant: Some((model.clone(), kind.work(kind.probe_units()))),
+        plant: Some((model.clone(), work.to_string())),
         fault: None,
     };
     let (base, new) = run_all(std::slice::from_ref(case), 3, &probe, settings, runner, rng);
@@ -211,16 +230,12 @@ fn plant(
     let Some(median) = ratios.get(ratios.len() / 2) else {
         bail!("the plant's probe duets of {model} measured no server CPU per message");
     };
-    let work = size(kind, fraction, median - 1.0)?;
     eprintln!(
-        "gate: plant: probe {} raised {model}'s server CPU/msg by {:+.1}% (median of {} duets); \
-         its new server gets --extra-work {work} for {:+.0}%",
-        kind.work(kind.probe_units()),
+        "gate: plant: probe {work} raised {model}'s server CPU/msg by {:+.1}% (median of {} duets)",
         100.0 * (median - 1.0),
-        ratios.len(),
-        100.0 * fraction
+        ratios.len()
     );
-    Ok(Some((model, work)))
+    Ok(median - 1.0)
 }
 
 /// Writes BASE.jsonl and NEW.jsonl into `dir`.
