@@ -2,7 +2,9 @@
 # loadgen's open loop side by side with tcpkali, against the same echo-servers, interleaved:
 #   light   50 clients at 1k, 5k and 20k msgs/s, mio and tokio: loadgen (defaults), and
 #           tcpkali at the same rates on mio; and loadgen --no-spin on mio (does the spin pay?);
-#   50k     100 connections x 500 msgs/s = 50k msgs/s on mio: loadgen (defaults) and tcpkali;
+#   50k     100 connections x 500 msgs/s = 50k msgs/s on mio: loadgen (defaults) and tcpkali,
+#           and loadgen with coarser ticks (--tick 100us, 200us, 400us): what a tick costs in
+#           latency for what it saves in CPU;
 #   stream  scripts/streaming-vs-tcpkali.sh (on mio), its output kept as
 #           OUT/streaming-vs-tcpkali-mio.txt.
 #
@@ -88,6 +90,7 @@ for r in $(seq "$REPEATS"); do
     echo "repeat $r: 50k msgs/s over 100 connections"
     run_loadgen "50k-loadgen-r$r" mio 100 50000
     run_tcpkali "50k-tcpkali-r$r" mio 100 500
+    for tick in 100 200 400; do run_loadgen "50k-tick$tick-r$r" mio 100 50000 --tick "${tick}us"; done
 done
 python3 scripts/peers-table.py "$OUT" | tee "$OUT/summary.md"
 if [ -x scripts/streaming-vs-tcpkali.sh ] || [ -f scripts/streaming-vs-tcpkali.sh ]; then
