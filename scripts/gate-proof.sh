@@ -3,7 +3,7 @@
 # (scripts/ci-gate.sh, every case, a second run to confirm a performance failure), interleaved
 # in random order, then detection and false-alarm rates with Clopper–Pearson 95% intervals.
 #
-#   scripts/gate-proof.sh [PLANTED [AA]]      (default 20 and 20; about 4 minutes per trial)
+#   scripts/gate-proof.sh [PLANTED [AA]]      (default 20 and 20; about 8–10 minutes per trial)
 #
 # A planted trial plants +10% server CPU per message in one model's new server, the model drawn
 # at random from all of them (multi-worker ones included) and the kind taking turns (cpu, mem,

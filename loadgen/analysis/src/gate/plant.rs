@@ -124,8 +124,8 @@ pub const MIN_PROBE_EFFECT: f64 = 0.02;
 /// probe duets with an amount (in the kind's unit) and returns its effect (a fraction). The
 /// first amount of [`PROBE_STEPS`] with an effect of at least [`MIN_PROBE_EFFECT`] is scaled
 /// to `fraction`; the scaled amount is measured once more, and when it missed `fraction` by
-/// more than a third (the effect is not proportional to the amount) it is rescaled from that
-/// nearer measurement. No effect at any probe is an error.
+/// more than a third (the effect is not proportional to the amount) it is re-sized once from
+/// the two measurements ([`resize`]). No effect at any probe is an error.
 pub fn calibrate(
     kind: PlantKind,
     fraction: f64,
@@ -153,10 +153,32 @@ pub fn calibrate(
     // Whole units, as `--extra-work` applies them.
     let sized = (units * fraction / effect).round().max(1.0);
     let check = measure(sized)?;
-    if check >= MIN_PROBE_EFFECT && (check - fraction).abs() > fraction / 3.0 {
-        return Ok(kind.work(sized * fraction / check));
+    if (check - fraction).abs() > fraction / 3.0 {
+        return Ok(kind.work(resize(fraction, (units, effect), (sized, check))));
     }
     Ok(kind.work(sized))
+}
+
+/// The amount for `fraction` from two measured (amount, effect) points: on the line through
+/// both where it rises (a cache-sized working set makes memory's effect grow faster than its
+/// amount, so scaling from either point alone overshoots or falls short); otherwise scaled
+/// through zero from the point whose effect came nearer `fraction`.
+fn resize(fraction: f64, a: (f64, f64), b: (f64, f64)) -> f64 {
+    let slope = (b.1 - a.1) / (b.0 - a.0);
+    let on_line = a.0 + (fraction - a.1) / slope;
+    if slope.is_finite() && slope > 0.0 && on_line >= 1.0 {
+        return on_line;
+    }
+    let near = if (a.1 - fraction).abs() <= (b.1 - fraction).abs() {
+        a
+    } else {
+        b
+    };
+    if near.1 >= MIN_PROBE_EFFECT {
+        near.0 * fraction / near.1
+    } else {
+        b.0
+    }
 }
 
 #[cfg(test)]
@@ -226,10 +248,20 @@ mod tests {
             asked.push(ns);
             Ok(effect(ns))
         });
-        // 200 ns: -5%; 800 ns: +2.5%, scaled to 3200 ns, which measures +32.5%: rescaled
-        // from there to 985 ns.
+        // 200 ns: -5%; 800 ns: +2.5%, scaled to 3200 ns, which measures +32.5%: on the line
+        // through (800, 2.5%) and (3200, 32.5%), +10% is at 1400 ns.
         assert_eq!(asked, [200.0, 800.0, 3200.0]);
-        assert_eq!(work.unwrap(), "cpu:985ns");
+        assert_eq!(work.unwrap(), "cpu:1400ns");
+    }
+
+    #[test]
+    fn a_size_that_missed_is_resized_from_both_measurements() {
+        // Memory whose effect grows faster than its amount: 8 KiB +3.3%, 24 KiB +44.5%.
+        assert_eq!(resize(0.10, (8.0, 0.033), (24.0, 0.445)).round(), 11.0);
+        // A line that does not rise (noise, or a fixed cost of any plant): scale from the
+        // point nearer the target, 107 ns at +14.7%, through zero.
+        assert_eq!(resize(0.10, (200.0, 0.186), (107.0, 0.147)).round(), 73.0);
+        assert_eq!(resize(0.10, (200.0, 0.05), (400.0, 0.02)).round(), 400.0);
     }
 
     #[test]
