@@ -86,12 +86,11 @@ fn judge_lag(v: &mut Verdict, latency: &Percentiles, ol: &OpenLoopReport) {
         Some(LateSide::Loadgen),
         format!(
             "loadgen was late: its p99 send lag ({}) is more than {:.0}% of the corrected p99 \
-             ({}), so the latency is partly loadgen's own; use fewer --threads, --pin it away \
-             from the server, or a lower --rate{}",
+             ({}), so the latency is partly loadgen's own; {}",
             format::duration_us(lag as f64),
             LAG_SHARE * 100.0,
             format::duration_us(latency.p99 as f64),
-            batched_hint(ol)
+            lag_advice(ol)
         ),
     );
 }
@@ -120,16 +119,19 @@ pub fn tail_lag_caveat(latency: &Percentiles, ol: &OpenLoopReport) -> Option<Str
     ))
 }
 
-/// When the workers batched their sends, the lag is mostly the wait for a tick: say so.
-fn batched_hint(ol: &OpenLoopReport) -> String {
+/// What to change for less send lag. Batched workers are late by the wait for a tick, so the
+/// cure is more workers or shorter ticks; precise workers are late when they lose the CPU, so
+/// the cure is fewer workers competing with the server for it.
+fn lag_advice(ol: &OpenLoopReport) -> String {
     match &ol.pacing {
         Some(p) if p.mode == PaceMode::Batched => format!(
-            "; the workers batched their sends on {} ticks ({}), so a message waited up to a \
-             tick: more --threads let each worker wake once per message",
+            "the workers batched their sends on {} ticks ({}), so a message waited up to a \
+             tick: use a shorter --tick, more --threads so each worker can wake once per \
+             message, or a lower --rate",
             format::duration_us(p.tick_us),
             p.reason
         ),
-        _ => String::new(),
+        _ => "use fewer --threads, --pin it away from the server, or a lower --rate".to_string(),
     }
 }
 
@@ -214,6 +216,7 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::open_loop::Pacing;
 
     fn setup(messages: u64, censored: u64, lag_p99: u64, p99: u64) -> Verdict {
         let config = RunConfig {
@@ -355,6 +358,37 @@ mod tests {
             Some(LateSide::Loadgen),
             "short, but loadgen was late"
         );
+    }
+
+    #[test]
+    fn late_sends_get_the_advice_of_their_pacing() {
+        let latency = Percentiles {
+            p99: 200,
+            ..Percentiles::default()
+        };
+        let mut ol = OpenLoopReport {
+            send_lag: Percentiles {
+                p99: 100,
+                ..Percentiles::default()
+            },
+            ..OpenLoopReport::default()
+        };
+        let reason = |ol: &OpenLoopReport| {
+            let mut v = Verdict::default();
+            judge_lag(&mut v, &latency, ol);
+            v.reasons.join("; ")
+        };
+        let precise = reason(&ol);
+        assert!(precise.contains("fewer --threads"), "{precise}");
+        ol.pacing = Some(Pacing {
+            mode: PaceMode::Batched,
+            tick_us: 180.0,
+            ..Pacing::default()
+        });
+        // A batched worker is late by the wait for a tick: fewer workers would batch more.
+        let batched = reason(&ol);
+        assert!(batched.contains("more --threads"), "{batched}");
+        assert!(!batched.contains("fewer --threads"), "{batched}");
     }
 
     #[test]
