@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The summary of scripts/gate-proof.sh: detection (planted trials that failed the gate with
-exit 1) and A/A passes (exit 0), each with its Clopper–Pearson 95% interval; what the gate can
-resolve per case from the A/A pair SDs the trials measured; and every trial.
+exit 1) and A/A passes (exit 0), each with its Clopper–Pearson 95% interval; the two targets and
+whether they are met; what the gate can resolve per case from the A/A pair SDs the trials
+measured; and every trial.
 
     python3 scripts/gate-proof.py docs/data/gate/proof.tsv
 """
@@ -19,6 +20,8 @@ T95_6 = 1.943
 Z95, Z975 = 1.645, 1.960
 PAIRS = 7
 THRESHOLD = 3.0
+# The issue's targets: a planted +10% fails, and an A/A trial passes, in at least 19 of 20.
+TARGET = 0.95
 LINE = re.compile(r"^(.+?): server CPU/msg .* over (\d+) pairs, pair SD ([0-9.]+)%")
 
 
@@ -88,7 +91,25 @@ def planted_lines(row, path):
     return "; ".join(out) or "?"
 
 
+def smallest(sd, z):
+    """The smallest rise caught with the power z stands for, at a pair SD of sd percent."""
+    return THRESHOLD + (T95_6 + z) * sd / math.sqrt(PAIRS)
+
+
+def targets(caught, planted, passed, aa):
+    """Each target beside what was measured: met only when the rate reaches 95%."""
+    print()
+    print("| target | measured | met |")
+    print("|---|---|---|")
+    for what, k, n in (("planted +10% fails the gate", caught, planted), ("A/A passes the gate", passed, aa)):
+        lo, _ = clopper_pearson(k, n) if n else (0.0, 0.0)
+        met = "yes" if n >= 20 and k >= TARGET * n else "no" if n >= 20 else f"not yet ({n} of 20 trials)"
+        print(f"| {what} in ≥ 19 of 20 | {k} of {n}, lower 95% bound {100 * lo:.1f}% | {met} |")
+
+
 def resolution(rows, path):
+    """Per case, the smallest rise the gate catches at the median A/A spread; returns the worst."""
+    worst = (0.0, "")
     print()
     print(
         f"| case | A/A pair SD of CPU/msg, median [range] over trials | smallest rise caught with "
@@ -97,14 +118,33 @@ def resolution(rows, path):
     print("|---|---|---|---|")
     for case, sds in sorted(aa_spread(rows, path).items()):
         sd = statistics.median(sds)
-        one = THRESHOLD + (T95_6 + Z95) * sd / math.sqrt(PAIRS)
-        both = THRESHOLD + (T95_6 + Z975) * sd / math.sqrt(PAIRS)
+        one, both = smallest(sd, Z95), smallest(sd, Z975)
         print(f"| {case} | {sd:.1f}% [{min(sds):.1f}, {max(sds):.1f}] | +{one:.0f}% | +{both:.0f}% |")
+        worst = max(worst, (both, case))
     print()
     print(
         f"Smallest rise: the {THRESHOLD:.0f}% threshold plus (t(0.95, {PAIRS - 1}) + z) × SD / √{PAIRS} "
         "(normal approximation at the median SD)."
     )
+    return worst
+
+
+def misses(rows, path, worst):
+    """What the resolution says about the planted trials the gate did not fail."""
+    both, case = worst
+    print()
+    print(
+        f"At CI's rule every case resolves +{both:.0f}% or less at its median A/A spread "
+        f"(the widest: {case}), so a +10% plant that lands at +10% in a run with that spread is "
+        "caught; a planted trial the gate passed was one where it did not:"
+    )
+    for r in rows:
+        if r["kind"] == "planted" and r["exit"] != "1":
+            why = "its plant could not be sized" if r["exit"] == "2" else planted_lines(r, path)
+            sds = [float(sd) for sd in re.findall(r", ([0-9.]+)%", why)]
+            if sds:
+                why += f"; at a pair SD of {max(sds):.1f}% CI's rule resolves +{smallest(max(sds), Z975):.0f}%"
+            print(f"- trial {r['trial']}, {r['plant']}: {why}")
 
 
 def main(path):
@@ -121,7 +161,8 @@ def main(path):
     print(line("planted trials whose plant could not be sized (exit 2)", len(unsized), len(planted)))
     print(line("A/A passed the gate", passed, len(aa)))
     print(line("A/A failed the gate (false alarm)", len(aa) - passed, len(aa)))
-    resolution(rows, path)
+    targets(caught, len(planted), passed, len(aa))
+    misses(rows, path, resolution(rows, path))
     print()
     print("| trial | kind | plant | exit | load before | cases that failed | planted cases, first run: CPU/msg Δ [lower bound], pair SD |")
     print("|---|---|---|---|---|---|---|")
