@@ -73,22 +73,28 @@ def aa_spread(rows, path):
     return sds
 
 
-def planted_lines(row, path):
-    """The planted model's CPU/msg verdicts in the trial's first run, shortened."""
-    if row["model"] == "-":
-        return "–"
+def planted_verdicts(row, path):
+    """The planted model's CPU/msg verdicts in the trial's first run: (case, Δ, lower bound,
+    pair SD in percent), or None when the trial's output is missing."""
     folder = os.path.join(os.path.dirname(path), "proof")
     try:
         text = open(os.path.join(folder, f"trial-{row['trial']}.txt")).read()
     except OSError:
-        return "?"
+        return None
     out, seen = [], set()
     for line in text.splitlines():
-        m = re.match(r"^(.+?): server CPU/msg (\S+) \[lower bound (\S+)\] over \d+ pairs, pair SD ([0-9.]+%)", line)
+        m = re.match(r"^(.+?): server CPU/msg (\S+) \[lower bound (\S+)\] over \d+ pairs, pair SD ([0-9.]+)%", line)
         if m and m.group(1).split(" [")[0] == row["model"] and m.group(1) not in seen:
             seen.add(m.group(1))
-            out.append(f"{m.group(1)} {m.group(2)} [{m.group(3)}], {m.group(4)}")
-    return "; ".join(out) or "?"
+            out.append((m.group(1), m.group(2), m.group(3), float(m.group(4))))
+    return out
+
+
+def planted_lines(verdicts):
+    """planted_verdicts, shortened to one cell."""
+    if not verdicts:
+        return "?"
+    return "; ".join(f"{case} {delta} [{lower}], {sd:.1f}%" for case, delta, lower, sd in verdicts)
 
 
 def smallest(sd, z):
@@ -103,7 +109,10 @@ def targets(caught, planted, passed, aa):
     print("|---|---|---|")
     for what, k, n in (("planted +10% fails the gate", caught, planted), ("A/A passes the gate", passed, aa)):
         lo, _ = clopper_pearson(k, n) if n else (0.0, 0.0)
-        met = "yes" if n >= 20 and k >= TARGET * n else "no" if n >= 20 else f"not yet ({n} of 20 trials)"
+        if n < 20:
+            met = f"not yet ({n} of 20 trials)"
+        else:
+            met = "yes" if k >= TARGET * n else "no"
         print(f"| {what} in ≥ 19 of 20 | {k} of {n}, lower 95% bound {100 * lo:.1f}% | {met} |")
 
 
@@ -140,10 +149,14 @@ def misses(rows, path, worst):
     )
     for r in rows:
         if r["kind"] == "planted" and r["exit"] != "1":
-            why = "its plant could not be sized" if r["exit"] == "2" else planted_lines(r, path)
-            sds = [float(sd) for sd in re.findall(r", ([0-9.]+)%", why)]
-            if sds:
-                why += f"; at a pair SD of {max(sds):.1f}% CI's rule resolves +{smallest(max(sds), Z975):.0f}%"
+            if r["exit"] == "2":
+                print(f"- trial {r['trial']}, {r['plant']}: its plant could not be sized")
+                continue
+            verdicts = planted_verdicts(r, path)
+            why = planted_lines(verdicts)
+            if verdicts:
+                sd = max(v[3] for v in verdicts)
+                why += f"; at a pair SD of {sd:.1f}% CI's rule resolves +{smallest(sd, Z975):.0f}%"
             print(f"- trial {r['trial']}, {r['plant']}: {why}")
 
 
@@ -169,7 +182,7 @@ def main(path):
     for r in rows:
         print(
             f"| {r['trial']} | {r['kind']} | {r['plant']} | {r['exit']} | {r['load_before']} "
-            f"| {r['failed_cases']} | {planted_lines(r, path)} |"
+            f"| {r['failed_cases']} | {'–' if r['model'] == '-' else planted_lines(planted_verdicts(r, path))} |"
         )
 
 
